@@ -1,0 +1,59 @@
+//! Engines turn token ids into token ids. They know nothing of files on disk beyond
+//! the [`crate::model::ModelFiles`] they are handed, nothing of CLI flags and nothing
+//! of tasks. One file (or folder) per model family sits behind the [`CausalLm`] trait;
+//! the decode loop in [`generate`] is shared by all of them.
+
+pub mod generate;
+pub mod llm;
+
+pub use generate::{generate, Generation, GenerationSettings, StopReason};
+
+use candle_core::{DType, Device, Tensor};
+
+/// Errors from loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("unsupported architecture `{found}`: saar supports {supported}")]
+    UnsupportedArchitecture { found: String, supported: &'static str },
+    #[error("model config {path}: {message}")]
+    Config { path: String, message: String },
+    #[error("model weights {path} are unreadable ({message}); delete the file and download it again")]
+    Weights { path: String, message: String },
+    #[error("the prompt has {tokens} tokens but the model's context holds {context}")]
+    ContextOverflow { tokens: usize, context: usize },
+    #[error("{0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+/// What a loaded model says about itself, for `--stats` and JSON output.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelInfo {
+    /// Architecture name as saar knows it: `qwen2`, `qwen3`, `llama`, `gemma3`.
+    pub architecture: String,
+    /// `f32`, `bf16`, `f16`, or the GGUF file type such as `q4_k_m`.
+    pub dtype: String,
+    /// `cpu`, `cuda:0`, `metal:0`.
+    pub device: String,
+    /// Maximum positions the model was trained for.
+    pub context_length: usize,
+    pub vocab_size: usize,
+}
+
+/// A decoder-only language model with a KV cache.
+pub trait CausalLm {
+    /// Runs `ids` at positions `pos..pos + ids.len()` (the cache holds `0..pos`) and
+    /// returns the logits of the last position as a 1-D f32 tensor of `vocab_size`.
+    fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor, EngineError>;
+    /// Empties the KV cache so the next call can start at position 0.
+    fn reset(&mut self);
+    fn info(&self) -> &ModelInfo;
+}
+
+/// Where a model runs and in which floating-point type.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    pub device: Device,
+    /// `None` picks the default: bf16 on a GPU, f32 on a CPU (safetensors only;
+    /// GGUF keeps its quantized types).
+    pub dtype: Option<DType>,
+}

@@ -1,0 +1,17 @@
+//! The library's error type: one enum that wraps each stage's typed error, so the
+//! CLI can print a single line that says what went wrong and what to do.
+
+/// Every error the library returns.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Prompt(#[from] crate::prompt::PromptError),
+    #[error(transparent)]
+    Input(#[from] crate::text::InputError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

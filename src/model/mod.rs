@@ -1,0 +1,46 @@
+//! Resolving `--model` to files on disk: presets from `models/`, hub ids through
+//! hf-hub and the standard HF cache (offline mode too), local directories and
+//! `.gguf` files; plus reading the tokenizer and its special tokens.
+//! (Contract stub: the hub helper and the tokenizer helper fill it.)
+
+pub mod tokenizer;
+
+use std::path::PathBuf;
+
+/// Errors from resolving, downloading or reading model files.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The weights of a model, in the form found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Weights {
+    /// One or more safetensors files (shards in index order).
+    Safetensors(Vec<PathBuf>),
+    /// A legacy PyTorch checkpoint.
+    PytorchBin(PathBuf),
+    /// A single GGUF file.
+    Gguf(PathBuf),
+}
+
+/// Everything needed to load a model, all paths local.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    /// What the user asked for, as shown in output (`qwen3-1.7b`, `org/name`, a path).
+    pub name: String,
+    /// Hub repo id and the resolved revision (commit sha when known), if from the hub.
+    pub repo: Option<String>,
+    pub revision: Option<String>,
+    pub weights: Weights,
+    /// `config.json`; absent for a bare GGUF file.
+    pub config: Option<PathBuf>,
+    pub generation_config: Option<PathBuf>,
+    pub tokenizer: Option<PathBuf>,
+    pub tokenizer_config: Option<PathBuf>,
+    /// `chat_template.jinja`, when the repo ships it separately.
+    pub chat_template: Option<PathBuf>,
+    /// Context length from the preset, when it caps the model's own.
+    pub context_length: Option<usize>,
+}

@@ -1,0 +1,1 @@
+//! Tasks built from the stages: summarize (map-reduce for long texts) and translate.
