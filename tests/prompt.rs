@@ -1,7 +1,10 @@
 //! Prompt tests: task templates (embedded, overridden, broken, attacked), chat
 //! templates rendered as HF transformers renders them, and `build_prompt` end to end.
-//! Tokenizer tests live in `tests/prompt/tokenizer.rs`.
+//! Tokenizer tests live in `tests/prompt/tokenizer.rs`, the real model templates in
+//! `tests/prompt/real_templates.rs`.
 
+#[path = "prompt/real_templates.rs"]
+mod real_templates;
 #[path = "prompt/support.rs"]
 mod support;
 #[path = "prompt/tokenizer.rs"]
