@@ -74,6 +74,24 @@ pub struct ModelFiles {
 }
 
 impl ModelFiles {
+    /// Just a name and weights; every other file absent. Fill the rest with struct
+    /// update syntax, so code and tests keep compiling when fields are added.
+    pub fn new(name: impl Into<String>, weights: Weights) -> Self {
+        ModelFiles {
+            name: name.into(),
+            repo: None,
+            revision: None,
+            weights,
+            config: None,
+            generation_config: None,
+            tokenizer: None,
+            tokenizer_config: None,
+            chat_template: None,
+            context_length: None,
+            other: BTreeMap::new(),
+        }
+    }
+
     /// Every local file this model uses: weights, config, tokenizer files, extras.
     pub fn paths(&self) -> Vec<&PathBuf> {
         let optional = [

@@ -146,17 +146,15 @@ fn full_model(
         None => (None, None),
     };
     Ok(ModelFiles {
-        name,
         repo,
         revision,
-        weights,
         config: support.config,
         generation_config: support.tokenizer.generation_config,
         tokenizer: support.tokenizer.json,
         tokenizer_config: support.tokenizer.config,
         chat_template: support.tokenizer.chat_template,
-        context_length: None,
         other: support.other,
+        ..ModelFiles::new(name, weights)
     })
 }
 
@@ -207,16 +205,10 @@ fn local_gguf(name: String, path: &Path) -> Result<ModelFiles, ModelError> {
 /// A GGUF carries its own config; only tokenizer-side files sit beside it.
 fn gguf_model(name: String, gguf: PathBuf, tokenizer: TokenizerFiles) -> ModelFiles {
     ModelFiles {
-        name,
-        repo: None,
-        revision: None,
-        weights: Weights::Gguf(gguf),
-        config: None,
         generation_config: tokenizer.generation_config,
         tokenizer: tokenizer.json,
         tokenizer_config: tokenizer.config,
         chat_template: tokenizer.chat_template,
-        context_length: None,
-        other: Default::default(),
+        ..ModelFiles::new(name, Weights::Gguf(gguf))
     }
 }
