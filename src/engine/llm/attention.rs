@@ -4,7 +4,7 @@
 
 use candle_core::{DType, Device, Result, Tensor};
 
-use super::modules::{softcap, Linear, RmsNorm};
+use super::modules::{Linear, RmsNorm};
 use super::rope::RotaryEmbedding;
 
 /// Positions added to a KV buffer each time it fills up.
@@ -136,7 +136,6 @@ pub struct Attention {
     pub num_kv_heads: usize,
     pub head_dim: usize,
     pub scale: f64,
-    pub logit_softcap: Option<f64>,
     pub cache: KvCache,
 }
 
@@ -172,9 +171,6 @@ impl Attention {
             .matmul(&k.t()?)?
             .to_dtype(DType::F32)?
             .affine(self.scale, 0.0)?;
-        if let Some(cap) = self.logit_softcap {
-            scores = softcap(&scores, cap)?;
-        }
         if let Some(mask) = mask {
             scores = scores
                 .reshape((b, kv_heads, group, seq, kv_len))?

@@ -79,7 +79,8 @@ pub struct DecoderConfig {
     /// Embeddings multiplied by this (gemma3: sqrt(hidden)).
     pub embedding_scale: Option<f64>,
     pub attention_scale: f64,
-    pub attn_logit_softcap: Option<f64>,
+    /// `tanh(logits / cap) * cap` on the output (gemma3; transformers' Gemma3 ignores
+    /// `attn_logit_softcapping`, and so do we).
     pub final_logit_softcap: Option<f64>,
     /// RoPE of full-attention layers.
     pub rope: RopeSpec,
@@ -90,6 +91,41 @@ pub struct DecoderConfig {
     pub sliding_layers: Vec<bool>,
     /// GGUF llama weights are permuted for interleaved (GPT-J style) rotation.
     pub interleaved_rope: bool,
+}
+
+impl DecoderConfig {
+    /// Rejects shapes the decoder cannot run (zero sizes, heads that do not group,
+    /// odd head dims for RoPE), whatever file they came from.
+    pub fn validate(&self) -> Result<(), String> {
+        let sizes = [
+            ("hidden size", self.hidden_size),
+            ("intermediate size", self.intermediate_size),
+            ("layer count", self.num_layers),
+            ("attention head count", self.num_heads),
+            ("KV head count", self.num_kv_heads),
+            ("vocabulary size", self.vocab_size),
+            ("context length", self.context_length),
+        ];
+        if let Some((name, _)) = sizes.iter().find(|(_, n)| *n == 0) {
+            return Err(format!("the model's {name} is 0"));
+        }
+        if !self.num_heads.is_multiple_of(self.num_kv_heads) {
+            return Err(format!(
+                "{} attention heads do not group into {} KV heads",
+                self.num_heads, self.num_kv_heads
+            ));
+        }
+        if self.head_dim == 0 || !self.head_dim.is_multiple_of(2) {
+            return Err(format!(
+                "head dim {} is not a positive even number",
+                self.head_dim
+            ));
+        }
+        if self.sliding_window == Some(0) {
+            return Err("the sliding window is 0".into());
+        }
+        Ok(())
+    }
 }
 
 /// `config.json` as written by transformers (any version we know), all fields optional so
@@ -123,7 +159,6 @@ struct RawConfig {
     max_window_layers: Option<usize>,
     layer_types: Option<Vec<String>>,
     final_logit_softcapping: Option<f64>,
-    attn_logit_softcapping: Option<f64>,
 }
 
 /// Reads `config.json` and returns the family and its normalized config.
@@ -183,26 +218,16 @@ fn normalize(
             required(raw.vocab_size, "vocab_size")?,
         )
     };
-    if num_heads == 0 || hidden_size == 0 || num_layers == 0 {
-        return Err(
-            "`hidden_size`, `num_hidden_layers` and `num_attention_heads` must be positive".into(),
-        );
-    }
     let num_kv_heads = match (raw.num_key_value_heads, gemma) {
         (Some(n), _) => n,
         (None, true) => 4,
         (None, false) => num_heads,
     };
-    if num_kv_heads == 0 || num_heads % num_kv_heads != 0 {
-        return Err(format!(
-            "`num_attention_heads` ({num_heads}) is not a multiple of `num_key_value_heads` ({num_kv_heads})"
-        ));
-    }
     let head_dim = match (raw.head_dim, family) {
         (Some(d), _) => d,
         (None, Family::Qwen3) => 128,
         (None, Family::Gemma3) => 256,
-        (None, _) => hidden_size / num_heads,
+        (None, _) => hidden_size.checked_div(num_heads).unwrap_or(0),
     };
     let context_length = raw.max_position_embeddings.unwrap_or(match family {
         Family::Llama => 2048,
@@ -236,7 +261,7 @@ fn normalize(
         (true, None) => 256f64.powf(-0.5),
         (false, _) => (head_dim as f64).powf(-0.5),
     };
-    Ok(DecoderConfig {
+    let cfg = DecoderConfig {
         family,
         vocab_size,
         hidden_size,
@@ -257,14 +282,15 @@ fn normalize(
         sandwich_norms: gemma,
         embedding_scale: gemma.then(|| (hidden_size as f64).sqrt()),
         attention_scale,
-        attn_logit_softcap: raw.attn_logit_softcapping,
         final_logit_softcap: raw.final_logit_softcapping,
         rope,
         local_rope,
         sliding_window,
         sliding_layers,
         interleaved_rope: false,
-    })
+    };
+    cfg.validate()?;
+    Ok(cfg)
 }
 
 /// Which layers use a sliding window, from `layer_types` (newer configs) or the older
@@ -284,9 +310,6 @@ fn sliding_layout(
     let Some(window) = window else {
         return Ok((None, vec![false; num_layers]));
     };
-    if window == 0 {
-        return Err("`sliding_window` must be positive".into());
-    }
     let layers = match &raw.layer_types {
         Some(types) if types.len() != num_layers => {
             return Err(format!(

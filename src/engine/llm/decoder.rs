@@ -118,7 +118,6 @@ impl Decoder {
                 num_kv_heads: cfg.num_kv_heads,
                 head_dim: dim,
                 scale: cfg.attention_scale,
-                logit_softcap: cfg.attn_logit_softcap,
                 cache: KvCache::new(if sliding { cfg.sliding_window } else { None }),
             };
             let inter = cfg.intermediate_size;

@@ -146,14 +146,6 @@ impl GgufFile {
                 ))
             }
         };
-        if num_heads == 0 || num_kv_heads == 0 || num_heads % num_kv_heads != 0 {
-            return Err(EngineError::Config {
-                path: self.path.display().to_string(),
-                message: format!(
-                    "{num_heads} attention heads do not group into {num_kv_heads} KV heads"
-                ),
-            });
-        }
         let context_length = self.count(&key("context_length")).unwrap_or(4096);
         let theta = self.number(&key("rope.freq_base")).unwrap_or(match family {
             Family::Gemma3 => 1_000_000.0,
@@ -185,7 +177,7 @@ impl GgufFile {
         } else {
             head_dim
         };
-        Ok(DecoderConfig {
+        let cfg = DecoderConfig {
             family,
             vocab_size,
             hidden_size,
@@ -212,7 +204,6 @@ impl GgufFile {
             sandwich_norms: gemma,
             embedding_scale: gemma.then(|| (hidden_size as f64).sqrt()),
             attention_scale: (query_scalar as f64).powf(-0.5),
-            attn_logit_softcap: self.number(&key("attn_logit_softcapping")),
             final_logit_softcap: self.number(&key("final_logit_softcapping")),
             rope: RopeSpec { theta, scaling },
             local_rope: gemma.then_some(RopeSpec {
@@ -222,7 +213,12 @@ impl GgufFile {
             sliding_window,
             sliding_layers,
             interleaved_rope: family == Family::Llama,
-        })
+        };
+        cfg.validate().map_err(|message| EngineError::Config {
+            path: self.path.display().to_string(),
+            message,
+        })?;
+        Ok(cfg)
     }
 
     fn rope_scaling(
