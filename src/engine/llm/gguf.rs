@@ -244,18 +244,10 @@ impl GgufFile {
         let factor = self.number(&key("rope.scaling.factor")).unwrap_or(1.0);
         Ok(match kind.as_str() {
             "linear" if factor != 1.0 => RopeScaling::Linear { factor },
-            "yarn" => RopeScaling::Yarn {
-                factor,
-                original_context: self
-                    .number(&key("rope.scaling.original_context_length"))
-                    .unwrap_or(4096.0),
-                beta_fast: 32.0,
-                beta_slow: 1.0,
-                attention_factor: None,
-                mscale: None,
-                mscale_all_dim: None,
-                truncate: true,
-            },
+            "yarn" => {
+                let original = self.number(&key("rope.scaling.original_context_length"));
+                RopeScaling::yarn(factor, original.unwrap_or(4096.0))
+            }
             _ => RopeScaling::None,
         })
     }

@@ -6,6 +6,7 @@ mod attention;
 pub mod config;
 mod decoder;
 mod gguf;
+mod hf_config;
 mod modules;
 pub mod rope;
 mod weights;
@@ -42,7 +43,7 @@ pub fn load(files: &ModelFiles, placement: &Placement) -> Result<Box<dyn CausalL
                     "config.json is missing next to the weights; download the whole model folder"
                         .into(),
             })?;
-            let cfg = config::from_hf_config(config_path)?;
+            let cfg = hf_config::from_hf_config(config_path)?;
             let dtype = dense_dtype(placement)?;
             let weights = WeightLoader::open_dense(dense, cfg.family, device, dtype)?;
             (cfg, weights, dtype_name(dtype).to_string())

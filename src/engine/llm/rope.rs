@@ -33,6 +33,22 @@ pub enum RopeScaling {
     FreqFactors(Vec<f32>),
 }
 
+impl RopeScaling {
+    /// YaRN with the paper's defaults (beta 32/1, attention factor from `factor`).
+    pub fn yarn(factor: f64, original_context: f64) -> Self {
+        Self::Yarn {
+            factor,
+            original_context,
+            beta_fast: 32.0,
+            beta_slow: 1.0,
+            attention_factor: None,
+            mscale: None,
+            mscale_all_dim: None,
+            truncate: true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RopeSpec {
     pub theta: f64,
@@ -222,16 +238,7 @@ mod tests {
 
     #[test]
     fn yarn_blends_and_scales_attention() {
-        let yarn = RopeScaling::Yarn {
-            factor: 4.0,
-            original_context: 32_768.0,
-            beta_fast: 32.0,
-            beta_slow: 1.0,
-            attention_factor: None,
-            mscale: None,
-            mscale_all_dim: None,
-            truncate: true,
-        };
+        let yarn = RopeScaling::yarn(4.0, 32_768.0);
         let (plain, _) = inverse_frequencies(&spec(RopeScaling::None), 128);
         let (scaled, af) = inverse_frequencies(&spec(yarn), 128);
         assert!((af - (0.1 * 4f32.ln() + 1.0)).abs() < 1e-6);

@@ -1,7 +1,8 @@
 //! `config.json` normalization: transformers 4 and 5 layouts agree, family defaults
 //! fill what real configs leave out, and unsupported settings are named.
 
-use super::super::config::{from_hf_config, DecoderConfig};
+use super::super::config::DecoderConfig;
+use super::super::hf_config::from_hf_config;
 use super::super::rope::RopeScaling;
 use super::*;
 
