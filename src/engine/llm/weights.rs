@@ -3,6 +3,7 @@
 //! names, checks shapes, converts dtypes, and turns every failure into an
 //! [`EngineError::Weights`] naming the file.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -39,7 +40,11 @@ pub enum Part {
 }
 
 enum Source {
-    Safetensors(Vec<(PathBuf, MmapedSafetensors)>),
+    Safetensors {
+        shards: Vec<(PathBuf, MmapedSafetensors)>,
+        /// Which shard holds each tensor.
+        index: HashMap<String, usize>,
+    },
     Pytorch(PathBuf, PthTensors),
     Gguf(GgufFile),
 }
@@ -74,11 +79,13 @@ impl WeightLoader {
         let source = match files {
             WeightFiles::Safetensors(paths) => {
                 let mut shards = Vec::with_capacity(paths.len());
-                for path in paths {
+                let mut index = HashMap::new();
+                for (shard, path) in paths.iter().enumerate() {
                     // SAFETY: the file is mapped read-only; like every mmap user we rely on
                     // nobody truncating it while the model is loaded.
                     let mapped = unsafe { MmapedSafetensors::new(path) }
                         .map_err(|e| weights_error(path, e))?;
+                    index.extend(mapped.tensors().into_iter().map(|(name, _)| (name, shard)));
                     shards.push((path.clone(), mapped));
                 }
                 if shards.is_empty() {
@@ -87,7 +94,7 @@ impl WeightLoader {
                         "no safetensors files were given",
                     ));
                 }
-                Source::Safetensors(shards)
+                Source::Safetensors { shards, index }
             }
             WeightFiles::PytorchBin(path) => {
                 let pth = PthTensors::new(path, None).map_err(|e| weights_error(path, e))?;
@@ -136,7 +143,7 @@ impl WeightLoader {
 
     fn path(&self) -> &Path {
         match &self.source {
-            Source::Safetensors(shards) => &shards[0].0,
+            Source::Safetensors { shards, .. } => &shards[0].0,
             Source::Pytorch(path, _) => path,
             Source::Gguf(file) => file.path(),
         }
@@ -144,7 +151,7 @@ impl WeightLoader {
 
     fn contains(&self, name: &str) -> bool {
         match &self.source {
-            Source::Safetensors(shards) => shards.iter().any(|(_, st)| st.get(name).is_ok()),
+            Source::Safetensors { index, .. } => index.contains_key(name),
             Source::Pytorch(_, pth) => pth.tensor_infos().contains_key(name),
             Source::Gguf(file) => file.contains(name),
         }
@@ -209,8 +216,8 @@ impl WeightLoader {
     fn dense(&mut self, name: &str, shape: &[usize], dtype: DType) -> Result<Tensor, EngineError> {
         let device = self.device.clone();
         let (path, tensor) = match &mut self.source {
-            Source::Safetensors(shards) => {
-                let Some((path, st)) = shards.iter().find(|(_, st)| st.get(name).is_ok()) else {
+            Source::Safetensors { shards, index } => {
+                let Some((path, st)) = index.get(name).map(|&shard| &shards[shard]) else {
                     return Err(weights_error(
                         &shards[0].0,
                         format!("tensor `{name}` is missing"),

@@ -135,3 +135,35 @@ fn bf16_on_cpu_stays_close_to_f32() {
     let scale = f32_logits.iter().fold(0f32, |m, x| m.max(x.abs()));
     assert!(max_abs_diff(&f32_logits, &bf16_logits) < 0.1 * scale);
 }
+
+#[test]
+fn sharded_safetensors_load_like_one_file() {
+    let cfg = tiny_config(Family::Qwen3);
+    let weights = tiny_weights(Family::Qwen3, &cfg);
+    let ids = sample_ids(5);
+    let dir = tempfile::tempdir().unwrap();
+    let whole = logits(
+        load_cpu(&write_safetensors(dir.path(), &cfg, &weights))
+            .unwrap()
+            .as_mut(),
+        &ids,
+        0,
+    );
+    let (first, second): (HashMap<_, _>, HashMap<_, _>) = weights
+        .into_iter()
+        .partition(|(name, _)| name.contains("layers.0.") || name.contains("embed"));
+    let shards: Vec<PathBuf> = [first, second]
+        .iter()
+        .enumerate()
+        .map(|(i, part)| {
+            let path = dir
+                .path()
+                .join(format!("model-0000{}-of-00002.safetensors", i + 1));
+            candle_core::safetensors::save(part, &path).unwrap();
+            path
+        })
+        .collect();
+    let files = model_files(dir.path(), Weights::Safetensors(shards));
+    let sharded = logits(load_cpu(&files).unwrap().as_mut(), &ids, 0);
+    assert_eq!(whole, sharded);
+}
