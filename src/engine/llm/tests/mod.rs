@@ -5,7 +5,6 @@ mod configs;
 mod errors;
 mod families;
 mod gguf_files;
-mod hf_parity;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
