@@ -177,6 +177,12 @@ impl GgufFile {
         } else {
             head_dim
         };
+        // Optional keys beyond what llama.cpp hard-codes for gemma3 (pattern 6, local
+        // base 10000, the scale above), for converted models that differ from Google's.
+        let attention_scale = self
+            .number(&key("attention.scale"))
+            .unwrap_or((query_scalar as f64).powf(-0.5));
+        let local_theta = self.number(&key("rope.freq_base_swa")).unwrap_or(10_000.0);
         let cfg = DecoderConfig {
             family,
             vocab_size,
@@ -203,11 +209,11 @@ impl GgufFile {
             qk_norm: self.contains("blk.0.attn_q_norm.weight"),
             sandwich_norms: gemma,
             embedding_scale: gemma.then(|| (hidden_size as f64).sqrt()),
-            attention_scale: (query_scalar as f64).powf(-0.5),
+            attention_scale,
             final_logit_softcap: self.number(&key("final_logit_softcapping")),
             rope: RopeSpec { theta, scaling },
             local_rope: gemma.then_some(RopeSpec {
-                theta: 10_000.0,
+                theta: local_theta,
                 scaling: RopeScaling::None,
             }),
             sliding_window,

@@ -34,13 +34,13 @@ fn transformers_5_gemma3_layout_matches_the_older_one() {
     ]);
     new["rope_parameters"] = json!({
         "full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1000000.0},
-        "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}
+        "sliding_attention": {"rope_type": "default", "rope_theta": 20000.0}
     });
     let (old, new) = (parse(&old).unwrap(), parse(&new).unwrap());
     assert_eq!(old, new);
     assert_eq!(old.sliding_layers, vec![true, false, true, false]);
     assert_eq!(old.rope.scaling, RopeScaling::Linear { factor: 2.0 });
-    assert_eq!(old.local_rope.as_ref().map(|r| r.theta), Some(10_000.0));
+    assert_eq!(old.local_rope.as_ref().map(|r| r.theta), Some(20_000.0));
 }
 
 #[test]

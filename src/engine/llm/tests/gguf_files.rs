@@ -174,6 +174,11 @@ pub fn write_gguf(
         ));
         let factor = cfg["rope_scaling"]["factor"].as_f64().unwrap() as f32;
         meta.push((format!("{arch}.rope.scaling.factor"), Gguf::F32(factor)));
+        // Beyond llama.cpp's fixed gemma3 choices, which this tiny model does not follow.
+        let scale = cfg["query_pre_attn_scalar"].as_f64().unwrap().powf(-0.5) as f32;
+        meta.push((format!("{arch}.attention.scale"), Gguf::F32(scale)));
+        let local_theta = cfg["rope_local_base_freq"].as_f64().unwrap() as f32;
+        meta.push((format!("{arch}.rope.freq_base_swa"), Gguf::F32(local_theta)));
         let cap = cfg["final_logit_softcapping"].as_f64().unwrap() as f32;
         meta.push((format!("{arch}.final_logit_softcapping"), Gguf::F32(cap)));
     }

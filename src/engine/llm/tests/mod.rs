@@ -45,9 +45,9 @@ pub fn tiny_config(family: Family) -> Value {
         }),
         Family::Gemma3 => json!({
             "model_type": "gemma3_text", "num_hidden_layers": 4, "head_dim": 16,
-            "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 16,
+            "hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 24,
             "sliding_window": 4, "sliding_window_pattern": 2, "rope_theta": 1000000.0,
-            "rope_local_base_freq": 10000.0, "rope_scaling": {"rope_type": "linear", "factor": 2.0},
+            "rope_local_base_freq": 20000.0, "rope_scaling": {"rope_type": "linear", "factor": 2.0},
             "final_logit_softcapping": 30.0, "tie_word_embeddings": true
         }),
     };
