@@ -1,7 +1,7 @@
 //! Engines turn token ids into token ids. They know nothing of files on disk beyond
 //! the [`crate::model::ModelFiles`] they are handed, nothing of CLI flags and nothing
 //! of tasks. One file (or folder) per model family sits behind the [`CausalLm`] trait;
-//! the decode loop in [`generate`] is shared by all of them.
+//! the decode loop in [`generate()`] is shared by all of them.
 
 pub mod generate;
 pub mod llm;
@@ -56,6 +56,8 @@ pub struct ModelInfo {
 pub trait CausalLm {
     /// Runs `ids` at positions `pos..pos + ids.len()` (the cache holds `0..pos`) and
     /// returns the logits of the last position as a 1-D f32 tensor of `vocab_size`.
+    /// `pos == 0` starts a new sequence; any other `pos` must continue the cached one
+    /// ([`EngineError::CachePosition`] otherwise).
     fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor, EngineError>;
     /// Empties the KV cache so the next call can start at position 0.
     fn reset(&mut self);

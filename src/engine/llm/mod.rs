@@ -1,6 +1,6 @@
 //! Decoder-only LLMs (qwen2, qwen3, llama, gemma3) from safetensors, PyTorch `.bin` or
 //! GGUF. This file only picks the weight format and dtype and describes the model; every
-//! family runs through the one [`decoder::Decoder`].
+//! family runs through the one decoder in `decoder.rs`.
 
 mod attention;
 pub mod config;
