@@ -1,7 +1,7 @@
 //! Engines turn token ids into token ids. They know nothing of files on disk beyond
 //! the [`crate::model::ModelFiles`] they are handed, nothing of CLI flags and nothing
-//! of tasks. One file (or folder) per model family sits behind the [`CausalLm`] trait;
-//! the decode loop in [`generate()`] is shared by all of them.
+//! of tasks. Every supported family runs through one decoder ([`llm`]) behind the
+//! [`CausalLm`] trait, and the decode loop in [`generate()`] serves any `CausalLm`.
 
 pub mod generate;
 pub mod llm;
