@@ -167,3 +167,33 @@ fn sharded_safetensors_load_like_one_file() {
     let sharded = logits(load_cpu(&files).unwrap().as_mut(), &ids, 0);
     assert_eq!(whole, sharded);
 }
+
+#[test]
+fn half_precision_checkpoints_load_into_f32_on_cpu() {
+    let cfg = tiny_config(Family::Gemma3);
+    let weights = tiny_weights(Family::Gemma3, &cfg);
+    let ids = sample_ids(6);
+    let dir = tempfile::tempdir().unwrap();
+    let reference = logits(
+        load_cpu(&write_safetensors(dir.path(), &cfg, &weights))
+            .unwrap()
+            .as_mut(),
+        &ids,
+        0,
+    );
+    for dtype in [candle_core::DType::F16, candle_core::DType::BF16] {
+        let stored: HashMap<String, Tensor> = weights
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_dtype(dtype).unwrap()))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut model = load_cpu(&write_safetensors(dir.path(), &cfg, &stored)).unwrap();
+        assert_eq!(model.info().dtype, "f32", "a CPU runs f32 by default");
+        let got = logits(model.as_mut(), &ids, 0);
+        let diff = max_abs_diff(&got, &reference);
+        assert!(
+            diff > 0.0 && diff < 0.1,
+            "{dtype:?} weights moved logits by {diff}"
+        );
+    }
+}
