@@ -16,7 +16,7 @@ mod tokenize_13a;
 use serde::Serialize;
 
 pub use bleu::{BleuScore, MAX_NGRAM_ORDER};
-pub use check::{check_numbers, Finding, FindingKind};
+pub use check::{check_numbers, Finding, FindingKind, SourceQuantities};
 pub use chrf::{ChrfScore, BETA, CHAR_ORDER, CHRF_PP_WORD_ORDER};
 pub use rouge::{rouge_l_segment, rouge_tokenize, RougeLScore, SegmentRouge};
 pub use segments::{read_segments, SegmentFormat};
