@@ -179,6 +179,12 @@ fn crore_and_arab_convert_to_millions_and_billions() {
         &["2.5 billion"],
     );
     traced("करीब 2.47 लाख लोग", "about 2.5 lakh people");
+    traced("1,200 करोड़ रुपये की परियोजना", "a Rs 1,200-crore project");
+    flags(
+        "1,200 करोड़ रुपये की परियोजना",
+        "a Rs 1,300-crore project",
+        &["1,300-crore"],
+    );
 }
 
 #[test]

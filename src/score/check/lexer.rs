@@ -277,3 +277,46 @@ fn is_ordinal_or_plural(run: &str) -> bool {
         "st" | "nd" | "rd" | "th" | "s"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn numerals(text: &str) -> Vec<f64> {
+        lex(text)
+            .into_iter()
+            .filter_map(|t| match t.kind {
+                RawKind::Numeral(n) => Some(n.value),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn grouping_is_kept_only_when_it_is_western_or_indian() {
+        assert_eq!(
+            numerals("1,00,000 and 100,000 and १२,३४,५६७.५"),
+            [100_000.0, 100_000.0, 1_234_567.5]
+        );
+        assert_eq!(numerals("10,20 and 1,0000"), [10.0, 20.0, 1.0, 0.0]);
+        assert_eq!(numerals("Year 2019. Next"), [2019.0]);
+    }
+
+    #[test]
+    fn endings_glued_to_digits() {
+        let tokens = lex("15th 1990s 50k 21वीं 10:30am");
+        let kinds: Vec<&RawKind> = tokens.iter().map(|t| &t.kind).collect();
+        assert!(matches!(kinds[0], RawKind::Numeral(n) if n.ordinal && n.value == 15.0));
+        assert!(matches!(kinds[1], RawKind::Numeral(n) if !n.ordinal && n.value == 1990.0));
+        assert!(matches!(kinds[3], RawKind::Word(w) if w.attached && w.key == "k"));
+        assert!(matches!(kinds[5], RawKind::Word(w) if w.attached && !w.latin));
+        assert!(matches!(
+            kinds[6],
+            RawKind::Clock {
+                hours: 10,
+                minutes: 30
+            }
+        ));
+        assert_eq!(tokens[0].span, 0..4);
+    }
+}

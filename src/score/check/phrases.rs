@@ -1,5 +1,5 @@
 //! Word-level phrases that make one quantity or one date out of several tokens:
-//! "twenty-five", साढ़े तीन / सवा सौ, "a million", "two and a half", "half a million",
+//! "twenty-five", "1,200-crore", साढ़े तीन / सवा सौ, "a million", "two and a half", "half a million",
 //! and a month beside its day ("15 August", "Aug. 15", "15th of August", "15 अगस्त").
 
 use super::tokens::{as_num, is_integer, joined, tok, Num, Tok, TokKind};
@@ -34,6 +34,22 @@ pub(crate) fn compound_words(toks: Vec<Tok>) -> Vec<Tok> {
         }
         out.push(toks[i].clone());
         i += 1;
+    }
+    out
+}
+
+/// "Rs 1,200-crore project", "a 5-lakh grant": a hyphen between a number and its scale
+/// is not a range.
+pub(crate) fn hyphenated_scales(toks: Vec<Tok>) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    for (i, t) in toks.iter().enumerate() {
+        let between = matches!(t.kind, TokKind::Connector { hyphen: true })
+            && i > 0
+            && as_num(toks.get(i - 1)).is_some()
+            && matches!(kind_at(&toks, i + 1), Some(TokKind::Scale(_)));
+        if !between {
+            out.push(t.clone());
+        }
     }
     out
 }

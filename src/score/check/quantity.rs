@@ -378,3 +378,45 @@ fn standalone(kind: &TokKind) -> Option<MentionKind> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{lexer, tokens};
+    use super::*;
+
+    fn values(text: &str) -> Vec<(f64, Vec<f64>)> {
+        mentions(&tokens::tokens(&lexer::lex(text)))
+            .into_iter()
+            .filter_map(|m| match m.kind {
+                MentionKind::Quantity(q) if q.has_number => Some((q.value, q.alternatives)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scales_add_when_falling_and_multiply_when_rising() {
+        assert_eq!(values("दो हजार पांच सौ"), [(2_500.0, vec![])]);
+        assert_eq!(values("2 लाख 50 हजार"), [(250_000.0, vec![])]);
+        assert_eq!(values("2.5 लाख करोड़"), [(2.5e12, vec![])]);
+        assert_eq!(
+            values("one hundred and twenty thousand"),
+            [(120_000.0, vec![])]
+        );
+        assert_eq!(
+            values("5 हजार 10 हजार"),
+            [(5_000.0, vec![]), (10_000.0, vec![])]
+        );
+        assert_eq!(values("5 हजार 10 लोग"), [(5_000.0, vec![]), (10.0, vec![])]);
+    }
+
+    #[test]
+    fn ranges_share_scales_and_fiscal_years_complete() {
+        assert_eq!(
+            values("10 से 15 हजार"),
+            [(10.0, vec![10_000.0]), (15_000.0, vec![])]
+        );
+        assert_eq!(values("2023-24"), [(2023.0, vec![]), (24.0, vec![2024.0])]);
+        assert_eq!(values("1999-00"), [(1999.0, vec![]), (0.0, vec![2000.0])]);
+    }
+}

@@ -7,7 +7,7 @@
 use std::ops::Range;
 
 use super::lexer::{RawKind, RawToken};
-use super::phrases::{compound_words, modifiers_articles_halves, month_dates};
+use super::phrases::{compound_words, hyphenated_scales, modifiers_articles_halves, month_dates};
 use super::vocab::{is_hindi_ordinal_suffix, lookup, Lexeme, ATTACHED_K};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +73,7 @@ pub(crate) fn tokens(raw: &[RawToken]) -> Vec<Tok> {
     let toks = numeric_dates(toks);
     let toks = fractions(toks);
     let toks = compound_words(toks);
+    let toks = hyphenated_scales(toks);
     let toks = modifiers_articles_halves(toks);
     month_dates(toks)
 }
