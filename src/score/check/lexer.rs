@@ -86,13 +86,39 @@ pub(crate) fn lex(text: &str) -> Vec<RawToken> {
     let mut i = 0;
     while let Some(&(start, c)) = chars.get(i) {
         if digit_value(c).is_some() {
-            let (kind, next) = lex_numeral(&chars, i);
-            tokens.push(RawToken {
-                kind,
-                span: start..byte_at(next),
-            });
-            i = next;
-            i = lex_numeral_suffix(text, &chars, i, &mut tokens);
+            match lex_numeral(&chars, i) {
+                Lexed::Numeral(kind, next) => {
+                    tokens.push(RawToken {
+                        kind,
+                        span: start..byte_at(next),
+                    });
+                    i = lex_numeral_suffix(text, &chars, next, &mut tokens);
+                }
+                Lexed::Ungrouped { groups, last_start } => {
+                    // "10,20,300" is a list: each group is its own number, and the
+                    // last one is lexed afresh so it may still carry decimals or an
+                    // ending. Never rescanning the chain keeps lexing linear.
+                    for (value, digits) in groups {
+                        let numeral = Numeral {
+                            value,
+                            unit: 1.0,
+                            int_digits: digits.len(),
+                            decimals: 0,
+                            ordinal: false,
+                        };
+                        let comma = digits.end;
+                        tokens.push(RawToken {
+                            kind: RawKind::Numeral(numeral),
+                            span: byte_at(digits.start)..byte_at(comma),
+                        });
+                        tokens.push(RawToken {
+                            kind: RawKind::Punct(','),
+                            span: byte_at(comma)..byte_at(comma + 1),
+                        });
+                    }
+                    i = last_start;
+                }
+            }
         } else if let Some(value) = vulgar_fraction(c) {
             tokens.push(RawToken {
                 kind: RawKind::Numeral(Numeral {
@@ -134,9 +160,20 @@ pub(crate) fn lex(text: &str) -> Vec<RawToken> {
     tokens
 }
 
+enum Lexed {
+    /// A numeral or clock time and the char index after it.
+    Numeral(RawKind, usize),
+    /// Comma-joined digit groups that are no valid grouping: every group but the last
+    /// (value, char range), and where the last one starts.
+    Ungrouped {
+        groups: Vec<(f64, Range<usize>)>,
+        last_start: usize,
+    },
+}
+
 /// Reads digits with grouping commas, an optional decimal part, a clock time or a
 /// glued vulgar fraction, starting at a digit.
-fn lex_numeral(chars: &[(usize, char)], start: usize) -> (RawKind, usize) {
+fn lex_numeral(chars: &[(usize, char)], start: usize) -> Lexed {
     let is_digit = |i: usize| chars.get(i).is_some_and(|&(_, c)| digit_value(c).is_some());
     let is_char = |i: usize, want: char| chars.get(i).is_some_and(|&(_, c)| c == want);
     let digits_from = |mut i: usize| {
@@ -150,15 +187,25 @@ fn lex_numeral(chars: &[(usize, char)], start: usize) -> (RawKind, usize) {
 
     let (first, mut i) = digits_from(start);
     let mut groups = vec![first];
-    let after_first = i;
+    let mut starts = vec![start];
     while is_char(i, ',') && is_digit(i + 1) {
         let (group, next) = digits_from(i + 1);
         groups.push(group);
+        starts.push(i + 1);
         i = next;
     }
     if groups.len() > 1 && !valid_grouping(&groups) {
-        groups.truncate(1);
-        i = after_first;
+        let last_start = starts.last().copied().unwrap_or(start);
+        let listed = groups
+            .iter()
+            .zip(&starts)
+            .take(groups.len() - 1)
+            .map(|(g, &at)| (g.parse().unwrap_or(f64::NAN), at..at + g.chars().count()))
+            .collect();
+        return Lexed::Ungrouped {
+            groups: listed,
+            last_start,
+        };
     }
     let integer: String = groups.concat();
 
@@ -167,7 +214,7 @@ fn lex_numeral(chars: &[(usize, char)], start: usize) -> (RawKind, usize) {
         let hours: u32 = integer.parse().unwrap_or(u32::MAX);
         let mins: u32 = minutes.parse().unwrap_or(u32::MAX);
         if minutes.len() == 2 && hours <= 24 && mins <= 59 {
-            return (
+            return Lexed::Numeral(
                 RawKind::Clock {
                     hours,
                     minutes: mins,
@@ -204,7 +251,7 @@ fn lex_numeral(chars: &[(usize, char)], start: usize) -> (RawKind, usize) {
         decimals: decimals.len(),
         ordinal: false,
     };
-    (RawKind::Numeral(numeral), i)
+    Lexed::Numeral(RawKind::Numeral(numeral), i)
 }
 
 /// Western groups are all three digits; Indian groups are two, with three at the end.

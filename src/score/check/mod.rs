@@ -17,6 +17,7 @@
 //! - A month or weekday on its own is traced when the source names it.
 //! - The word "one" alone is never flagged: it is as often a pronoun ("one of them")
 //!   or an article as a count. "one million", "1" and "one hundred" are checked.
+//! - Numbers too long for an f64 (hundreds of digits) are not checked.
 //! - Not read as numbers: ordinal words ("first", "second"), "half" alone, "both",
 //!   "dozens of"/"thousands of" without a numeral, May/March/Aug without a number
 //!   beside them, and lower-case month names.
@@ -151,7 +152,8 @@ impl SourceQuantities {
     fn finding(&self, output: &str, mention: Mention) -> Option<Finding> {
         let (kind, reason) = match mention.kind {
             MentionKind::Quantity(q) => {
-                if !q.has_number || q.lone_one || self.quantity_traced(&q) {
+                // A value beyond f64 (hundreds of digits) states no checkable quantity.
+                if !q.has_number || q.lone_one || !q.value.is_finite() || self.quantity_traced(&q) {
                     return None;
                 }
                 let mut reason = format!("no quantity in the source is {}", show(q.value));
