@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use super::lexer::{RawKind, RawToken};
 use super::phrases::{compound_words, hyphenated_scales, modifiers_articles_halves, month_dates};
-use super::vocab::{is_hindi_ordinal_suffix, lookup, Lexeme, ATTACHED_K};
+use super::vocab::{is_hindi_ordinal_suffix, lookup, ATTACHED_K};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Num {
@@ -121,30 +121,9 @@ fn classify(raw: &[RawToken]) -> Vec<Tok> {
                     TokKind::Skip
                 } else {
                     match lookup(&w.key) {
-                        Some(Lexeme::Number { value, unit }) => TokKind::Num(Num {
-                            value,
-                            unit,
-                            word: true,
-                            int_digits: 0,
-                        }),
-                        Some(Lexeme::Scale(s)) => TokKind::Scale(s),
-                        Some(Lexeme::Modifier(d)) => TokKind::Modifier(d),
-                        Some(Lexeme::Article) => TokKind::Article,
-                        Some(Lexeme::And) => TokKind::And,
-                        Some(Lexeme::Half) => TokKind::Half,
-                        Some(Lexeme::Of) => TokKind::Of,
-                        Some(Lexeme::RangeWord) => TokKind::Connector { hyphen: false },
                         // "august" and "may" in lower case are ordinary words.
-                        Some(Lexeme::Month { .. }) if w.latin && !w.capitalized => TokKind::Break,
-                        Some(Lexeme::Month {
-                            month,
-                            needs_number,
-                        }) => TokKind::Month {
-                            month,
-                            needs_number,
-                        },
-                        Some(Lexeme::Weekday(d)) => TokKind::Weekday(d),
-                        Some(Lexeme::Meridiem) => TokKind::Meridiem,
+                        Some(TokKind::Month { .. }) if w.latin && !w.capitalized => TokKind::Break,
+                        Some(kind) => kind,
                         None => TokKind::Break,
                     }
                 }

@@ -10,40 +10,11 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use super::tokens::{Num, TokKind};
 use super::words::{
     ENGLISH_CARDINALS, ENGLISH_TENS, HINDI_CARDINALS, HINDI_ORDINAL_SUFFIXES, MONTHS,
     OTHER_NUMBERS, SCALES, WEEKDAYS,
 };
-
-/// What a word means to the number check.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Lexeme {
-    /// A cardinal, ordinal or fraction word; `unit` is how precisely it states the value.
-    Number {
-        value: f64,
-        unit: f64,
-    },
-    /// Multiplies the number before it (हजार, lakh, million, dozen).
-    Scale(f64),
-    /// Shifts the next number: सवा +¼, साढ़े +½, पौने −¼.
-    Modifier(f64),
-    /// "a"/"an", which is 1 before a scale ("a million").
-    Article,
-    And,
-    Half,
-    Of,
-    /// Joins the two ends of a range: "to", "or", से, या.
-    RangeWord,
-    /// `needs_number`: the name is also an ordinary word or an abbreviation (May, March,
-    /// Aug), so it is read as a month only next to a number.
-    Month {
-        month: u8,
-        needs_number: bool,
-    },
-    Weekday(u8),
-    /// am / pm.
-    Meridiem,
-}
 
 /// The scale that a bare "k" glued to digits means ("50k"); a lone "k" means nothing.
 pub(crate) const ATTACHED_K: f64 = 1_000.0;
@@ -67,84 +38,82 @@ pub(crate) fn fold_key(word: &str) -> String {
 /// The consonants under the precomposed nukta letters U+0958..U+095F.
 const NUKTA_BASES: [char; 8] = ['क', 'ख', 'ग', 'ज', 'ड', 'ढ', 'फ', 'य'];
 
-fn table() -> &'static HashMap<String, Lexeme> {
-    static TABLE: OnceLock<HashMap<String, Lexeme>> = OnceLock::new();
+fn table() -> &'static HashMap<String, TokKind> {
+    static TABLE: OnceLock<HashMap<String, TokKind>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut map = HashMap::new();
-        let mut add = |word: &str, lexeme: Lexeme| {
-            map.insert(fold_key(word), lexeme);
+        let mut add = |word: &str, kind: TokKind| {
+            map.insert(fold_key(word), kind);
         };
         for (value, spellings) in HINDI_CARDINALS.iter().enumerate() {
             for word in *spellings {
-                add(
-                    word,
-                    Lexeme::Number {
-                        value: value as f64,
-                        unit: 1.0,
-                    },
-                );
+                add(word, word_number(value as f64, 1.0));
             }
         }
         for (value, word) in ENGLISH_CARDINALS.iter().enumerate() {
-            add(
-                word,
-                Lexeme::Number {
-                    value: value as f64,
-                    unit: 1.0,
-                },
-            );
+            add(word, word_number(value as f64, 1.0));
         }
         for (word, value) in ENGLISH_TENS {
-            add(word, Lexeme::Number { value, unit: 1.0 });
+            add(word, word_number(value, 1.0));
         }
         for (word, value, unit) in OTHER_NUMBERS {
-            add(word, Lexeme::Number { value, unit });
+            add(word, word_number(value, unit));
         }
         for (word, scale) in SCALES {
-            add(word, Lexeme::Scale(scale));
+            add(word, TokKind::Scale(scale));
         }
         for (word, month, needs_number) in MONTHS {
             add(
                 word,
-                Lexeme::Month {
+                TokKind::Month {
                     month,
                     needs_number,
                 },
             );
         }
         for (word, day) in WEEKDAYS {
-            add(word, Lexeme::Weekday(day));
+            add(word, TokKind::Weekday(day));
         }
         for (word, shift) in [("सवा", 0.25), ("साढ़े", 0.5), ("साढ़ा", 0.5), ("पौने", -0.25)]
         {
-            add(word, Lexeme::Modifier(shift));
+            add(word, TokKind::Modifier(shift));
         }
         for word in ["a", "an"] {
-            add(word, Lexeme::Article);
+            add(word, TokKind::Article);
         }
         for word in ["to", "or", "से", "या"] {
-            add(word, Lexeme::RangeWord);
+            add(word, TokKind::Connector { hyphen: false });
         }
         for word in ["am", "pm"] {
-            add(word, Lexeme::Meridiem);
+            add(word, TokKind::Meridiem);
         }
-        add("and", Lexeme::And);
-        add("half", Lexeme::Half);
-        add("of", Lexeme::Of);
+        add("and", TokKind::And);
+        add("half", TokKind::Half);
+        add("of", TokKind::Of);
         map
     })
 }
 
-/// Looks a folded word up; Hindi ordinals (पांचवां) resolve through their cardinal.
-pub(crate) fn lookup(key: &str) -> Option<Lexeme> {
-    if let Some(lexeme) = table().get(key) {
-        return Some(*lexeme);
+/// A number written as a word.
+fn word_number(value: f64, unit: f64) -> TokKind {
+    TokKind::Num(Num {
+        value,
+        unit,
+        word: true,
+        int_digits: 0,
+    })
+}
+
+/// What a folded word means; Hindi ordinals (पांचवां) resolve through their cardinal.
+pub(crate) fn lookup(key: &str) -> Option<TokKind> {
+    if let Some(kind) = table().get(key) {
+        return Some(kind.clone());
     }
     let stem = HINDI_ORDINAL_SUFFIXES
         .iter()
         .find_map(|suffix| key.strip_suffix(&fold_key(suffix)))?;
     match table().get(stem) {
-        Some(number @ Lexeme::Number { .. }) => Some(*number),
+        Some(number @ TokKind::Num(_)) => Some(number.clone()),
         _ => None,
     }
 }
@@ -160,45 +129,22 @@ pub(crate) fn is_hindi_ordinal_suffix(key: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn value_of(word: &str) -> Option<f64> {
+        match lookup(&fold_key(word)) {
+            Some(TokKind::Num(n)) => Some(n.value),
+            _ => None,
+        }
+    }
+
     #[test]
     fn spelling_variants_fold_to_one_entry() {
-        assert_eq!(
-            lookup(&fold_key("पाँच")),
-            Some(Lexeme::Number {
-                value: 5.0,
-                unit: 1.0
-            })
-        );
-        assert_eq!(lookup(&fold_key("हज़ार")), Some(Lexeme::Scale(1e3)));
-        assert_eq!(lookup(&fold_key("करोड़")), Some(Lexeme::Scale(1e7)));
-        assert_eq!(
-            lookup(&fold_key("पच्चीस")),
-            Some(Lexeme::Number {
-                value: 25.0,
-                unit: 1.0
-            })
-        );
-        assert_eq!(
-            lookup(&fold_key("निन्यानवे")),
-            Some(Lexeme::Number {
-                value: 99.0,
-                unit: 1.0
-            })
-        );
-        assert_eq!(
-            lookup(&fold_key("सातवीं")),
-            Some(Lexeme::Number {
-                value: 7.0,
-                unit: 1.0
-            })
-        );
-        assert_eq!(
-            lookup(&fold_key("Twenty")),
-            Some(Lexeme::Number {
-                value: 20.0,
-                unit: 1.0
-            })
-        );
+        assert_eq!(value_of("पाँच"), Some(5.0));
+        assert_eq!(value_of("पच्चीस"), Some(25.0));
+        assert_eq!(value_of("निन्यानवे"), Some(99.0));
+        assert_eq!(value_of("सातवीं"), Some(7.0));
+        assert_eq!(value_of("Twenty"), Some(20.0));
+        assert_eq!(lookup(&fold_key("हज़ार")), Some(TokKind::Scale(1e3)));
+        assert_eq!(lookup(&fold_key("करोड़")), Some(TokKind::Scale(1e7)));
         assert_eq!(lookup("दवा"), None);
     }
 
