@@ -212,6 +212,15 @@ fn dates_in_either_order() {
     );
     traced("१५ अगस्त को", "on August 15");
     traced("15/08/2024 को", "on 15 August 2024");
+    // The month and the day both appear, but not as one date.
+    flags(
+        "अगस्त में 2 लोग आए और 15 लौटे।",
+        "They came on August 2.",
+        &["August 2"],
+    );
+    traced("15-16 अगस्त को", "on August 15 and 16");
+    traced("10 से 12 अगस्त तक", "from 10 to 12 August");
+    flags("15-16 अगस्त को", "on August 14", &["August 14"]);
 }
 
 #[test]

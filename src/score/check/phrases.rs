@@ -177,6 +177,7 @@ pub(crate) fn month_dates(toks: Vec<Tok>) -> Vec<Tok> {
             matches!(out.last().map(|t| &t.kind), Some(TokKind::Of)) && out.len() >= 2;
         if let Some(day) = day_before {
             let start = out.pop().map_or(t.span.start, |d| d.span.start);
+            date_range_start(&mut out, month);
             out.push(tok(TokKind::Date { month, day }, start..t.span.end));
         } else if let (true, Some(day)) = (
             of_day_before,
@@ -195,4 +196,15 @@ pub(crate) fn month_dates(toks: Vec<Tok>) -> Vec<Tok> {
         i += 1;
     }
     out
+}
+
+/// "15-16 अगस्त", "10 से 12 अगस्त": the first day of a range shares the month.
+fn date_range_start(out: &mut [Tok], month: u8) {
+    let n = out.len();
+    if n < 2 || !matches!(out[n - 1].kind, TokKind::Connector { .. }) {
+        return;
+    }
+    if let Some(day) = day_of_month(out.get(n - 2)) {
+        out[n - 2].kind = TokKind::Date { month, day };
+    }
 }
