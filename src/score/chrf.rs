@@ -37,7 +37,8 @@ struct OrderStats {
     matched: u64,
 }
 
-type NgramCounts<'a> = Vec<HashMap<Vec<&'a str>, u64>>;
+/// N-gram counts per order, keyed by windows into the character or word list.
+type NgramCounts<'w, 'a> = Vec<HashMap<&'w [&'a str], u64>>;
 
 pub(crate) fn corpus_chrf(
     hyps: &[String],
@@ -123,7 +124,11 @@ fn split_punctuation(text: &str) -> Vec<&str> {
 }
 
 /// Character n-grams of orders 1..=6, then word n-grams of orders 1..=word_order.
-fn all_ngrams<'a>(chars: &[&'a str], words: &[&'a str], word_order: usize) -> NgramCounts<'a> {
+fn all_ngrams<'w, 'a>(
+    chars: &'w [&'a str],
+    words: &'w [&'a str],
+    word_order: usize,
+) -> NgramCounts<'w, 'a> {
     let mut all = Vec::with_capacity(CHAR_ORDER + word_order);
     for n in 1..=CHAR_ORDER {
         all.push(count_windows(chars, n));
@@ -134,20 +139,17 @@ fn all_ngrams<'a>(chars: &[&'a str], words: &[&'a str], word_order: usize) -> Ng
     all
 }
 
-fn count_windows<'a>(items: &[&'a str], n: usize) -> HashMap<Vec<&'a str>, u64> {
+fn count_windows<'w, 'a>(items: &'w [&'a str], n: usize) -> HashMap<&'w [&'a str], u64> {
     let mut counts = HashMap::new();
     for window in items.windows(n) {
-        *counts.entry(window.to_vec()).or_insert(0) += 1;
+        *counts.entry(window).or_insert(0) += 1;
     }
     counts
 }
 
 /// sacrebleu's `_get_match_statistics`: hypothesis n-grams count only when the reference
 /// has n-grams of that order.
-fn match_statistics(
-    hyp: &HashMap<Vec<&str>, u64>,
-    reference: &HashMap<Vec<&str>, u64>,
-) -> OrderStats {
+fn match_statistics(hyp: &HashMap<&[&str], u64>, reference: &HashMap<&[&str], u64>) -> OrderStats {
     let mut hyp_count = 0;
     let mut matched = 0;
     for (ngram, &count) in hyp {
