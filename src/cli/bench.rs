@@ -1,0 +1,295 @@
+//! `saar bench`: speed of the engine on a real-shaped model with random weights.
+//! Builds the model in each requested format in a scratch folder, loads it through
+//! the same engine `summarize`/`translate` use, and prints one JSON line per format.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use candle_core::{DType, Device};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use saar::engine::{generate, llm, GenerationSettings, Placement};
+use saar::model::{ModelFiles, Weights};
+use saar::synth::{
+    random_token_ids, tiny_vocab_size, write_gguf_model, write_safetensors_model, GgufQuant,
+    ModelTemplate, Shape,
+};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Model shape to build with random weights.
+    #[arg(long, value_enum, default_value_t = BenchShape::Qwen2_5_0_5b)]
+    pub shape: BenchShape,
+    /// Formats to measure: f32 safetensors and/or a GGUF file (see --quant).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [BenchFormat::Safetensors, BenchFormat::Gguf])]
+    pub formats: Vec<BenchFormat>,
+    /// Weight type of the GGUF file: f32, f16, q8_0 or q4_k_m.
+    #[arg(long, default_value = "q4_k_m")]
+    pub quant: GgufQuant,
+    /// Length of the random prompt.
+    #[arg(long, default_value_t = 512)]
+    pub prompt_tokens: usize,
+    /// Tokens to generate after the prompt (greedy, no EOS stop).
+    #[arg(long, default_value_t = 128)]
+    pub new_tokens: usize,
+    /// CPU threads for the engine (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// cpu, cuda, cuda:N, metal or metal:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Seed of the weights and the prompt.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Build the models here and keep them (default: a temporary folder, removed after).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchShape {
+    #[value(name = "qwen2.5-0.5b")]
+    Qwen2_5_0_5b,
+    #[value(name = "qwen3-1.7b")]
+    Qwen3_1_7b,
+}
+
+impl BenchShape {
+    fn shape(self) -> Shape {
+        match self {
+            BenchShape::Qwen2_5_0_5b => Shape::qwen2_5_0_5b(),
+            BenchShape::Qwen3_1_7b => Shape::qwen3_1_7b(),
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            BenchShape::Qwen2_5_0_5b => "qwen2.5-0.5b",
+            BenchShape::Qwen3_1_7b => "qwen3-1.7b",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchFormat {
+    /// An HF folder with f32 model.safetensors.
+    Safetensors,
+    /// One GGUF file.
+    Gguf,
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(threads) = args.threads.filter(|&n| n > 0) {
+        // candle (and rayon under it) read these when their thread pools start.
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+    }
+    anyhow::ensure!(args.prompt_tokens > 0, "--prompt-tokens must be at least 1");
+    let device = parse_device(&args.device)?;
+    let scratch = Scratch::new(args.work_dir.clone())?;
+    let shape = args.shape.shape();
+    for &format in &args.formats {
+        let report = bench_format(&args, &shape, format, &device, &scratch.path)?;
+        println!("{report}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench_format(
+    args: &BenchArgs,
+    shape: &Shape,
+    format: BenchFormat,
+    device: &Device,
+    scratch: &Path,
+) -> anyhow::Result<serde_json::Value> {
+    let template = ModelTemplate::simple(shape.arch.family());
+    let label = args.shape.label();
+    let built = Instant::now();
+    let (files, format_name, location) = match format {
+        BenchFormat::Safetensors => {
+            let dir = scratch.join(format!("{label}-f32"));
+            eprintln!("saar bench: writing {label} as f32 safetensors in {}", dir.display());
+            write_safetensors_model(&dir, shape, DType::F32, args.seed, &template)
+                .with_context(|| format!("writing the {label} safetensors model"))?;
+            (safetensors_files(&dir, label), "safetensors-f32".to_string(), dir)
+        }
+        BenchFormat::Gguf => {
+            let path = scratch.join(format!("{label}-{}.gguf", args.quant.name()));
+            eprintln!("saar bench: writing {label} as {} GGUF at {}", args.quant.name(), path.display());
+            write_gguf_model(&path, shape, args.quant, args.seed, &template)
+                .with_context(|| format!("writing the {label} GGUF model"))?;
+            (gguf_files(&path, label), format!("gguf-{}", args.quant.name()), path)
+        }
+    };
+    let build_secs = built.elapsed().as_secs_f64();
+    let file_bytes = disk_size(&location);
+    reset_peak_rss();
+
+    let loading = Instant::now();
+    let placement = Placement {
+        device: device.clone(),
+        dtype: None,
+    };
+    let mut model = llm::load(&files, &placement).context("loading the synthetic model")?;
+    let load_secs = loading.elapsed().as_secs_f64();
+
+    let vocab = tiny_vocab_size(shape.arch.family()).min(shape.vocab) as u32;
+    let prompt = random_token_ids(args.prompt_tokens, vocab, args.seed);
+    let settings = GenerationSettings {
+        max_new_tokens: args.new_tokens,
+        temperature: 0.0,
+        top_k: None,
+        top_p: None,
+        seed: args.seed,
+        repeat_penalty: 1.0,
+        repeat_last_n: 0,
+        eos_token_ids: Vec::new(),
+    };
+    let generation = generate(model.as_mut(), &prompt, &settings, &mut |_| true)
+        .context("running the synthetic model")?;
+    let info = model.info().clone();
+    drop(model);
+    if args.work_dir.is_none() {
+        remove(&location);
+    }
+    Ok(json!({
+        "format": format_name,
+        "shape": label,
+        "dtype": info.dtype,
+        "device": info.device,
+        "threads": args.threads,
+        "prompt_tokens": generation.prompt_tokens,
+        "new_tokens": generation.tokens.len(),
+        "prefill_tok_s": rate(generation.prompt_tokens, generation.prefill_secs),
+        "decode_tok_s": rate(generation.tokens.len(), generation.decode_secs),
+        "load_secs": load_secs,
+        "build_secs": build_secs,
+        "file_bytes": file_bytes,
+        "peak_rss_bytes": peak_rss_bytes(),
+    }))
+}
+
+fn rate(tokens: usize, secs: f64) -> Option<f64> {
+    (secs > 0.0).then(|| tokens as f64 / secs)
+}
+
+fn safetensors_files(dir: &Path, label: &str) -> ModelFiles {
+    ModelFiles {
+        name: format!("synthetic {label}"),
+        repo: None,
+        revision: None,
+        weights: Weights::Safetensors(vec![dir.join("model.safetensors")]),
+        config: Some(dir.join("config.json")),
+        generation_config: Some(dir.join("generation_config.json")),
+        tokenizer: Some(dir.join("tokenizer.json")),
+        tokenizer_config: Some(dir.join("tokenizer_config.json")),
+        chat_template: None,
+        context_length: None,
+    }
+}
+
+fn gguf_files(path: &Path, label: &str) -> ModelFiles {
+    ModelFiles {
+        name: format!("synthetic {label}"),
+        repo: None,
+        revision: None,
+        weights: Weights::Gguf(path.to_path_buf()),
+        config: None,
+        generation_config: None,
+        tokenizer: None,
+        tokenizer_config: None,
+        chat_template: None,
+        context_length: None,
+    }
+}
+
+fn parse_device(text: &str) -> anyhow::Result<Device> {
+    let (kind, ordinal) = match text.split_once(':') {
+        Some((kind, ordinal)) => (
+            kind,
+            ordinal
+                .parse::<usize>()
+                .with_context(|| format!("--device {text}: the part after `:` must be a number"))?,
+        ),
+        None => (text, 0),
+    };
+    match kind {
+        "cpu" => Ok(Device::Cpu),
+        "cuda" => Device::new_cuda(ordinal)
+            .with_context(|| format!("--device {text}: no usable CUDA device (build with --features cuda)")),
+        "metal" => Device::new_metal(ordinal)
+            .with_context(|| format!("--device {text}: no usable Metal device (build with --features metal)")),
+        _ => anyhow::bail!("--device {text}: use cpu, cuda, cuda:N, metal or metal:N"),
+    }
+}
+
+/// Bytes on disk of a file, or of the files directly inside a folder.
+fn disk_size(path: &Path) -> u64 {
+    if path.is_file() {
+        return path.metadata().map_or(0, |m| m.len());
+    }
+    std::fs::read_dir(path).map_or(0, |entries| {
+        entries
+            .filter_map(|entry| entry.ok()?.metadata().ok())
+            .filter(|meta| meta.is_file())
+            .map(|meta| meta.len())
+            .sum()
+    })
+}
+
+fn remove(path: &Path) {
+    // Best effort: the scratch folder is removed as a whole at the end anyway.
+    let _ = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+}
+
+/// Linux: writing 5 to clear_refs resets VmHWM, so each format's peak is its own.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory (VmHWM) where /proc is available.
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// The folder models are built in; a temporary one is removed on drop.
+struct Scratch {
+    path: PathBuf,
+    temporary: bool,
+}
+
+impl Scratch {
+    fn new(work_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let (path, temporary) = match work_dir {
+            Some(dir) => (dir, false),
+            None => {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                let name = format!("saar-bench-{}-{nanos}", std::process::id());
+                (std::env::temp_dir().join(name), true)
+            }
+        };
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("creating the bench folder {}", path.display()))?;
+        Ok(Self { path, temporary })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
