@@ -10,8 +10,15 @@ use saar::synth::{
     ModelTemplate, Shape, SynthError,
 };
 use serde_json::Value;
+use synth_support::{write_hf, TEMPLATE};
 
-const TEMPLATE: &str = "{% for m in messages %}{{ m.content }}{% endfor %}";
+mod synth_support;
+
+/// Writes an HF folder, for the cases that must fail.
+fn try_write(shape: &Shape, template: &ModelTemplate) -> Result<(), SynthError> {
+    let dir = tempfile::tempdir().unwrap();
+    write_safetensors_model(dir.path(), shape, DType::F32, 0, template)
+}
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -68,14 +75,7 @@ fn safetensors_folder_has_every_tensor_and_real_config_fields() {
     for arch in Arch::ALL {
         let dir = tempfile::tempdir().unwrap();
         let shape = Shape::tiny(arch);
-        write_safetensors_model(
-            dir.path(),
-            &shape,
-            DType::F32,
-            1,
-            &ModelTemplate::new(TEMPLATE),
-        )
-        .unwrap();
+        write_hf(dir.path(), &shape, DType::F32, 1);
 
         let tensors =
             candle_core::safetensors::load(dir.path().join("model.safetensors"), &Device::Cpu)
@@ -124,14 +124,7 @@ fn tokenizer_files_name_the_family_special_tokens() {
         (Arch::Gemma3, "<eos>", Some("<bos>")),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        write_safetensors_model(
-            dir.path(),
-            &Shape::tiny(arch),
-            DType::F32,
-            1,
-            &ModelTemplate::new(TEMPLATE),
-        )
-        .unwrap();
+        write_hf(dir.path(), &Shape::tiny(arch), DType::F32, 1);
         let tokenizer =
             tokenizers::Tokenizer::from_file(dir.path().join("tokenizer.json")).unwrap();
         let tokenizer_config = read_json(&dir.path().join("tokenizer_config.json"));
@@ -270,14 +263,7 @@ fn half_precision_weights_round_the_f32_ones() {
 #[test]
 fn weights_have_the_requested_spread() {
     let dir = tempfile::tempdir().unwrap();
-    write_safetensors_model(
-        dir.path(),
-        &Shape::tiny(Arch::Qwen2),
-        DType::F32,
-        5,
-        &ModelTemplate::new(TEMPLATE),
-    )
-    .unwrap();
+    write_hf(dir.path(), &Shape::tiny(Arch::Qwen2), DType::F32, 5);
     let tensors =
         candle_core::safetensors::load(dir.path().join("model.safetensors"), &Device::Cpu).unwrap();
     let std_of = |t: &Tensor| -> f32 {
@@ -312,55 +298,31 @@ fn weights_have_the_requested_spread() {
 
 #[test]
 fn shapes_that_cannot_hold_the_tokenizer_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let shape = Shape {
+    let template = ModelTemplate::new(TEMPLATE);
+    let small_vocab = Shape {
         vocab: 100,
         ..Shape::tiny(Arch::Qwen2)
     };
-    let error = write_safetensors_model(
-        dir.path(),
-        &shape,
-        DType::F32,
-        0,
-        &ModelTemplate::new(TEMPLATE),
-    )
-    .unwrap_err();
+    let error = try_write(&small_vocab, &template).unwrap_err();
     assert!(matches!(error, SynthError::Shape(_)), "{error}");
     let odd_heads = Shape {
         kv_heads: 3,
         ..Shape::tiny(Arch::Qwen3)
     };
-    assert!(write_safetensors_model(
-        dir.path(),
-        &odd_heads,
-        DType::F32,
-        0,
-        &ModelTemplate::new(TEMPLATE)
-    )
-    .is_err());
+    assert!(try_write(&odd_heads, &template).is_err());
     let mut untied_gemma = Shape::tiny(Arch::Gemma3);
     untied_gemma.tied_embeddings = false;
-    assert!(write_safetensors_model(
-        dir.path(),
-        &untied_gemma,
-        DType::F32,
-        0,
-        &ModelTemplate::new(TEMPLATE)
-    )
-    .is_err());
+    assert!(try_write(&untied_gemma, &template).is_err());
+    let odd_head_dim = Shape {
+        head_dim: 8,
+        ..Shape::tiny(Arch::Llama)
+    };
+    assert!(try_write(&odd_head_dim, &template).is_err());
 }
 
 #[test]
 fn favoured_token_must_exist() {
-    let dir = tempfile::tempdir().unwrap();
     let template = ModelTemplate::new(TEMPLATE).with_favoured_token("<no-such-token>", 10.0);
-    let error = write_safetensors_model(
-        dir.path(),
-        &Shape::tiny(Arch::Llama),
-        DType::F32,
-        0,
-        &template,
-    )
-    .unwrap_err();
+    let error = try_write(&Shape::tiny(Arch::Llama), &template).unwrap_err();
     assert!(error.to_string().contains("<no-such-token>"), "{error}");
 }

@@ -6,10 +6,9 @@ mod synth_support;
 
 use candle_core::{DType, Tensor};
 use saar::synth::{
-    convert_safetensors_to_gguf, permute_for_interleaved_rope, write_gguf_model,
-    write_safetensors_model, Arch, GgufQuant, ModelTemplate, Shape, SynthError,
+    convert_safetensors_to_gguf, permute_for_interleaved_rope, Arch, GgufQuant, Shape, SynthError,
 };
-use synth_support::{max_diff, safetensors, Gguf, TEMPLATE};
+use synth_support::{max_abs, max_diff, safetensors, write_gguf, write_hf, Gguf};
 
 #[test]
 fn direct_gguf_equals_converted_safetensors() {
@@ -23,12 +22,10 @@ fn direct_gguf_equals_converted_safetensors() {
     for (shape, quant) in cases {
         let dir = tempfile::tempdir().unwrap();
         let hf = dir.path().join("hf");
-        let template = ModelTemplate::new(TEMPLATE);
-        write_safetensors_model(&hf, &shape, DType::F32, 4, &template).unwrap();
+        write_hf(&hf, &shape, DType::F32, 4);
         convert_safetensors_to_gguf(&hf, &dir.path().join("converted.gguf"), quant).unwrap();
-        write_gguf_model(&dir.path().join("direct.gguf"), &shape, quant, 4, &template).unwrap();
+        let mut direct = write_gguf(&dir.path().join("direct.gguf"), &shape, quant, 4);
         let mut converted = Gguf::open(&dir.path().join("converted.gguf"));
-        let mut direct = Gguf::open(&dir.path().join("direct.gguf"));
         let keys: Vec<_> = direct
             .content
             .metadata
@@ -60,14 +57,7 @@ fn converter_transforms_match_llama_cpp() {
     // Llama: q/k rows permuted for interleaved rope, k by kv heads.
     let shape = Shape::tiny(Arch::Llama);
     let dir = tempfile::tempdir().unwrap();
-    write_safetensors_model(
-        dir.path(),
-        &shape,
-        DType::F32,
-        6,
-        &ModelTemplate::new(TEMPLATE),
-    )
-    .unwrap();
+    write_hf(dir.path(), &shape, DType::F32, 6);
     let hf = safetensors(dir.path());
     let out = dir.path().join("m.gguf");
     convert_safetensors_to_gguf(dir.path(), &out, GgufQuant::F32).unwrap();
@@ -95,14 +85,7 @@ fn converter_transforms_match_llama_cpp() {
     // Gemma3: every RMSNorm weight gains 1; Qwen3 keeps its norms (and q/k rows) as they are.
     for (arch, shift) in [(Arch::Gemma3, 1.0), (Arch::Qwen3, 0.0)] {
         let dir = tempfile::tempdir().unwrap();
-        write_safetensors_model(
-            dir.path(),
-            &Shape::tiny(arch),
-            DType::F32,
-            6,
-            &ModelTemplate::new(TEMPLATE),
-        )
-        .unwrap();
+        write_hf(dir.path(), &Shape::tiny(arch), DType::F32, 6);
         let hf = safetensors(dir.path());
         let out = dir.path().join("m.gguf");
         convert_safetensors_to_gguf(dir.path(), &out, GgufQuant::F32).unwrap();
@@ -157,29 +140,14 @@ fn converter_transforms_match_llama_cpp() {
 fn quantized_weights_stay_close_to_the_originals() {
     let shape = Shape::tiny_kquant(Arch::Qwen3);
     let dir = tempfile::tempdir().unwrap();
-    write_safetensors_model(
-        dir.path(),
-        &shape,
-        DType::F32,
-        8,
-        &ModelTemplate::new(TEMPLATE),
-    )
-    .unwrap();
+    write_hf(dir.path(), &shape, DType::F32, 8);
     let hf = safetensors(dir.path());
     for (quant, tolerance) in [(GgufQuant::Q8_0, 0.01), (GgufQuant::Q4KM, 0.2)] {
         let out = dir.path().join(format!("{}.gguf", quant.name()));
         convert_safetensors_to_gguf(dir.path(), &out, quant).unwrap();
         let mut gguf = Gguf::open(&out);
         let original = &hf["model.layers.0.mlp.up_proj.weight"];
-        let scale: f32 = original
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar()
-            .unwrap();
+        let scale = max_abs(original);
         let error = max_diff(&gguf.tensor("blk.0.ffn_up.weight"), original) / scale;
         assert!(error < tolerance && error > 0.0, "{quant:?}: {error}");
     }
@@ -190,14 +158,7 @@ fn converter_reads_sharded_bf16_folders() {
     let shape = Shape::tiny(Arch::Qwen2);
     let dir = tempfile::tempdir().unwrap();
     let (whole, sharded) = (dir.path().join("whole"), dir.path().join("sharded"));
-    write_safetensors_model(
-        &whole,
-        &shape,
-        DType::BF16,
-        9,
-        &ModelTemplate::new(TEMPLATE),
-    )
-    .unwrap();
+    write_hf(&whole, &shape, DType::BF16, 9);
     std::fs::create_dir_all(&sharded).unwrap();
     for file in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
         std::fs::copy(whole.join(file), sharded.join(file)).unwrap();
@@ -254,14 +215,7 @@ fn converter_refuses_what_it_cannot_convert() {
         GgufQuant::F32,
     );
     assert!(missing.is_err());
-    write_safetensors_model(
-        dir.path(),
-        &Shape::tiny(Arch::Llama),
-        DType::F32,
-        0,
-        &ModelTemplate::new(TEMPLATE),
-    )
-    .unwrap();
+    write_hf(dir.path(), &Shape::tiny(Arch::Llama), DType::F32, 0);
     let config_path = dir.path().join("config.json");
     let mut config: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();

@@ -4,8 +4,8 @@
 mod synth_support;
 
 use candle_core::quantized::GgmlDType;
-use saar::synth::{family_tokens, write_gguf_model, Arch, Family, GgufQuant, ModelTemplate, Shape};
-use synth_support::{Gguf, TEMPLATE};
+use saar::synth::{family_tokens, Arch, Family, GgufQuant, Shape};
+use synth_support::{write_gguf, TEMPLATE};
 
 #[test]
 fn metadata_follows_llama_cpp_for_every_architecture() {
@@ -13,39 +13,24 @@ fn metadata_follows_llama_cpp_for_every_architecture() {
         let shape = Shape::tiny(arch);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.gguf");
-        write_gguf_model(
-            &path,
-            &shape,
-            GgufQuant::F32,
-            1,
-            &ModelTemplate::new(TEMPLATE),
-        )
-        .unwrap();
-        let gguf = Gguf::open(&path);
+        let gguf = write_gguf(&path, &shape, GgufQuant::F32, 1);
         let p = arch.gguf_name();
         assert_eq!(gguf.md("general.architecture").to_string().unwrap(), p);
         assert_eq!(gguf.u32("general.file_type"), 0);
-        assert_eq!(gguf.u32(&format!("{p}.block_count")) as usize, shape.layers);
-        assert_eq!(
-            gguf.u32(&format!("{p}.context_length")) as usize,
-            shape.context
-        );
-        assert_eq!(
-            gguf.u32(&format!("{p}.embedding_length")) as usize,
-            shape.hidden
-        );
-        assert_eq!(
-            gguf.u32(&format!("{p}.feed_forward_length")) as usize,
-            shape.ffn
-        );
-        assert_eq!(
-            gguf.u32(&format!("{p}.attention.head_count")) as usize,
-            shape.heads
-        );
-        assert_eq!(
-            gguf.u32(&format!("{p}.attention.head_count_kv")) as usize,
-            shape.kv_heads
-        );
+        for (key, expected) in [
+            ("block_count", shape.layers),
+            ("context_length", shape.context),
+            ("embedding_length", shape.hidden),
+            ("feed_forward_length", shape.ffn),
+            ("attention.head_count", shape.heads),
+            ("attention.head_count_kv", shape.kv_heads),
+        ] {
+            assert_eq!(
+                gguf.u32(&format!("{p}.{key}")) as usize,
+                expected,
+                "{p}.{key}"
+            );
+        }
         let theta = gguf.md(&format!("{p}.rope.freq_base")).to_f32().unwrap();
         assert_eq!(theta as f64, shape.rope_theta);
         let eps = gguf
@@ -149,15 +134,7 @@ fn tensor_names_are_llama_cpp_names() {
         let shape = Shape::tiny(arch);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model.gguf");
-        write_gguf_model(
-            &path,
-            &shape,
-            GgufQuant::F16,
-            2,
-            &ModelTemplate::new(TEMPLATE),
-        )
-        .unwrap();
-        let types = Gguf::open(&path).types();
+        let types = write_gguf(&path, &shape, GgufQuant::F16, 2).types();
         let mut expected = vec![
             "token_embd.weight".to_string(),
             "output_norm.weight".to_string(),
@@ -195,15 +172,7 @@ fn q4_k_m_uses_llama_cpp_type_mix() {
     let types_of = |shape: &Shape| {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.gguf");
-        write_gguf_model(
-            &path,
-            shape,
-            GgufQuant::Q4KM,
-            1,
-            &ModelTemplate::new(TEMPLATE),
-        )
-        .unwrap();
-        let gguf = Gguf::open(&path);
+        let gguf = write_gguf(&path, shape, GgufQuant::Q4KM, 1);
         assert_eq!(gguf.u32("general.file_type"), 15);
         gguf.types()
     };
@@ -247,15 +216,7 @@ fn vocabulary_beyond_the_tokenizer_is_padded_as_unused() {
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.gguf");
-    write_gguf_model(
-        &path,
-        &shape,
-        GgufQuant::F32,
-        1,
-        &ModelTemplate::new(TEMPLATE),
-    )
-    .unwrap();
-    let gguf = Gguf::open(&path);
+    let gguf = write_gguf(&path, &shape, GgufQuant::F32, 1);
     let tokens = gguf.md("tokenizer.ggml.tokens").to_vec().unwrap();
     let types = gguf.md("tokenizer.ggml.token_type").to_vec().unwrap();
     assert_eq!(tokens.len(), 530);

@@ -86,7 +86,10 @@ impl SynthModel {
     }
 }
 
-pub fn write_model_dir(
+/// Writes an HF model folder: `config.json`, `generation_config.json`,
+/// `model.safetensors` (in `dtype`: F32, F16 or BF16), `tokenizer.json` and
+/// `tokenizer_config.json`. The same `seed` gives the same bytes.
+pub fn write_safetensors_model(
     dir: &Path,
     shape: &Shape,
     dtype: DType,

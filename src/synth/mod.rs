@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use candle_core::DType;
 
 pub use gguf::{permute_for_interleaved_rope, GgufQuant};
+pub use hf_files::write_safetensors_model;
 pub use rng::random_token_ids;
 pub use shape::{Arch, Family, Shape};
 pub use tokenizer::{build_tokenizer, family_tokens, tiny_vocab_size, FamilyTokens};
@@ -113,19 +114,6 @@ impl ModelTemplate {
         });
         self
     }
-}
-
-/// Writes an HF model folder: `config.json`, `generation_config.json`,
-/// `model.safetensors` (in `dtype`: F32, F16 or BF16), `tokenizer.json` and
-/// `tokenizer_config.json`. The same `seed` gives the same bytes.
-pub fn write_safetensors_model(
-    dir: &Path,
-    shape: &Shape,
-    dtype: DType,
-    seed: u64,
-    template: &ModelTemplate,
-) -> Result<(), SynthError> {
-    hf_files::write_model_dir(dir, shape, dtype, seed, template)
 }
 
 /// Writes a single GGUF file holding the model that [`write_safetensors_model`]

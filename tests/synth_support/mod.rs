@@ -8,7 +8,8 @@ use std::path::Path;
 
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::quantized::GgmlDType;
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
+use saar::synth::{write_gguf_model, write_safetensors_model, GgufQuant, ModelTemplate, Shape};
 
 pub const TEMPLATE: &str = "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}";
 
@@ -56,11 +57,24 @@ pub fn safetensors(dir: &Path) -> std::collections::HashMap<String, Tensor> {
     candle_core::safetensors::load(dir.join("model.safetensors"), &Device::Cpu).unwrap()
 }
 
+/// Writes an HF folder with the test template.
+pub fn write_hf(dir: &Path, shape: &Shape, dtype: DType, seed: u64) {
+    write_safetensors_model(dir, shape, dtype, seed, &ModelTemplate::new(TEMPLATE)).unwrap();
+}
+
+/// Writes a GGUF file with the test template and opens it.
+pub fn write_gguf(path: &Path, shape: &Shape, quant: GgufQuant, seed: u64) -> Gguf {
+    write_gguf_model(path, shape, quant, seed, &ModelTemplate::new(TEMPLATE)).unwrap();
+    Gguf::open(path)
+}
+
 pub fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
     assert_eq!(a.dims(), b.dims());
-    (a - b)
-        .unwrap()
-        .abs()
+    max_abs(&(a - b).unwrap())
+}
+
+pub fn max_abs(t: &Tensor) -> f32 {
+    t.abs()
         .unwrap()
         .flatten_all()
         .unwrap()
