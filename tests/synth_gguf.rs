@@ -4,7 +4,14 @@
 mod synth_support;
 
 use candle_core::quantized::GgmlDType;
-use saar::synth::{family_tokens, Arch, Family, GgufQuant, Shape};
+use candle_core::DType;
+use saar::model::tokenizer::ModelTokenizer;
+use saar::model::{ModelFiles, Weights};
+use saar::prompt::Message;
+use saar::synth::{
+    build_tokenizer, family_tokens, write_gguf_model, write_safetensors_model, Arch, Family,
+    GgufQuant, ModelTemplate, Shape,
+};
 use synth_support::{write_gguf, TEMPLATE};
 
 #[test]
@@ -227,4 +234,92 @@ fn vocabulary_beyond_the_tokenizer_is_padded_as_unused() {
         gguf.content.tensor_infos["token_embd.weight"].shape.dims(),
         [530, 64]
     );
+}
+
+/// The files saar's resolver would hand over for an HF folder or a bare GGUF file.
+fn model_files(dir: &std::path::Path, gguf: Option<&std::path::Path>) -> ModelFiles {
+    let in_dir = |name: &str| gguf.is_none().then(|| dir.join(name));
+    ModelFiles {
+        name: "synthetic".into(),
+        repo: None,
+        revision: None,
+        weights: match gguf {
+            Some(path) => Weights::Gguf(path.to_path_buf()),
+            None => Weights::Safetensors(vec![dir.join("model.safetensors")]),
+        },
+        config: in_dir("config.json"),
+        generation_config: in_dir("generation_config.json"),
+        tokenizer: in_dir("tokenizer.json"),
+        tokenizer_config: in_dir("tokenizer_config.json"),
+        chat_template: None,
+        context_length: None,
+    }
+}
+
+#[test]
+fn saar_reads_the_same_tokenizer_and_template_from_folder_and_gguf() {
+    let texts = [
+        "सोमवार को नए अस्पताल का उद्घाटन हुआ, 2024 में 35% अधिक मरीज आए।",
+        "Officials said 1234567 voters took part.\n\nNext line  with  spaces.",
+    ];
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chat_templates");
+    for arch in Arch::ALL {
+        let template_text =
+            std::fs::read_to_string(fixtures.join(format!("{}.jinja", arch.gguf_name()))).unwrap();
+        let template = ModelTemplate::new(template_text.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let shape = Shape::tiny(arch);
+        write_safetensors_model(dir.path(), &shape, DType::F32, 1, &template).unwrap();
+        let gguf_path = dir.path().join("model.gguf");
+        write_gguf_model(&gguf_path, &shape, GgufQuant::Q8_0, 1, &template).unwrap();
+
+        let from_dir = ModelTokenizer::load(&model_files(dir.path(), None)).unwrap();
+        let from_gguf = ModelTokenizer::load(&model_files(dir.path(), Some(&gguf_path))).unwrap();
+        let reference = build_tokenizer(&arch.family()).unwrap();
+        for text in texts {
+            for add_special in [false, true] {
+                let expected = reference
+                    .encode(text, add_special)
+                    .unwrap()
+                    .get_ids()
+                    .to_vec();
+                assert_eq!(
+                    from_dir.encode(text, add_special).unwrap(),
+                    expected,
+                    "{arch:?} folder"
+                );
+                assert_eq!(
+                    from_gguf.encode(text, add_special).unwrap(),
+                    expected,
+                    "{arch:?} gguf"
+                );
+            }
+        }
+        assert_eq!(
+            from_gguf.chat_template_source(),
+            Some(template_text.as_str())
+        );
+        let eos = reference
+            .token_to_id(family_tokens(arch.family()).eos)
+            .unwrap();
+        assert!(from_dir.eos_token_ids().contains(&eos), "{arch:?}");
+        assert!(from_gguf.eos_token_ids().contains(&eos), "{arch:?}");
+
+        let messages = [
+            Message::system("संक्षेप में बताइए।"),
+            Message::user("आज बारिश हुई।"),
+        ];
+        let rendered_dir = from_dir.chat_template().unwrap().render(&messages).unwrap();
+        let rendered_gguf = from_gguf
+            .chat_template()
+            .unwrap()
+            .render(&messages)
+            .unwrap();
+        assert_eq!(rendered_dir, rendered_gguf, "{arch:?}");
+        assert!(
+            rendered_dir.contains("आज बारिश हुई।"),
+            "{arch:?}: {rendered_dir}"
+        );
+    }
 }

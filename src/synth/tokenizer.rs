@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::{json, Map, Value};
 use tokenizers::decoders::DecoderWrapper;
 use tokenizers::models::bpe::{BpeTrainer, BPE};
-use tokenizers::models::TrainerWrapper;
+use tokenizers::models::{ModelWrapper, TrainerWrapper};
 use tokenizers::normalizers::NFC;
 use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::sequence::Sequence as PreSequence;
@@ -158,6 +158,14 @@ pub fn build_tokenizer(family: &Family) -> Result<Tokenizer, SynthError> {
         .map_err(tokenizer_error)?;
     if !tokens.specials_first {
         tokenizer.add_special_tokens(&special_tokens);
+    }
+    if tokens.split_regex == LLAMA3_SPLIT_REGEX {
+        // Llama-3's tokenizer looks whole pre-tokens up in the vocabulary before merging.
+        if let ModelWrapper::BPE(bpe) = tokenizer.get_model() {
+            let mut bpe = bpe.clone();
+            bpe.ignore_merges = true;
+            tokenizer.with_model(bpe);
+        }
     }
     if let Some(processor) = post_processor(&tokenizer, *family)? {
         tokenizer.with_post_processor(Some(processor));
