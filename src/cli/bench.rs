@@ -14,7 +14,7 @@ use serde_json::json;
 use saar::engine::{generate, llm, GenerationSettings, Placement};
 use saar::model::{ModelFiles, Weights};
 use saar::synth::{
-    random_token_ids, tiny_vocab_size, write_gguf_model, write_safetensors_model, GgufQuant,
+    random_token_ids, tiny_vocab_size, write_gguf_model, write_safetensors_model, Arch, GgufQuant,
     ModelTemplate, Shape,
 };
 
@@ -55,6 +55,15 @@ pub enum BenchShape {
     Qwen2_5_0_5b,
     #[value(name = "qwen3-1.7b")]
     Qwen3_1_7b,
+    /// The test-sized models, for a quick check that the whole path runs.
+    #[value(name = "tiny-qwen2")]
+    TinyQwen2,
+    #[value(name = "tiny-qwen3")]
+    TinyQwen3,
+    #[value(name = "tiny-llama")]
+    TinyLlama,
+    #[value(name = "tiny-gemma3")]
+    TinyGemma3,
 }
 
 impl BenchShape {
@@ -62,14 +71,18 @@ impl BenchShape {
         match self {
             BenchShape::Qwen2_5_0_5b => Shape::qwen2_5_0_5b(),
             BenchShape::Qwen3_1_7b => Shape::qwen3_1_7b(),
+            BenchShape::TinyQwen2 => Shape::tiny(Arch::Qwen2),
+            BenchShape::TinyQwen3 => Shape::tiny(Arch::Qwen3),
+            BenchShape::TinyLlama => Shape::tiny(Arch::Llama),
+            BenchShape::TinyGemma3 => Shape::tiny(Arch::Gemma3),
         }
     }
 
-    fn label(self) -> &'static str {
-        match self {
-            BenchShape::Qwen2_5_0_5b => "qwen2.5-0.5b",
-            BenchShape::Qwen3_1_7b => "qwen3-1.7b",
-        }
+    /// The name given on the command line.
+    fn label(self) -> String {
+        self.to_possible_value()
+            .map(|value| value.get_name().to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -111,17 +124,32 @@ fn bench_format(
     let (files, format_name, location) = match format {
         BenchFormat::Safetensors => {
             let dir = scratch.join(format!("{label}-f32"));
-            eprintln!("saar bench: writing {label} as f32 safetensors in {}", dir.display());
+            eprintln!(
+                "saar bench: writing {label} as f32 safetensors in {}",
+                dir.display()
+            );
             write_safetensors_model(&dir, shape, DType::F32, args.seed, &template)
                 .with_context(|| format!("writing the {label} safetensors model"))?;
-            (safetensors_files(&dir, label), "safetensors-f32".to_string(), dir)
+            (
+                safetensors_files(&dir, &label),
+                "safetensors-f32".to_string(),
+                dir,
+            )
         }
         BenchFormat::Gguf => {
             let path = scratch.join(format!("{label}-{}.gguf", args.quant.name()));
-            eprintln!("saar bench: writing {label} as {} GGUF at {}", args.quant.name(), path.display());
+            eprintln!(
+                "saar bench: writing {label} as {} GGUF at {}",
+                args.quant.name(),
+                path.display()
+            );
             write_gguf_model(&path, shape, args.quant, args.seed, &template)
                 .with_context(|| format!("writing the {label} GGUF model"))?;
-            (gguf_files(&path, label), format!("gguf-{}", args.quant.name()), path)
+            (
+                gguf_files(&path, &label),
+                format!("gguf-{}", args.quant.name()),
+                path,
+            )
         }
     };
     let build_secs = built.elapsed().as_secs_f64();
@@ -160,7 +188,7 @@ fn bench_format(
         "shape": label,
         "dtype": info.dtype,
         "device": info.device,
-        "threads": args.threads,
+        "threads": candle_core::utils::get_num_threads(),
         "prompt_tokens": generation.prompt_tokens,
         "new_tokens": generation.tokens.len(),
         "prefill_tok_s": rate(generation.prompt_tokens, generation.prefill_secs),
@@ -218,10 +246,12 @@ fn parse_device(text: &str) -> anyhow::Result<Device> {
     };
     match kind {
         "cpu" => Ok(Device::Cpu),
-        "cuda" => Device::new_cuda(ordinal)
-            .with_context(|| format!("--device {text}: no usable CUDA device (build with --features cuda)")),
-        "metal" => Device::new_metal(ordinal)
-            .with_context(|| format!("--device {text}: no usable Metal device (build with --features metal)")),
+        "cuda" => Device::new_cuda(ordinal).with_context(|| {
+            format!("--device {text}: no usable CUDA device (build with --features cuda)")
+        }),
+        "metal" => Device::new_metal(ordinal).with_context(|| {
+            format!("--device {text}: no usable Metal device (build with --features metal)")
+        }),
         _ => anyhow::bail!("--device {text}: use cpu, cuda, cuda:N, metal or metal:N"),
     }
 }
@@ -291,5 +321,38 @@ impl Drop for Scratch {
         if self.temporary {
             let _ = std::fs::remove_dir_all(&self.path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_parse_or_say_what_to_write() {
+        assert!(matches!(parse_device("cpu"), Ok(Device::Cpu)));
+        let error = parse_device("gpu").unwrap_err().to_string();
+        assert!(error.contains("use cpu, cuda"), "{error}");
+        assert!(parse_device("cuda:x").is_err());
+    }
+
+    #[test]
+    fn shapes_are_labelled_as_typed() {
+        assert_eq!(BenchShape::Qwen2_5_0_5b.label(), "qwen2.5-0.5b");
+        assert_eq!(BenchShape::TinyGemma3.label(), "tiny-gemma3");
+        assert_eq!(BenchShape::Qwen3_1_7b.shape(), Shape::qwen3_1_7b());
+    }
+
+    #[test]
+    fn rates_need_elapsed_time() {
+        assert_eq!(rate(10, 2.0), Some(5.0));
+        assert_eq!(rate(10, 0.0), None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn peak_memory_is_read_on_linux() {
+        reset_peak_rss();
+        assert!(peak_rss_bytes().is_some_and(|bytes| bytes > 0));
     }
 }
