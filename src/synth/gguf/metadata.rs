@@ -80,8 +80,17 @@ fn u32_value(value: usize) -> Gguf {
     Gguf::U32(u32::try_from(value).unwrap_or(u32::MAX))
 }
 
-/// The rope settings llama.cpp reads: `rope_parameters`/`rope_scaling`, with
-/// `rope_theta` mirrored in from the top level when absent.
+/// First of `keys` the config holds as a number.
+fn first_number(config: &Value, keys: &[&str]) -> Option<Value> {
+    keys.iter()
+        .filter_map(|key| config.get(*key))
+        .find(|value| value.is_number())
+        .cloned()
+}
+
+/// The rope settings as llama.cpp's `TextModel` gathers them: `rope_parameters`
+/// (or `rope_scaling`), with the top-level rope bases mirrored in when the block
+/// is not split per attention type.
 pub fn rope_parameters(config: &Value) -> serde_json::Map<String, Value> {
     let mut params = config
         .get("rope_parameters")
@@ -89,17 +98,49 @@ pub fn rope_parameters(config: &Value) -> serde_json::Map<String, Value> {
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    if !params.contains_key("rope_theta") {
-        if let Some(theta) = config.get("rope_theta").filter(|v| v.is_number()) {
-            params.insert("rope_theta".into(), theta.clone());
+    if !params.contains_key("full_attention") && !params.contains_key("sliding_attention") {
+        let local = [
+            "local_rope_theta",
+            "rope_local_theta",
+            "rope_theta_local",
+            "swa_rope_theta",
+            "rope_local_base_freq",
+        ];
+        if let Some(theta) = first_number(config, &local) {
+            params.insert(
+                "sliding_attention".into(),
+                serde_json::json!({ "rope_theta": theta }),
+            );
         }
-    }
-    if !params.contains_key("rope_type") {
-        if let Some(kind) = params.get("type").cloned() {
-            params.insert("rope_type".into(), kind);
+        let global = [
+            "global_rope_theta",
+            "rope_global_theta",
+            "rope_theta_global",
+            "rope_theta",
+            "rotary_emb_base",
+        ];
+        if !params.contains_key("rope_theta") {
+            if let Some(theta) = first_number(config, &global) {
+                params.insert("rope_theta".into(), theta);
+            }
+        }
+        if !params.contains_key("rope_type") {
+            if let Some(kind) = params.get("type").cloned() {
+                params.insert("rope_type".into(), kind);
+            }
         }
     }
     params
+}
+
+/// The rope block of full-attention layers (the whole block when not split).
+pub fn full_attention_rope(
+    params: &serde_json::Map<String, Value>,
+) -> &serde_json::Map<String, Value> {
+    params
+        .get("full_attention")
+        .and_then(Value::as_object)
+        .unwrap_or(params)
 }
 
 /// `general.*` and `{arch}.*` keys.
@@ -135,7 +176,8 @@ pub fn model_metadata(
         let kv = usize_of(config, "num_key_value_heads").unwrap_or(4);
         put("attention.head_count_kv", u32_value(kv));
     }
-    let rope = rope_parameters(config);
+    let all_rope = rope_parameters(config);
+    let rope = full_attention_rope(&all_rope);
     let rope_type = rope.get("rope_type").and_then(Value::as_str).unwrap_or("");
     let factor = rope.get("factor").and_then(Value::as_f64);
     match (rope_type, factor) {
@@ -165,7 +207,11 @@ pub fn model_metadata(
     if let Some(theta) = theta {
         put("rope.freq_base", Gguf::F32(theta as f32));
     }
-    if let Some(local_theta) = f64_of(config, "rope_local_base_freq") {
+    let local_theta = all_rope
+        .get("sliding_attention")
+        .and_then(|block| block.get("rope_theta"))
+        .and_then(Value::as_f64);
+    if let Some(local_theta) = local_theta {
         put("rope.freq_base_swa", Gguf::F32(local_theta as f32));
     }
     let eps = f64_of(config, "rms_norm_eps").or(gemma.then_some(1e-6));
@@ -209,4 +255,38 @@ pub fn model_metadata(
         Gguf::U32(QUANTIZATION_VERSION),
     ));
     Ok(md)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn flat_configs_mirror_their_rope_bases() {
+        let config = json!({"rope_theta": 1e6, "rope_local_base_freq": 1e4, "rope_scaling": null});
+        let params = rope_parameters(&config);
+        assert_eq!(full_attention_rope(&params)["rope_theta"], 1e6);
+        assert_eq!(params["sliding_attention"]["rope_theta"], 1e4);
+    }
+
+    #[test]
+    fn split_rope_blocks_are_read_per_attention_type() {
+        // transformers 5 writes Gemma3's rope settings this way.
+        let config = json!({"rope_parameters": {
+            "full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1e6},
+            "sliding_attention": {"rope_type": "default", "rope_theta": 1e4}
+        }});
+        let params = rope_parameters(&config);
+        let full = full_attention_rope(&params);
+        assert_eq!(full["rope_type"], "linear");
+        assert_eq!(full["rope_theta"], 1e6);
+        assert_eq!(params["sliding_attention"]["rope_theta"], 1e4);
+    }
+
+    #[test]
+    fn legacy_type_key_names_the_rope_type() {
+        let config = json!({"rope_theta": 5e5, "rope_scaling": {"type": "yarn", "factor": 4.0}});
+        assert_eq!(rope_parameters(&config)["rope_type"], "yarn");
+    }
 }

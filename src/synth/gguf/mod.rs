@@ -21,7 +21,7 @@ pub use quant::GgufQuant;
 use super::safetensors_io::SafetensorsDir;
 use super::weights::TensorSource;
 use super::{Arch, SynthError};
-use metadata::{model_metadata, rope_parameters, ArchParams};
+use metadata::{full_attention_rope, model_metadata, rope_parameters, ArchParams};
 use names::{plan_tensors, PlannedTensor};
 use quant::{quantize, tensor_type, TensorContext};
 use vocab::tokenizer_metadata;
@@ -171,7 +171,8 @@ fn llama3_rope_factors(
     if params.arch != Arch::Llama {
         return Ok(None);
     }
-    let rope = rope_parameters(config);
+    let all_rope = rope_parameters(config);
+    let rope = full_attention_rope(&all_rope);
     let is_llama3 = rope
         .get("rope_type")
         .and_then(Value::as_str)
@@ -182,7 +183,7 @@ fn llama3_rope_factors(
     let number = |map: &serde_json::Map<String, Value>, key: &str, default: f64| {
         map.get(key).and_then(Value::as_f64).unwrap_or(default)
     };
-    let base = number(&rope, "rope_theta", 10_000.0) as f32;
+    let base = number(rope, "rope_theta", 10_000.0) as f32;
     let hidden = config
         .get("hidden_size")
         .and_then(Value::as_u64)
@@ -191,9 +192,9 @@ fn llama3_rope_factors(
         .get("head_dim")
         .and_then(Value::as_u64)
         .map_or(hidden / params.heads.max(1), |d| d as usize);
-    let factor = number(&rope, "factor", 8.0) as f32;
-    let low_freq_factor = number(&rope, "low_freq_factor", 1.0) as f32;
-    let high_freq_factor = number(&rope, "high_freq_factor", 4.0) as f32;
+    let factor = number(rope, "factor", 8.0) as f32;
+    let low_freq_factor = number(rope, "low_freq_factor", 1.0) as f32;
+    let high_freq_factor = number(rope, "high_freq_factor", 4.0) as f32;
     // llama.cpp reads this one from the top level of the config, not the rope block.
     let old_context = config.as_object().map_or(8192.0, |top| {
         number(top, "original_max_position_embeddings", 8192.0)
