@@ -2,10 +2,21 @@
 //! tokenizer built with the tokenizers crate and a real chat template. Tests drive
 //! the whole binary with tiny ones; `saar bench` measures speed on real-shaped ones.
 //!
-//! One function lays out a family's tensors in Hugging Face naming
-//! ([`weights`]); two serialisers write them: [`write_safetensors_model`] as an HF
-//! model folder and [`write_gguf_model`] as llama.cpp would after converting that
-//! folder. [`convert_safetensors_to_gguf`] runs the same GGUF path on any HF folder.
+//! One function lays out a family's tensors in Hugging Face naming; two
+//! serialisers write them: [`write_safetensors_model`] as an HF model folder and
+//! [`write_gguf_model`] as llama.cpp would after converting that folder.
+//! [`convert_safetensors_to_gguf`] runs the same GGUF path on any HF folder.
+//!
+//! ```no_run
+//! use saar::synth::{write_gguf_model, write_safetensors_model, Arch, GgufQuant, ModelTemplate, Shape};
+//! # fn main() -> Result<(), saar::synth::SynthError> {
+//! let shape = Shape::tiny(Arch::Qwen3);
+//! let template = ModelTemplate::simple(shape.arch.family());
+//! write_safetensors_model("/tmp/qwen3-tiny".as_ref(), &shape, candle_core::DType::F32, 7, &template)?;
+//! write_gguf_model("/tmp/qwen3-tiny.gguf".as_ref(), &shape, GgufQuant::Q8_0, 7, &template)?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod gguf;
 mod hf_files;
