@@ -7,12 +7,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use candle_core::{DType, Device};
+use candle_core::DType;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
+use super::options::{resolve_model, RuntimeOptions};
 use saar::engine::{generate, llm, GenerationSettings, Placement};
-use saar::model::{ModelFiles, Weights};
+use saar::model::ModelFiles;
 use saar::synth::{
     random_token_ids, tiny_vocab_size, write_gguf_model, write_safetensors_model, Arch, GgufQuant,
     ModelTemplate, Shape,
@@ -38,9 +39,8 @@ pub struct BenchArgs {
     /// CPU threads for the engine (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// cpu, cuda, cuda:N, metal or metal:N.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub runtime: RuntimeOptions,
     /// Seed of the weights and the prompt.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -101,11 +101,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
     }
     anyhow::ensure!(args.prompt_tokens > 0, "--prompt-tokens must be at least 1");
-    let device = parse_device(&args.device)?;
+    let placement = args.runtime.placement()?;
     let scratch = Scratch::new(args.work_dir.clone())?;
     let shape = args.shape.shape();
     for &format in &args.formats {
-        let report = bench_format(&args, &shape, format, &device, &scratch.path)?;
+        let report = bench_format(&args, &shape, format, &placement, &scratch.path)?;
         println!("{report}");
     }
     Ok(ExitCode::SUCCESS)
@@ -115,7 +115,7 @@ fn bench_format(
     args: &BenchArgs,
     shape: &Shape,
     format: BenchFormat,
-    device: &Device,
+    placement: &Placement,
     scratch: &Path,
 ) -> anyhow::Result<serde_json::Value> {
     let template = ModelTemplate::simple(shape.arch.family());
@@ -130,11 +130,7 @@ fn bench_format(
             );
             write_safetensors_model(&dir, shape, DType::F32, args.seed, &template)
                 .with_context(|| format!("writing the {label} safetensors model"))?;
-            (
-                safetensors_files(&dir, &label),
-                "safetensors-f32".to_string(),
-                dir,
-            )
+            (resolve_local(&dir)?, "safetensors-f32".to_string(), dir)
         }
         BenchFormat::Gguf => {
             let path = scratch.join(format!("{label}-{}.gguf", args.quant.name()));
@@ -146,7 +142,7 @@ fn bench_format(
             write_gguf_model(&path, shape, args.quant, args.seed, &template)
                 .with_context(|| format!("writing the {label} GGUF model"))?;
             (
-                gguf_files(&path, &label),
+                resolve_local(&path)?,
                 format!("gguf-{}", args.quant.name()),
                 path,
             )
@@ -157,11 +153,7 @@ fn bench_format(
     reset_peak_rss();
 
     let loading = Instant::now();
-    let placement = Placement {
-        device: device.clone(),
-        dtype: None,
-    };
-    let mut model = llm::load(&files, &placement).context("loading the synthetic model")?;
+    let mut model = llm::load(&files, placement).context("loading the synthetic model")?;
     let load_secs = loading.elapsed().as_secs_f64();
 
     let vocab = tiny_vocab_size(shape.arch.family()).min(shape.vocab) as u32;
@@ -204,56 +196,12 @@ fn rate(tokens: usize, secs: f64) -> Option<f64> {
     (secs > 0.0).then(|| tokens as f64 / secs)
 }
 
-fn safetensors_files(dir: &Path, label: &str) -> ModelFiles {
-    ModelFiles {
-        name: format!("synthetic {label}"),
-        repo: None,
-        revision: None,
-        weights: Weights::Safetensors(vec![dir.join("model.safetensors")]),
-        config: Some(dir.join("config.json")),
-        generation_config: Some(dir.join("generation_config.json")),
-        tokenizer: Some(dir.join("tokenizer.json")),
-        tokenizer_config: Some(dir.join("tokenizer_config.json")),
-        chat_template: None,
-        context_length: None,
-    }
-}
-
-fn gguf_files(path: &Path, label: &str) -> ModelFiles {
-    ModelFiles {
-        name: format!("synthetic {label}"),
-        repo: None,
-        revision: None,
-        weights: Weights::Gguf(path.to_path_buf()),
-        config: None,
-        generation_config: None,
-        tokenizer: None,
-        tokenizer_config: None,
-        chat_template: None,
-        context_length: None,
-    }
-}
-
-fn parse_device(text: &str) -> anyhow::Result<Device> {
-    let (kind, ordinal) = match text.split_once(':') {
-        Some((kind, ordinal)) => (
-            kind,
-            ordinal
-                .parse::<usize>()
-                .with_context(|| format!("--device {text}: the part after `:` must be a number"))?,
-        ),
-        None => (text, 0),
-    };
-    match kind {
-        "cpu" => Ok(Device::Cpu),
-        "cuda" => Device::new_cuda(ordinal).with_context(|| {
-            format!("--device {text}: no usable CUDA device (build with --features cuda)")
-        }),
-        "metal" => Device::new_metal(ordinal).with_context(|| {
-            format!("--device {text}: no usable Metal device (build with --features metal)")
-        }),
-        _ => anyhow::bail!("--device {text}: use cpu, cuda, cuda:N, metal or metal:N"),
-    }
+/// Resolves the built model the way `--model PATH` does, so bench loads what users load.
+fn resolve_local(path: &Path) -> anyhow::Result<ModelFiles> {
+    let text = path
+        .to_str()
+        .with_context(|| format!("{} is not valid UTF-8; pass --work-dir", path.display()))?;
+    resolve_model(Some(text), true)
 }
 
 /// Bytes on disk of a file, or of the files directly inside a folder.
@@ -327,14 +275,6 @@ impl Drop for Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn devices_parse_or_say_what_to_write() {
-        assert!(matches!(parse_device("cpu"), Ok(Device::Cpu)));
-        let error = parse_device("gpu").unwrap_err().to_string();
-        assert!(error.contains("use cpu, cuda"), "{error}");
-        assert!(parse_device("cuda:x").is_err());
-    }
 
     #[test]
     fn shapes_are_labelled_as_typed() {
