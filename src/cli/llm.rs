@@ -29,10 +29,19 @@ impl ArticleOptions {
     /// Reads, normalizes and cleans the article; `--verbose` lists what was removed.
     pub fn read(&self, verbose: bool) -> anyhow::Result<Prepared> {
         let raw = text::read_input(&self.input)?;
-        let prepared = text::prepare(&raw, PrepareOptions { normalize: true, clean: !self.keep_boilerplate });
+        let prepared = text::prepare(
+            &raw,
+            PrepareOptions {
+                normalize: true,
+                clean: !self.keep_boilerplate,
+            },
+        );
         if verbose {
             for removed in &prepared.removed {
-                eprintln!("saar: removed boilerplate: {removed}");
+                eprintln!(
+                    "saar: removed line {} ({}): {}",
+                    removed.line, removed.reason, removed.text
+                );
             }
         }
         Ok(prepared)
@@ -40,7 +49,11 @@ impl ArticleOptions {
 }
 
 /// Resolves `--model` (downloading on first use) and loads it where `--device` says.
-pub fn open_session(model: &ModelOptions, runtime: &RuntimeOptions, verbose: bool) -> anyhow::Result<LlmSession> {
+pub fn open_session(
+    model: &ModelOptions,
+    runtime: &RuntimeOptions,
+    verbose: bool,
+) -> anyhow::Result<LlmSession> {
     let placement = runtime.placement()?;
     let files = model.resolve()?;
     if verbose {
@@ -65,13 +78,22 @@ pub struct StdoutSink {
 
 impl StdoutSink {
     pub fn new(enabled: bool, verbose: bool) -> Self {
-        Self { out: std::io::stdout().lock(), error: None, enabled, verbose }
+        Self {
+            out: std::io::stdout().lock(),
+            error: None,
+            enabled,
+            verbose,
+        }
     }
 
     pub fn event(&mut self, event: Event) {
         match event {
             Event::Output(piece) if self.enabled && self.error.is_none() => {
-                if let Err(err) = self.out.write_all(piece.as_bytes()).and_then(|()| self.out.flush()) {
+                if let Err(err) = self
+                    .out
+                    .write_all(piece.as_bytes())
+                    .and_then(|()| self.out.flush())
+                {
                     self.error = Some(err);
                 }
             }
@@ -137,4 +159,3 @@ pub fn print_json(value: &Value) -> anyhow::Result<()> {
     out.write_all(b"\n")?;
     Ok(())
 }
-

@@ -5,6 +5,7 @@
 mod llm;
 mod models;
 mod options;
+mod score;
 mod split;
 mod summarize;
 mod translate;
@@ -29,6 +30,8 @@ enum Command {
     Split(SplitCommand),
     /// List the model presets and what is cached; `saar models pull NAME` downloads one.
     Models(models::ModelsArgs),
+    /// Score outputs against references: BLEU, chrF, chrF++ (sacrebleu-exact) and ROUGE-L.
+    Score(score::Args),
 }
 
 /// Split an article into sentences, or into chunks that fit a model's context.
@@ -64,6 +67,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Translate(args) => translate::run(&args),
         Command::Split(cmd) => run_split(&cmd),
         Command::Models(args) => models::run(&args, &saar::model::HubSettings::from_env()),
+        Command::Score(args) => score::run(args),
     }
 }
 
@@ -75,7 +79,9 @@ fn run_split(cmd: &SplitCommand) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    let counter = tokenizer.as_ref().map(|t| t as &dyn saar::text::TokenCounter);
+    let counter = tokenizer
+        .as_ref()
+        .map(|t| t as &dyn saar::text::TokenCounter);
     split::run(&cmd.split, counter, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -125,18 +125,23 @@ fn parse_device(spec: &str) -> anyhow::Result<Device> {
         "auto" | "cpu" => Device::Cpu,
         "cuda" if candle_core::utils::cuda_is_available() => Device::new_cuda(ordinal)
             .with_context(|| format!("--device {spec}: no such CUDA device"))?,
-        "cuda" => bail!("--device cuda: this saar was built without CUDA; rebuild with `--features cuda`"),
+        "cuda" => {
+            bail!("--device cuda: this saar was built without CUDA; rebuild with `--features cuda`")
+        }
         "metal" if candle_core::utils::metal_is_available() => Device::new_metal(ordinal)
             .with_context(|| format!("--device {spec}: no such Metal device"))?,
-        "metal" => bail!("--device metal: this saar was built without Metal; rebuild with `--features metal`"),
+        "metal" => bail!(
+            "--device metal: this saar was built without Metal; rebuild with `--features metal`"
+        ),
         other => bail!("--device {other}: expected auto, cpu, cuda[:N] or metal[:N]"),
     };
     Ok(device)
 }
 
 impl GenerationOptions {
-    /// Validates the sampling flags; EOS ids come from the model's files.
-    pub fn settings(&self, eos_token_ids: Vec<u32>) -> anyhow::Result<GenerationSettings> {
+    /// Validates the sampling flags. EOS ids come from the model's files: the caller
+    /// fills them in once the tokenizer is loaded.
+    pub fn settings(&self) -> anyhow::Result<GenerationSettings> {
         if self.max_new_tokens == 0 {
             bail!("--max-new-tokens must be at least 1");
         }
@@ -162,7 +167,7 @@ impl GenerationOptions {
             seed: self.seed,
             repeat_penalty: self.repeat_penalty,
             repeat_last_n: self.repeat_last_n,
-            eos_token_ids,
+            eos_token_ids: Vec::new(),
         })
     }
 }
@@ -183,5 +188,9 @@ pub fn resolve_model(model: Option<&str>, offline: bool) -> anyhow::Result<Model
     let mut settings = HubSettings::from_env();
     settings.offline |= offline;
     let mut progress = super::models::BarProgress::default();
-    Ok(saar::model::resolve_with_progress(&spec, &settings, &mut progress)?)
+    Ok(saar::model::resolve_with_progress(
+        &spec,
+        &settings,
+        &mut progress,
+    )?)
 }

@@ -75,7 +75,14 @@ impl LlmSession {
             Some(cap) => cap.min(model.info().context_length),
             None => model.info().context_length,
         };
-        Ok(Self { model, tokenizer, chat, prompts, files, context_length })
+        Ok(Self {
+            model,
+            tokenizer,
+            chat,
+            prompts,
+            files,
+            context_length,
+        })
     }
 
     pub fn files(&self) -> &ModelFiles {
@@ -97,10 +104,21 @@ impl LlmSession {
 
     /// How many tokens of article text fit in one call of `task`, leaving room for the
     /// prompt around it and for `max_new_tokens` of output.
-    pub fn text_budget(&self, task: Task, vars: &PromptVars, max_new_tokens: usize) -> Result<usize> {
-        let empty = PromptVars { text: String::new(), parts: Vec::new(), ..vars.clone() };
+    pub fn text_budget(
+        &self,
+        task: Task,
+        vars: &PromptVars,
+        max_new_tokens: usize,
+    ) -> Result<usize> {
+        let empty = PromptVars {
+            text: String::new(),
+            parts: Vec::new(),
+            ..vars.clone()
+        };
         let overhead = self.encode_prompt(task, &empty)?.len();
-        Ok(self.context_length.saturating_sub(overhead + max_new_tokens + CONTEXT_MARGIN))
+        Ok(self
+            .context_length
+            .saturating_sub(overhead + max_new_tokens + CONTEXT_MARGIN))
     }
 
     /// Renders `task` with `vars` inside the chat template, generates, and streams the
@@ -134,7 +152,11 @@ impl LlmSession {
             prefill_secs: generation.prefill_secs,
             decode_secs: generation.decode_secs,
         };
-        Ok(Completion { text: text.trim().to_string(), usage, stop: generation.stop })
+        Ok(Completion {
+            text: text.trim().to_string(),
+            usage,
+            stop: generation.stop,
+        })
     }
 
     fn encode_prompt(&self, task: Task, vars: &PromptVars) -> Result<Vec<u32>> {

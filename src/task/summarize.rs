@@ -39,38 +39,79 @@ pub fn summarize(
     let budget = session.text_budget(Task::Summarize, &styled(PromptVars::new("")), max_new)?;
     if session.tokenizer().count(article) <= budget {
         let vars = styled(PromptVars::new(article));
-        let done = session.complete(Task::Summarize, &vars, generation, &mut |p| events(Event::Output(p)))?;
-        return Ok(Summary { text: done.text, usage: done.usage, chunks: 1, combine_rounds: 0 });
+        let done = session.complete(Task::Summarize, &vars, generation, &mut |p| {
+            events(Event::Output(p))
+        })?;
+        return Ok(Summary {
+            text: done.text,
+            usage: done.usage,
+            chunks: 1,
+            combine_rounds: 0,
+        });
     }
     let chunks = split_to_budget(session, article, budget, max_new)?;
     let mut usage = Usage::default();
     let mut partials = Vec::with_capacity(chunks.len());
     for (i, chunk) in chunks.iter().enumerate() {
-        events(Event::Step(format!("summarizing chunk {}/{}", i + 1, chunks.len())));
-        let done = session.complete(Task::Summarize, &styled(PromptVars::new(chunk.as_str())), generation, &mut |_| {})?;
+        events(Event::Step(format!(
+            "summarizing chunk {}/{}",
+            i + 1,
+            chunks.len()
+        )));
+        let done = session.complete(
+            Task::Summarize,
+            &styled(PromptVars::new(chunk.as_str())),
+            generation,
+            &mut |_| {},
+        )?;
         usage.add(&done.usage);
         partials.push(done.text);
     }
-    let combine_budget = session.text_budget(Task::Combine, &styled(PromptVars::combine(Vec::new())), max_new)?;
+    let combine_budget = session.text_budget(
+        Task::Combine,
+        &styled(PromptVars::combine(Vec::new())),
+        max_new,
+    )?;
     let mut rounds = 0;
     loop {
         rounds += 1;
         let groups = group_to_budget(session, partials, combine_budget);
         if groups.len() == 1 {
-            events(Event::Step(format!("combining {} partial summaries", groups[0].len())));
+            events(Event::Step(format!(
+                "combining {} partial summaries",
+                groups[0].len()
+            )));
             let vars = styled(PromptVars::combine(groups.into_iter().flatten().collect()));
-            let done = session.complete(Task::Combine, &vars, generation, &mut |p| events(Event::Output(p)))?;
+            let done = session.complete(Task::Combine, &vars, generation, &mut |p| {
+                events(Event::Output(p))
+            })?;
             usage.add(&done.usage);
-            return Ok(Summary { text: done.text, usage, chunks: chunks.len(), combine_rounds: rounds });
+            return Ok(Summary {
+                text: done.text,
+                usage,
+                chunks: chunks.len(),
+                combine_rounds: rounds,
+            });
         }
         if groups.iter().all(|group| group.len() == 1) {
             // No group holds two partials: another round would not shrink anything.
-            return Err(TaskError::ContextTooSmall { max_new_tokens: max_new }.into());
+            return Err(TaskError::ContextTooSmall {
+                max_new_tokens: max_new,
+            }
+            .into());
         }
         partials = Vec::with_capacity(groups.len());
         for (i, group) in groups.into_iter().enumerate() {
-            events(Event::Step(format!("combine round {rounds}: group {}", i + 1)));
-            let done = session.complete(Task::Combine, &styled(PromptVars::combine(group)), generation, &mut |_| {})?;
+            events(Event::Step(format!(
+                "combine round {rounds}: group {}",
+                i + 1
+            )));
+            let done = session.complete(
+                Task::Combine,
+                &styled(PromptVars::combine(group)),
+                generation,
+                &mut |_| {},
+            )?;
             usage.add(&done.usage);
             partials.push(done.text);
         }
@@ -78,14 +119,28 @@ pub fn summarize(
 }
 
 /// Cuts `article` into chunks of whole sentences that each fit `budget` tokens.
-fn split_to_budget(session: &LlmSession, article: &str, budget: usize, max_new: usize) -> Result<Vec<String>> {
+fn split_to_budget(
+    session: &LlmSession,
+    article: &str,
+    budget: usize,
+    max_new: usize,
+) -> Result<Vec<String>> {
     if budget == 0 {
-        return Err(TaskError::ContextTooSmall { max_new_tokens: max_new }.into());
+        return Err(TaskError::ContextTooSmall {
+            max_new_tokens: max_new,
+        }
+        .into());
     }
     let sentences = text::split_sentences(article);
-    let settings = ChunkSettings { max_tokens: budget, overlap_sentences: 0 };
+    let settings = ChunkSettings {
+        max_tokens: budget,
+        overlap_sentences: 0,
+    };
     let chunks = text::chunk(article, &sentences, session.tokenizer(), settings)?;
-    Ok(chunks.iter().map(|c| article[c.range.clone()].trim().to_string()).collect())
+    Ok(chunks
+        .iter()
+        .map(|c| article[c.range.clone()].trim().to_string())
+        .collect())
 }
 
 /// Packs consecutive partial summaries into groups whose joined text fits `budget`

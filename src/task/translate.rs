@@ -38,10 +38,17 @@ pub fn translate(
     // A chunk's translation must fit in max_new_tokens, as the chunk must fit the context.
     let budget = input_budget.min(max_new);
     if budget == 0 {
-        return Err(TaskError::ContextTooSmall { max_new_tokens: max_new }.into());
+        return Err(TaskError::ContextTooSmall {
+            max_new_tokens: max_new,
+        }
+        .into());
     }
-    let mut translation = Translation { text: String::new(), pieces: Vec::new(), usage: Usage::default() };
-    let mut emit = |translation: &mut Translation, events: &mut dyn FnMut(Event), text: &str| {
+    let mut translation = Translation {
+        text: String::new(),
+        pieces: Vec::new(),
+        usage: Usage::default(),
+    };
+    let emit = |translation: &mut Translation, events: &mut dyn FnMut(Event), text: &str| {
         events(Event::Output(text));
         translation.text.push_str(text);
     };
@@ -56,17 +63,29 @@ pub fn translate(
             });
         } else {
             let sentences = text::split_sentences(source);
-            let settings = ChunkSettings { max_tokens: budget, overlap_sentences: 0 };
-            for (i, chunk) in text::chunk(source, &sentences, session.tokenizer(), settings)?.iter().enumerate() {
+            let settings = ChunkSettings {
+                max_tokens: budget,
+                overlap_sentences: 0,
+            };
+            for (i, chunk) in text::chunk(source, &sentences, session.tokenizer(), settings)?
+                .iter()
+                .enumerate()
+            {
                 if i > 0 {
                     emit(&mut translation, events, " ");
                 }
                 let chunk_text = source[chunk.range.clone()].trim();
                 let vars = PromptVars::new(chunk_text);
-                let done = session.complete(Task::Translate, &vars, generation, &mut |p| events(Event::Output(p)))?;
+                let done = session.complete(Task::Translate, &vars, generation, &mut |p| {
+                    events(Event::Output(p))
+                })?;
                 translation.text.push_str(&done.text);
                 translation.usage.add(&done.usage);
-                translation.pieces.push(TranslationPiece { source: chunk_text.into(), output: done.text, verbatim: false });
+                translation.pieces.push(TranslationPiece {
+                    source: chunk_text.into(),
+                    output: done.text,
+                    verbatim: false,
+                });
             }
         }
         emit(&mut translation, events, run.boundary.separator());
@@ -91,7 +110,11 @@ fn runs(sentences: &[Sentence]) -> Vec<Run> {
                 run.range.end = sentence.range.end;
                 run.boundary = sentence.boundary;
             }
-            _ => runs.push(Run { range: sentence.range.clone(), verbatim, boundary: sentence.boundary }),
+            _ => runs.push(Run {
+                range: sentence.range.clone(),
+                verbatim,
+                boundary: sentence.boundary,
+            }),
         }
     }
     runs
