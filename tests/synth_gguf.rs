@@ -6,7 +6,7 @@ mod synth_support;
 use candle_core::quantized::GgmlDType;
 use candle_core::DType;
 use saar::model::tokenizer::ModelTokenizer;
-use saar::model::{ModelFiles, Weights};
+use saar::model::{HubSettings, ModelFiles, ModelSpec};
 use saar::prompt::Message;
 use saar::synth::{
     build_tokenizer, family_tokens, write_gguf_model, write_safetensors_model, Arch, Family,
@@ -236,24 +236,14 @@ fn vocabulary_beyond_the_tokenizer_is_padded_as_unused() {
     );
 }
 
-/// The files saar's resolver would hand over for an HF folder or a bare GGUF file.
-fn model_files(dir: &std::path::Path, gguf: Option<&std::path::Path>) -> ModelFiles {
-    let in_dir = |name: &str| gguf.is_none().then(|| dir.join(name));
-    ModelFiles {
-        name: "synthetic".into(),
-        repo: None,
-        revision: None,
-        weights: match gguf {
-            Some(path) => Weights::Gguf(path.to_path_buf()),
-            None => Weights::Safetensors(vec![dir.join("model.safetensors")]),
-        },
-        config: in_dir("config.json"),
-        generation_config: in_dir("generation_config.json"),
-        tokenizer: in_dir("tokenizer.json"),
-        tokenizer_config: in_dir("tokenizer_config.json"),
-        chat_template: None,
-        context_length: None,
-    }
+/// What `--model PATH` resolves a local folder or `.gguf` file to.
+fn model_files(path: &std::path::Path) -> ModelFiles {
+    let spec = ModelSpec::parse(path.to_str().unwrap()).unwrap();
+    let settings = HubSettings {
+        offline: true,
+        ..HubSettings::from_env()
+    };
+    saar::model::resolve(&spec, &settings).unwrap()
 }
 
 #[test]
@@ -274,8 +264,8 @@ fn saar_reads_the_same_tokenizer_and_template_from_folder_and_gguf() {
         let gguf_path = dir.path().join("model.gguf");
         write_gguf_model(&gguf_path, &shape, GgufQuant::Q8_0, 1, &template).unwrap();
 
-        let from_dir = ModelTokenizer::load(&model_files(dir.path(), None)).unwrap();
-        let from_gguf = ModelTokenizer::load(&model_files(dir.path(), Some(&gguf_path))).unwrap();
+        let from_dir = ModelTokenizer::load(&model_files(dir.path())).unwrap();
+        let from_gguf = ModelTokenizer::load(&model_files(&gguf_path)).unwrap();
         let reference = build_tokenizer(&arch.family()).unwrap();
         for text in texts {
             for add_special in [false, true] {
