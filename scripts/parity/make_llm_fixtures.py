@@ -125,13 +125,13 @@ def check_greedy(model, prompt_ids, generated):
     """Recomputes each step without the KV cache: every generated token must be the
     argmax of the full-sequence logits. Returns the smallest winning margin and the
     logits of the last step."""
-    margin, logits = float("inf"), None
+    margins, logits = [], None
     for step, token in enumerate(generated):
         logits = full_logits(model, prompt_ids + generated[:step])
         top2 = torch.topk(logits, 2)
         assert int(top2.indices[0]) == token, f"HF generate disagrees with argmax at step {step}"
-        margin = min(margin, float(top2.values[0] - top2.values[1]))
-    return margin, logits
+        margins.append(float(top2.values[0] - top2.values[1]))
+    return margins, logits
 
 
 def prompts_for(family, hf_tok):
@@ -161,8 +161,8 @@ def run_prompts(model, family, hf_tok):
         no_eos = greedy(model, ids, None, pad_id)
         assert len(no_eos) == NEW_TOKENS
         with_eos = greedy(model, ids, eos_ids, pad_id)
-        margin, last = check_greedy(model, ids, no_eos)
-        stop_margin, _ = check_greedy(model, ids, with_eos)
+        margins, last = check_greedy(model, ids, no_eos)
+        stop_margins, _ = check_greedy(model, ids, with_eos)
         stopped = len(with_eos) < NEW_TOKENS or with_eos[-1] in eos_ids
         assert with_eos == no_eos[: len(with_eos)]
         results.append(
@@ -181,7 +181,9 @@ def run_prompts(model, family, hf_tok):
                 "greedy_no_eos_last_logits": sig6(last.tolist()),
                 "greedy_eos": with_eos,
                 "greedy_eos_stopped": stopped,
-                "min_greedy_margin": min(margin, stop_margin),
+                "min_greedy_margin": min(margins + stop_margins),
+                # Per step of greedy_no_eos: how far the chosen logit led the runner-up.
+                "greedy_no_eos_margins": [round(m, 6) for m in margins],
                 "greedy_no_eos_text": hf_tok.decode(no_eos, skip_special_tokens=False),
                 "decoded_prompt": hf_tok.decode(ids, skip_special_tokens=True),
             }
