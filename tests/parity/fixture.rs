@@ -78,7 +78,10 @@ pub fn files_with(family: &str, weights: Weights) -> ModelFiles {
 }
 
 pub fn safetensors_files(family: &str) -> ModelFiles {
-    files_with(family, Weights::Safetensors(vec![fixture_dir(family).join("model.safetensors")]))
+    files_with(
+        family,
+        Weights::Safetensors(vec![fixture_dir(family).join("model.safetensors")]),
+    )
 }
 
 /// A bare GGUF file, as a user would pass `--model model.gguf`.
@@ -117,12 +120,21 @@ pub fn load_cpu(files: &ModelFiles) -> Box<dyn CausalLm> {
 
 fn forward(model: &mut dyn CausalLm, ids: &[u32], pos: usize) -> Vec<f32> {
     let logits = model.forward(ids, pos).expect("forward");
-    logits.to_vec1::<f32>().expect("logits are a 1-D f32 tensor")
+    logits
+        .to_vec1::<f32>()
+        .expect("logits are a 1-D f32 tensor")
 }
 
 pub fn max_abs_diff(got: &[f32], want: &[f32]) -> f32 {
-    assert_eq!(got.len(), want.len(), "logit vector lengths (vocab sizes) differ");
-    got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f32::max)
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "logit vector lengths (vocab sizes) differ"
+    );
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0, f32::max)
 }
 
 fn greedy(max_new_tokens: usize, eos_token_ids: Vec<u32>) -> GenerationSettings {
@@ -138,7 +150,11 @@ fn greedy(max_new_tokens: usize, eos_token_ids: Vec<u32>) -> GenerationSettings 
     }
 }
 
-fn run_greedy(model: &mut dyn CausalLm, ids: &[u32], settings: &GenerationSettings) -> (Vec<u32>, StopReason) {
+fn run_greedy(
+    model: &mut dyn CausalLm,
+    ids: &[u32],
+    settings: &GenerationSettings,
+) -> (Vec<u32>, StopReason) {
     model.reset();
     let run = generate(model, ids, settings, &mut |_| true).expect("generate");
     (run.tokens, run.stop)
@@ -157,13 +173,16 @@ impl Report {
         let diff = max_abs_diff(got, want);
         self.worst_logit_diff = self.worst_logit_diff.max(diff);
         if diff > tolerance {
-            self.failures.push(format!("{what}: max |logit diff| {diff:.3e} > {tolerance:.0e}"));
+            self.failures.push(format!(
+                "{what}: max |logit diff| {diff:.3e} > {tolerance:.0e}"
+            ));
         }
     }
 
     fn tokens(&mut self, what: String, got: &[u32], want: &[u32]) {
         if got != want {
-            self.failures.push(format!("{what}: saar {got:?} != HF {want:?}"));
+            self.failures
+                .push(format!("{what}: saar {got:?} != HF {want:?}"));
         }
     }
 
@@ -176,30 +195,77 @@ impl Report {
     }
 }
 
+/// Logits at each of the greedy steps, decoding with the KV cache and fed HF's tokens
+/// (teacher forcing), so every step is compared even where a model would diverge.
+fn teacher_forced_steps(model: &mut dyn CausalLm, case: &PromptCase) -> Vec<Vec<f32>> {
+    model.reset();
+    let mut steps = vec![forward(model, &case.ids, 0)];
+    let fed = &case.greedy_no_eos[..case.greedy_no_eos.len() - 1];
+    for (i, &token) in fed.iter().enumerate() {
+        steps.push(forward(model, &[token], case.ids.len() + i));
+    }
+    steps
+}
+
+fn argmax(logits: &[f32]) -> u32 {
+    let best =
+        logits.iter().enumerate().fold(
+            (0, f32::MIN),
+            |best, (i, &x)| if x > best.1 { (i, x) } else { best },
+        );
+    best.0 as u32
+}
+
 /// Logits checks that hold for any weight format within `tolerance`: the first step
-/// in one prefill and in two chunks, and step 24 of a KV-cached decode fed HF's tokens.
-pub fn check_logits(model: &mut dyn CausalLm, exp: &Expected, tolerance: f32, report: &mut Report) {
+/// (in one prefill and in two chunks) and the last of the cached decode steps; and at
+/// every step where HF's winning margin exceeds twice the tolerance, the same argmax.
+/// Returns how many steps had their argmax compared.
+pub fn check_logits(
+    model: &mut dyn CausalLm,
+    exp: &Expected,
+    tolerance: f32,
+    report: &mut Report,
+) -> usize {
+    let mut compared = 0;
     for case in &exp.prompts {
         let name = &case.name;
-        model.reset();
-        let first = forward(model, &case.ids, 0);
-        report.logits(format!("{name}: first-step logits"), &first, &case.first_logits, tolerance);
+        let steps = teacher_forced_steps(model, case);
+        report.logits(
+            format!("{name}: first-step logits"),
+            &steps[0],
+            &case.first_logits,
+            tolerance,
+        );
+        let what = format!(
+            "{name}: logits after {} cached decode steps",
+            steps.len() - 1
+        );
+        report.logits(
+            what,
+            &steps[steps.len() - 1],
+            &case.greedy_no_eos_last_logits,
+            tolerance,
+        );
+        for (i, logits) in steps.iter().enumerate() {
+            if case.greedy_no_eos_margins[i] > 2.0 * tolerance {
+                compared += 1;
+                let (got, want) = (argmax(logits), case.greedy_no_eos[i]);
+                if got != want {
+                    report.failures.push(format!(
+                        "{name}: step {i} (teacher-forced) argmax {got}, HF {want}"
+                    ));
+                }
+            }
+        }
 
         model.reset();
         let split = case.ids.len() / 2;
         forward(model, &case.ids[..split], 0);
         let chunked = forward(model, &case.ids[split..], split);
-        report.logits(format!("{name}: first-step logits, prefill in two chunks"), &chunked, &case.first_logits, tolerance);
-
-        model.reset();
-        let mut last = forward(model, &case.ids, 0);
-        let fed = &case.greedy_no_eos[..case.greedy_no_eos.len() - 1];
-        for (i, &token) in fed.iter().enumerate() {
-            last = forward(model, &[token], case.ids.len() + i);
-        }
-        let what = format!("{name}: logits after {} cached decode steps", fed.len());
-        report.logits(what, &last, &case.greedy_no_eos_last_logits, tolerance);
+        let what = format!("{name}: first-step logits, prefill in two chunks");
+        report.logits(what, &chunked, &case.first_logits, tolerance);
     }
+    compared
 }
 
 /// Greedy continuations must equal HF's exactly: all steps with EOS off, and with
@@ -209,41 +275,50 @@ pub fn check_greedy(model: &mut dyn CausalLm, exp: &Expected, report: &mut Repor
         let name = &case.name;
         let steps = case.greedy_no_eos.len();
         let (tokens, stop) = run_greedy(model, &case.ids, &greedy(steps, vec![]));
-        report.tokens(format!("{name}: greedy, EOS off"), &tokens, &case.greedy_no_eos);
+        report.tokens(
+            format!("{name}: greedy, EOS off"),
+            &tokens,
+            &case.greedy_no_eos,
+        );
         if stop != StopReason::MaxNewTokens {
-            report.failures.push(format!("{name}: greedy with EOS off stopped with {stop:?}"));
+            report
+                .failures
+                .push(format!("{name}: greedy with EOS off stopped with {stop:?}"));
         }
 
-        let (tokens, stop) = run_greedy(model, &case.ids, &greedy(steps, exp.eos_token_ids.clone()));
+        let (tokens, stop) =
+            run_greedy(model, &case.ids, &greedy(steps, exp.eos_token_ids.clone()));
         let (want, want_stop) = if case.greedy_eos_stopped {
-            (&case.greedy_eos[..case.greedy_eos.len() - 1], StopReason::Eos)
+            (
+                &case.greedy_eos[..case.greedy_eos.len() - 1],
+                StopReason::Eos,
+            )
         } else {
             (&case.greedy_eos[..], StopReason::MaxNewTokens)
         };
         report.tokens(format!("{name}: greedy, real EOS"), &tokens, want);
         if stop != want_stop {
-            report.failures.push(format!("{name}: greedy with real EOS stopped with {stop:?}, HF {want_stop:?}"));
+            report.failures.push(format!(
+                "{name}: greedy with real EOS stopped with {stop:?}, HF {want_stop:?}"
+            ));
         }
     }
 }
 
-/// For a quantized model: greedy tokens must equal HF's for as long as HF's winning
-/// margin is larger than twice the logit tolerance (past that, a flip is rounding, not
-/// a bug). Returns how many tokens were compared in all.
-pub fn check_greedy_prefix(model: &mut dyn CausalLm, exp: &Expected, tolerance: f32, report: &mut Report) -> usize {
-    let mut compared = 0;
+/// For a quantized model: the first `prefix` free-running greedy tokens of every
+/// prompt must equal HF's.
+pub fn check_greedy_prefix(
+    model: &mut dyn CausalLm,
+    exp: &Expected,
+    prefix: usize,
+    report: &mut Report,
+) {
     for case in &exp.prompts {
-        let safe = case
-            .greedy_no_eos_margins
-            .iter()
-            .take_while(|&&margin| margin > 2.0 * tolerance)
-            .count();
-        if safe == 0 {
-            continue;
-        }
-        let (tokens, _) = run_greedy(model, &case.ids, &greedy(safe, vec![]));
-        report.tokens(format!("{}: first {safe} greedy tokens", case.name), &tokens, &case.greedy_no_eos[..safe]);
-        compared += safe;
+        let (tokens, _) = run_greedy(model, &case.ids, &greedy(prefix, vec![]));
+        report.tokens(
+            format!("{}: first {prefix} greedy tokens", case.name),
+            &tokens,
+            &case.greedy_no_eos[..prefix],
+        );
     }
-    compared
 }
