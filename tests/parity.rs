@@ -37,22 +37,15 @@ fn tokenizer_of(family: &str) -> ModelTokenizer {
         .unwrap_or_else(|e| panic!("{family} tokenizer: {e}"))
 }
 
-fn check_tokenizer(family: &str) {
-    let exp = expected(family);
-    let tokenizer = tokenizer_of(family);
+/// Every prompt and chat string must encode to HF's ids.
+fn assert_ids_match(tokenizer: &ModelTokenizer, exp: &Expected, what: &str) {
     for case in &exp.prompts {
         let ids = tokenizer
             .encode(&case.text, case.add_special_tokens)
             .expect("encode");
         assert_eq!(
             ids, case.ids,
-            "{family} prompt {}: token ids differ from HF",
-            case.name
-        );
-        let text = tokenizer.decode(&case.ids).expect("decode");
-        assert_eq!(
-            text, case.decoded_prompt,
-            "{family} prompt {}: decoded text differs from HF",
+            "{what}, prompt {}: ids differ from HF",
             case.name
         );
     }
@@ -60,7 +53,21 @@ fn check_tokenizer(family: &str) {
         let ids = tokenizer.encode(&case.text, false).expect("encode");
         assert_eq!(
             ids, case.ids,
-            "{family} chat string {}: token ids differ from HF",
+            "{what}, chat string {}: ids differ from HF",
+            case.name
+        );
+    }
+}
+
+fn check_tokenizer(family: &str) {
+    let exp = expected(family);
+    let tokenizer = tokenizer_of(family);
+    assert_ids_match(&tokenizer, &exp, &format!("{family} tokenizer.json"));
+    for case in &exp.prompts {
+        let text = tokenizer.decode(&case.ids).expect("decode");
+        assert_eq!(
+            text, case.decoded_prompt,
+            "{family} prompt {}: decoded text differs from HF",
             case.name
         );
     }
@@ -140,10 +147,11 @@ fn check_chat_template(family: &str) {
 fn check_safetensors(family: &str) {
     let exp = expected(family);
     let mut model = load_cpu(&safetensors_files(family));
-    let mut report = Report::default();
-    check_logits(model.as_mut(), &exp, F32_TOLERANCE, &mut report);
-    check_greedy(model.as_mut(), &exp, &mut report);
-    report.assert_ok(&format!("{family} (safetensors, f32)"));
+    assert_matches_hf_exactly(
+        model.as_mut(),
+        &exp,
+        &format!("{family} (safetensors, f32)"),
+    );
 }
 
 fn check_gguf_f32(family: &str) {
@@ -155,10 +163,7 @@ fn check_gguf_f32(family: &str) {
         "f32",
         "{family}: GGUF file type"
     );
-    let mut report = Report::default();
-    check_logits(model.as_mut(), &exp, F32_TOLERANCE, &mut report);
-    check_greedy(model.as_mut(), &exp, &mut report);
-    report.assert_ok(&format!("{family} (GGUF F32)"));
+    assert_matches_hf_exactly(model.as_mut(), &exp, &format!("{family} (GGUF F32)"));
 }
 
 fn check_gguf_q8_0(family: &str) {
@@ -196,24 +201,7 @@ fn check_gguf_tokenizer(family: &str) {
                 !family.starts_with("gemma"),
                 "{family}: expected saar to refuse a SentencePiece GGUF vocabulary"
             );
-            for case in &exp.prompts {
-                let ids = tokenizer
-                    .encode(&case.text, case.add_special_tokens)
-                    .expect("encode");
-                assert_eq!(
-                    ids, case.ids,
-                    "{family} prompt {}: GGUF tokenizer ids differ from HF",
-                    case.name
-                );
-            }
-            for case in &exp.chat_strings {
-                let ids = tokenizer.encode(&case.text, false).expect("encode");
-                assert_eq!(
-                    ids, case.ids,
-                    "{family} chat string {}: GGUF tokenizer ids",
-                    case.name
-                );
-            }
+            assert_ids_match(&tokenizer, &exp, &format!("{family} GGUF tokenizer"));
             let template = tokenizer
                 .chat_template()
                 .expect("GGUF carries the chat template");
@@ -259,10 +247,7 @@ fn pytorch_bin_matches_hf() {
     let exp = expected("qwen2");
     let bin = fixture_dir("qwen2-bin").join("pytorch_model.bin");
     let mut model = load_cpu(&files_with("qwen2", Weights::PytorchBin(bin)));
-    let mut report = Report::default();
-    check_logits(model.as_mut(), &exp, F32_TOLERANCE, &mut report);
-    check_greedy(model.as_mut(), &exp, &mut report);
-    report.assert_ok("qwen2 (pytorch_model.bin)");
+    assert_matches_hf_exactly(model.as_mut(), &exp, "qwen2 (pytorch_model.bin)");
 }
 
 /// The fixtures would prove nothing if their logits were flat or their greedy runs

@@ -50,11 +50,10 @@ def _template(name):
     return (TEMPLATES / f"{name}.jinja").read_text(encoding="utf-8")
 
 
-def qwen2():
-    tok = qwen_tokenizer(480)
+def _qwen(name, tok, own_config, generation_extra, chat_kwargs=None):
+    """Qwen2.5 and Qwen3 share their config keys, EOS set and special tokens."""
     eot, im_end = tok.token_to_id("<|endoftext|>"), tok.token_to_id("<|im_end|>")
     config = {
-        "architectures": ["Qwen2ForCausalLM"],
         "attention_dropout": 0.0,
         "bos_token_id": eot,
         "eos_token_id": im_end,
@@ -62,76 +61,55 @@ def qwen2():
         **TINY,
         "initializer_range": 0.02,
         "max_window_layers": 2,
-        "model_type": "qwen2",
+        "model_type": name,
         "num_hidden_layers": 2,
         "rms_norm_eps": 1e-06,
-        "rope_theta": 1000000.0,
-        "sliding_window": 512,
-        "tie_word_embeddings": True,
         "torch_dtype": "float32",
         "use_cache": True,
         "use_sliding_window": False,
         "vocab_size": tok.get_vocab_size(),
+        **own_config,
     }
     generation = {
         "bos_token_id": eot,
-        "pad_token_id": eot,
         "do_sample": True,
         "eos_token_id": [im_end, eot],
-        "repetition_penalty": 1.05,
-        "temperature": 0.7,
-        "top_p": 0.8,
-        "top_k": 20,
+        "pad_token_id": eot,
+        **generation_extra,
     }
     return Family(
-        "qwen2", tok, _template("qwen2"), None, "<|im_end|>", "<|endoftext|>", None,
-        ["<|im_end|>", "<|endoftext|>"], config, generation,
-        tokenizer_config=QWEN_TOKENIZER_CONFIG,
+        name, tok, _template(name), None, "<|im_end|>", "<|endoftext|>", None,
+        ["<|im_end|>", "<|endoftext|>"], dict(sorted(config.items())), generation,
+        chat_kwargs=chat_kwargs or {}, tokenizer_config=QWEN_TOKENIZER_CONFIG,
     )
 
 
+def qwen2():
+    config = {
+        "architectures": ["Qwen2ForCausalLM"],
+        "rope_theta": 1000000.0,
+        "sliding_window": 512,
+        "tie_word_embeddings": True,
+    }
+    generation = {"repetition_penalty": 1.05, "temperature": 0.7, "top_p": 0.8, "top_k": 20}
+    return _qwen("qwen2", qwen_tokenizer(480), config, generation)
+
+
 def qwen3():
-    tok = qwen_tokenizer(480, extra_added=["<think>", "</think>"])
-    eot, im_end = tok.token_to_id("<|endoftext|>"), tok.token_to_id("<|im_end|>")
     config = {
         "architectures": ["Qwen3ForCausalLM"],
         "attention_bias": False,
-        "attention_dropout": 0.0,
-        "bos_token_id": eot,
-        "eos_token_id": im_end,
         # Deliberately not hidden_size / heads (16): real Qwen3 sets it explicitly too.
         "head_dim": 32,
-        "hidden_act": "silu",
-        **TINY,
-        "initializer_range": 0.02,
-        "max_window_layers": 2,
-        "model_type": "qwen3",
-        "num_hidden_layers": 2,
-        "rms_norm_eps": 1e-06,
         "rope_scaling": None,
         "rope_theta": 1000000,
         "sliding_window": None,
         # Untied, like Qwen3-8B and larger.
         "tie_word_embeddings": False,
-        "torch_dtype": "float32",
-        "use_cache": True,
-        "use_sliding_window": False,
-        "vocab_size": tok.get_vocab_size(),
     }
-    generation = {
-        "bos_token_id": eot,
-        "do_sample": True,
-        "eos_token_id": [im_end, eot],
-        "pad_token_id": eot,
-        "temperature": 0.6,
-        "top_k": 20,
-        "top_p": 0.95,
-    }
-    return Family(
-        "qwen3", tok, _template("qwen3"), None, "<|im_end|>", "<|endoftext|>", None,
-        ["<|im_end|>", "<|endoftext|>"], config, generation, chat_kwargs={"enable_thinking": False},
-        tokenizer_config=QWEN_TOKENIZER_CONFIG,
-    )
+    generation = {"temperature": 0.6, "top_k": 20, "top_p": 0.95}
+    tok = qwen_tokenizer(480, extra_added=["<think>", "</think>"])
+    return _qwen("qwen3", tok, config, generation, chat_kwargs={"enable_thinking": False})
 
 
 def llama():

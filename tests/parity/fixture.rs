@@ -63,17 +63,11 @@ pub fn expected(family: &str) -> Expected {
 pub fn files_with(family: &str, weights: Weights) -> ModelFiles {
     let dir = fixture_dir(family);
     ModelFiles {
-        name: format!("parity/{family}"),
-        repo: None,
-        revision: None,
-        weights,
         config: Some(dir.join("config.json")),
         generation_config: Some(dir.join("generation_config.json")),
         tokenizer: Some(dir.join("tokenizer.json")),
         tokenizer_config: Some(dir.join("tokenizer_config.json")),
-        chat_template: None,
-        context_length: None,
-        other: Default::default(),
+        ..ModelFiles::new(format!("parity/{family}"), weights)
     }
 }
 
@@ -86,19 +80,10 @@ pub fn safetensors_files(family: &str) -> ModelFiles {
 
 /// A bare GGUF file, as a user would pass `--model model.gguf`.
 pub fn gguf_files(path: &Path) -> ModelFiles {
-    ModelFiles {
-        name: path.display().to_string(),
-        repo: None,
-        revision: None,
-        weights: Weights::Gguf(path.to_path_buf()),
-        config: None,
-        generation_config: None,
-        tokenizer: None,
-        tokenizer_config: None,
-        chat_template: None,
-        context_length: None,
-        other: Default::default(),
-    }
+    ModelFiles::new(
+        path.display().to_string(),
+        Weights::Gguf(path.to_path_buf()),
+    )
 }
 
 /// Converts the family's fixture to GGUF in a fresh temporary directory.
@@ -303,6 +288,15 @@ pub fn check_greedy(model: &mut dyn CausalLm, exp: &Expected, report: &mut Repor
             ));
         }
     }
+}
+
+/// The full f32 claim: logits within [`F32_TOLERANCE`] at every check and greedy
+/// continuations equal to HF's, with and without EOS.
+pub fn assert_matches_hf_exactly(model: &mut dyn CausalLm, exp: &Expected, label: &str) {
+    let mut report = Report::default();
+    check_logits(model, exp, F32_TOLERANCE, &mut report);
+    check_greedy(model, exp, &mut report);
+    report.assert_ok(label);
 }
 
 /// For a quantized model: the first `prefix` free-running greedy tokens of every
