@@ -5,6 +5,8 @@ signs), byte-level BPE, Llama 3's `ignore_merges` and BOS post-processor, and Ge
 SentencePiece-style BPE with `▁` for spaces and `<0xNN>` byte fallback.
 """
 
+import json
+
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
 from parity_text import training_corpus
@@ -110,7 +112,5 @@ def gemma_tokenizer(vocab_size):
 
 
 def _merges_of(tok):
-    import json
-
     model = json.loads(tok.to_str())["model"]
     return [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in model["merges"]]
