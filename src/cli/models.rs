@@ -75,7 +75,7 @@ fn print_pulled(files: &ModelFiles) {
 
 /// One indicatif bar per downloaded file.
 #[derive(Default)]
-struct BarProgress {
+pub struct BarProgress {
     bar: Option<ProgressBar>,
 }
 

@@ -91,6 +91,7 @@ pub fn model_files(dir: &Path, weights: Weights) -> ModelFiles {
         tokenizer_config: present("tokenizer_config.json"),
         chat_template: present("chat_template.jinja"),
         context_length: None,
+        other: Default::default(),
     }
 }
 
