@@ -9,9 +9,15 @@ pub enum Error {
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
     #[error(transparent)]
+    Tokenizer(#[from] crate::model::tokenizer::TokenizerError),
+    #[error(transparent)]
     Prompt(#[from] crate::prompt::PromptError),
     #[error(transparent)]
     Input(#[from] crate::text::InputError),
+    #[error(transparent)]
+    Chunk(#[from] crate::text::ChunkError),
+    #[error(transparent)]
+    Task(#[from] crate::task::TaskError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,8 +1,95 @@
 //! The command line: parsing, validation into typed settings, printing, exit codes.
-//! The only place that prints to the terminal.
+//! This is the only place that prints to the terminal or decides an exit code; the
+//! library below returns typed errors.
+
+mod llm;
+mod models;
+mod options;
+mod score;
+mod split;
+mod summarize;
+mod translate;
 
 use std::process::ExitCode;
 
+use clap::{Args, Parser, Subcommand};
+
+/// saar (सार, "essence"): Hindi news into English, summaries and translations,
+/// computed locally with open models.
+#[derive(Debug, Parser)]
+#[command(name = "saar", version, about, long_about = None, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Summarize(summarize::SummarizeArgs),
+    Translate(translate::TranslateArgs),
+    Split(SplitCommand),
+    /// List the model presets and what is cached; `saar models pull NAME` downloads one.
+    Models(models::ModelsArgs),
+    /// Score outputs against references: BLEU, chrF, chrF++ (sacrebleu-exact) and ROUGE-L.
+    Score(score::Args),
+}
+
+/// Split an article into sentences, or into chunks that fit a model's context.
+#[derive(Debug, Args)]
+struct SplitCommand {
+    #[command(flatten)]
+    split: split::SplitArgs,
+    /// Model whose tokenizer counts tokens for --chunks and --format json (a preset,
+    /// hub id, local directory or .gguf file).
+    #[arg(long, short = 'm', env = "SAAR_MODEL")]
+    model: Option<String>,
+    /// Never use the network: load from the Hugging Face cache only.
+    #[arg(long)]
+    offline: bool,
+}
+
+/// Runs the CLI and turns its outcome into an exit code. Errors print once, as one
+/// line with their causes; a closed pipe (`saar … | head`) counts as success.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    match run() {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("saar: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Summarize(args) => summarize::run(&args),
+        Command::Translate(args) => translate::run(&args),
+        Command::Split(cmd) => run_split(&cmd),
+        Command::Models(args) => models::run(&args, &saar::model::HubSettings::from_env()),
+        Command::Score(args) => score::run(args),
+    }
+}
+
+fn run_split(cmd: &SplitCommand) -> anyhow::Result<ExitCode> {
+    let tokenizer = match &cmd.model {
+        Some(name) => {
+            let files = options::resolve_model(Some(name), cmd.offline)?;
+            Some(saar::model::tokenizer::ModelTokenizer::load(&files)?)
+        }
+        None => None,
+    };
+    let counter = tokenizer
+        .as_ref()
+        .map(|t| t as &dyn saar::text::TokenCounter);
+    split::run(&cmd.split, counter, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -294,10 +294,28 @@ mod tests {
     fn flags_parse_into_settings() -> Result<()> {
         use clap::{CommandFactory, Parser};
         SplitCommand::command().debug_assert();
-        let parsed = SplitCommand::try_parse_from(["split", "news.txt", "--clean", "--chunks", "--max-tokens", "64", "--overlap", "1", "--format", "json"])?;
+        let parsed = SplitCommand::try_parse_from([
+            "split",
+            "news.txt",
+            "--clean",
+            "--chunks",
+            "--max-tokens",
+            "64",
+            "--overlap",
+            "1",
+            "--format",
+            "json",
+        ])?;
         assert_eq!(parsed.args.input, PathBuf::from("news.txt"));
         assert!(parsed.args.clean && parsed.args.chunks && !parsed.args.raw);
-        assert_eq!((parsed.args.max_tokens, parsed.args.overlap, parsed.args.format), (64, 1, SplitFormat::Json));
+        assert_eq!(
+            (
+                parsed.args.max_tokens,
+                parsed.args.overlap,
+                parsed.args.format
+            ),
+            (64, 1, SplitFormat::Json)
+        );
         assert!(SplitCommand::try_parse_from(["split", "--format", "yaml"]).is_err());
         Ok(())
     }

@@ -1,5 +1,11 @@
 //! The decode loop shared by every [`CausalLm`]: prefill, then one token at a time
-//! with sampling, repeat penalty and EOS stops. (Contract stub: the engine helper fills it.)
+//! with sampling, repeat penalty and EOS stops.
+
+use std::time::Instant;
+
+use candle_core::Tensor;
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+use candle_transformers::utils::apply_repeat_penalty;
 
 use super::{CausalLm, EngineError};
 
@@ -45,6 +51,251 @@ pub fn generate(
     settings: &GenerationSettings,
     on_token: &mut dyn FnMut(u32) -> bool,
 ) -> Result<Generation, EngineError> {
-    let _ = (model, prompt, settings, on_token);
-    unimplemented!("engine helper")
+    let context = model.info().context_length;
+    if prompt.len() > context {
+        return Err(EngineError::ContextOverflow {
+            tokens: prompt.len(),
+            context,
+        });
+    }
+    let mut sampler = LogitsProcessor::from_sampling(settings.seed, sampling(settings));
+    // Prompt and new tokens, for the repeat penalty and the next position.
+    let mut history = Vec::with_capacity(prompt.len() + settings.max_new_tokens);
+    history.extend_from_slice(prompt);
+
+    let prefill_start = Instant::now();
+    let mut logits = model.forward(prompt, 0)?;
+    let prefill_secs = prefill_start.elapsed().as_secs_f64();
+
+    let decode_start = Instant::now();
+    let generated = |history: &Vec<u32>| history.len() - prompt.len();
+    let stop = loop {
+        if generated(&history) >= settings.max_new_tokens {
+            break StopReason::MaxNewTokens;
+        }
+        let next = sampler.sample(&penalized(&logits, &history, settings)?)?;
+        if settings.eos_token_ids.contains(&next) {
+            break StopReason::Eos;
+        }
+        history.push(next);
+        if !on_token(next) {
+            break StopReason::Stopped;
+        }
+        if generated(&history) >= settings.max_new_tokens {
+            break StopReason::MaxNewTokens;
+        }
+        let position = history.len() - 1;
+        if position >= context {
+            break StopReason::ContextFull;
+        }
+        logits = model.forward(&[next], position)?;
+    };
+    Ok(Generation {
+        tokens: history.split_off(prompt.len()),
+        prompt_tokens: prompt.len(),
+        prefill_secs,
+        decode_secs: decode_start.elapsed().as_secs_f64(),
+        stop,
+    })
+}
+
+fn sampling(settings: &GenerationSettings) -> Sampling {
+    let temperature = settings.temperature;
+    if temperature <= 0.0 {
+        return Sampling::ArgMax;
+    }
+    match (settings.top_k, settings.top_p) {
+        (None, None) => Sampling::All { temperature },
+        (Some(k), None) => Sampling::TopK { k, temperature },
+        (None, Some(p)) => Sampling::TopP { p, temperature },
+        (Some(k), Some(p)) => Sampling::TopKThenTopP { k, p, temperature },
+    }
+}
+
+/// The logits with the repeat penalty applied over the last `repeat_last_n` tokens.
+fn penalized(
+    logits: &Tensor,
+    history: &[u32],
+    settings: &GenerationSettings,
+) -> Result<Tensor, EngineError> {
+    if settings.repeat_penalty == 1.0 || settings.repeat_last_n == 0 {
+        return Ok(logits.clone());
+    }
+    let recent = &history[history.len().saturating_sub(settings.repeat_last_n)..];
+    Ok(apply_repeat_penalty(
+        logits,
+        settings.repeat_penalty,
+        recent,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ModelInfo;
+    use candle_core::Device;
+
+    /// Predicts `next[last token]` with a margin of 1 over `runner_up[last token]`, and
+    /// records every call so the loop's positions can be checked.
+    struct ScriptedLm {
+        next: Vec<u32>,
+        runner_up: Vec<u32>,
+        calls: Vec<(Vec<u32>, usize)>,
+        info: ModelInfo,
+    }
+
+    impl ScriptedLm {
+        fn new(next: &[u32], context: usize) -> Self {
+            let vocab = next.len();
+            Self {
+                next: next.to_vec(),
+                runner_up: (0..vocab as u32).map(|t| (t + 5) % vocab as u32).collect(),
+                calls: Vec::new(),
+                info: ModelInfo {
+                    architecture: "scripted".into(),
+                    dtype: "f32".into(),
+                    device: "cpu".into(),
+                    context_length: context,
+                    vocab_size: vocab,
+                },
+            }
+        }
+    }
+
+    impl CausalLm for ScriptedLm {
+        fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor, EngineError> {
+            self.calls.push((ids.to_vec(), pos));
+            let last = *ids.last().ok_or(EngineError::EmptyPrompt)? as usize;
+            let mut logits = vec![0f32; self.next.len()];
+            logits[self.runner_up[last] as usize] = 4.0;
+            logits[self.next[last] as usize] = 5.0;
+            Ok(Tensor::new(logits, &Device::Cpu)?)
+        }
+        fn reset(&mut self) {}
+        fn info(&self) -> &ModelInfo {
+            &self.info
+        }
+    }
+
+    fn greedy(max_new_tokens: usize, eos: &[u32]) -> GenerationSettings {
+        GenerationSettings {
+            max_new_tokens,
+            temperature: 0.0,
+            top_k: None,
+            top_p: None,
+            seed: 7,
+            repeat_penalty: 1.0,
+            repeat_last_n: 64,
+            eos_token_ids: eos.to_vec(),
+        }
+    }
+
+    // 0→1→2→3→4→9 (EOS), and 9→0.
+    const CHAIN: [u32; 10] = [1, 2, 3, 4, 9, 0, 0, 0, 0, 0];
+
+    #[test]
+    fn greedy_stops_at_eos_without_emitting_it() {
+        let mut lm = ScriptedLm::new(&CHAIN, 100);
+        let mut seen = Vec::new();
+        let run = generate(&mut lm, &[5, 0], &greedy(50, &[8, 9]), &mut |t| {
+            seen.push(t);
+            true
+        })
+        .unwrap();
+        assert_eq!(run.tokens, vec![1, 2, 3, 4]);
+        assert_eq!(seen, run.tokens);
+        assert_eq!(run.stop, StopReason::Eos);
+        assert_eq!(run.prompt_tokens, 2);
+        let positions: Vec<usize> = lm.calls.iter().map(|(_, p)| *p).collect();
+        assert_eq!(
+            positions,
+            vec![0, 2, 3, 4, 5],
+            "prefill, then one position per token"
+        );
+        assert_eq!(lm.calls[0].0, vec![5, 0]);
+    }
+
+    #[test]
+    fn max_new_tokens_is_honoured_without_a_wasted_step() {
+        let mut lm = ScriptedLm::new(&CHAIN, 100);
+        let run = generate(&mut lm, &[0], &greedy(3, &[9]), &mut |_| true).unwrap();
+        assert_eq!(run.tokens, vec![1, 2, 3]);
+        assert_eq!(run.stop, StopReason::MaxNewTokens);
+        assert_eq!(
+            lm.calls.len(),
+            3,
+            "prefill + 2 steps feed the first 2 new tokens"
+        );
+        let run = generate(&mut lm, &[0], &greedy(0, &[9]), &mut |_| true).unwrap();
+        assert!(run.tokens.is_empty());
+    }
+
+    #[test]
+    fn context_end_and_callback_stop_generation() {
+        let mut lm = ScriptedLm::new(&CHAIN, 4);
+        let run = generate(&mut lm, &[0, 0], &greedy(50, &[]), &mut |_| true).unwrap();
+        assert_eq!(run.stop, StopReason::ContextFull);
+        assert_eq!(
+            run.tokens,
+            vec![1, 2, 3],
+            "positions 2 and 3 are fed; the token for 4 is the last"
+        );
+        let run = generate(&mut lm, &[0], &greedy(50, &[]), &mut |t| t != 2).unwrap();
+        assert_eq!((run.tokens, run.stop), (vec![1, 2], StopReason::Stopped));
+        let too_long = generate(&mut lm, &[0; 5], &greedy(5, &[]), &mut |_| true);
+        assert!(matches!(
+            too_long,
+            Err(EngineError::ContextOverflow {
+                tokens: 5,
+                context: 4
+            })
+        ));
+    }
+
+    #[test]
+    fn repeat_penalty_steers_away_from_recent_tokens() {
+        // Every token predicts 1 (score 5) over token + 5 (score 4); a penalty of 2 makes
+        // a recent token score half.
+        let mut lm = ScriptedLm::new(&[1; 10], 100);
+        let mut settings = greedy(4, &[]);
+        let plain = generate(&mut lm, &[0], &settings, &mut |_| true).unwrap();
+        assert_eq!(plain.tokens, vec![1, 1, 1, 1]);
+        settings.repeat_penalty = 2.0;
+        let penalized = generate(&mut lm, &[0], &settings, &mut |_| true).unwrap();
+        // After 1 → 6 (1 is recent); 6's runner-up is 1 too; then 1 (2.5) beats 6 (2).
+        assert_eq!(penalized.tokens, vec![1, 6, 1, 1]);
+        settings.repeat_last_n = 1;
+        let last_only = generate(&mut lm, &[0], &settings, &mut |_| true).unwrap();
+        assert_eq!(
+            last_only.tokens,
+            vec![1, 6, 1, 6],
+            "only the last token is penalized"
+        );
+    }
+
+    #[test]
+    fn sampling_is_reproducible_and_top_k_1_is_greedy() {
+        let mut lm = ScriptedLm::new(&CHAIN, 100);
+        let mut settings = greedy(20, &[]);
+        settings.temperature = 1.5;
+        let a = generate(&mut lm, &[0], &settings, &mut |_| true)
+            .unwrap()
+            .tokens;
+        let b = generate(&mut lm, &[0], &settings, &mut |_| true)
+            .unwrap()
+            .tokens;
+        assert_eq!(a, b, "same seed, same tokens");
+        let greedy_tokens = generate(&mut lm, &[0], &greedy(20, &[]), &mut |_| true)
+            .unwrap()
+            .tokens;
+        assert_ne!(
+            a, greedy_tokens,
+            "temperature 1.5 over 10 tokens should wander"
+        );
+        settings.top_k = Some(1);
+        let top1 = generate(&mut lm, &[0], &settings, &mut |_| true)
+            .unwrap()
+            .tokens;
+        assert_eq!(top1, greedy_tokens);
+    }
 }

@@ -1,7 +1,7 @@
 //! Engines turn token ids into token ids. They know nothing of files on disk beyond
 //! the [`crate::model::ModelFiles`] they are handed, nothing of CLI flags and nothing
-//! of tasks. One file (or folder) per model family sits behind the [`CausalLm`] trait;
-//! the decode loop in [`generate`] is shared by all of them.
+//! of tasks. Every supported family runs through one decoder ([`llm`]) behind the
+//! [`CausalLm`] trait, and the decode loop in [`generate()`] serves any `CausalLm`.
 
 pub mod generate;
 pub mod llm;
@@ -14,13 +14,26 @@ use candle_core::{DType, Device, Tensor};
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("unsupported architecture `{found}`: saar supports {supported}")]
-    UnsupportedArchitecture { found: String, supported: &'static str },
+    UnsupportedArchitecture {
+        found: String,
+        supported: &'static str,
+    },
     #[error("model config {path}: {message}")]
     Config { path: String, message: String },
-    #[error("model weights {path} are unreadable ({message}); delete the file and download it again")]
+    #[error(
+        "model weights {path} are unreadable ({message}); delete the file and download it again"
+    )]
     Weights { path: String, message: String },
+    #[error("GGUF file {path} uses a quantization saar cannot run ({message}); use a Q4_K_M, Q5_K_M, Q6_K, Q8_0 or F16 file")]
+    UnsupportedQuantization { path: String, message: String },
     #[error("the prompt has {tokens} tokens but the model's context holds {context}")]
     ContextOverflow { tokens: usize, context: usize },
+    #[error("the prompt is empty; the model needs at least one token to continue")]
+    EmptyPrompt,
+    #[error("token id {id} is outside the model's vocabulary of {vocab}; the tokenizer does not belong to this model")]
+    TokenOutOfRange { id: u32, vocab: usize },
+    #[error("internal error: forward at position {requested} but the KV cache holds {cached} positions; call reset() or continue at {cached}")]
+    CachePosition { requested: usize, cached: usize },
     #[error("{0}")]
     Candle(#[from] candle_core::Error),
 }
@@ -43,6 +56,8 @@ pub struct ModelInfo {
 pub trait CausalLm {
     /// Runs `ids` at positions `pos..pos + ids.len()` (the cache holds `0..pos`) and
     /// returns the logits of the last position as a 1-D f32 tensor of `vocab_size`.
+    /// `pos == 0` starts a new sequence; any other `pos` must continue the cached one
+    /// ([`EngineError::CachePosition`] otherwise).
     fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor, EngineError>;
     /// Empties the KV cache so the next call can start at position 0.
     fn reset(&mut self);

@@ -1,1 +1,28 @@
-//! Tasks built from the stages: summarize (map-reduce for long texts) and translate.
+//! Tasks built from the stages: an [`LlmSession`] holds a loaded model with its
+//! tokenizer, chat template and prompts; [`summarize`] (map-reduce when the article does
+//! not fit) and [`translate`] (chunk by chunk, paragraphs kept) drive it.
+
+mod session;
+mod summarize;
+mod translate;
+
+pub use session::{Completion, LlmSession, Usage};
+pub use summarize::{summarize, SummarizeSettings, Summary};
+pub use translate::{translate, Translation, TranslationPiece};
+
+/// What a running task tells its caller, so the CLI can stream and report progress
+/// without the library printing anything.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A piece of the final output, as it is generated.
+    Output(&'a str),
+    /// A step of a multi-pass task began (for `--verbose`).
+    Step(String),
+}
+
+/// Errors a task raises on its own, beyond those of the stages it drives.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("the model's context is too small for --max-new-tokens {max_new_tokens}: lower --max-new-tokens")]
+    ContextTooSmall { max_new_tokens: usize },
+}

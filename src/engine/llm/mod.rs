@@ -1,12 +1,93 @@
-//! Decoder-only LLMs (qwen2, qwen3, llama, gemma3) from safetensors or GGUF.
-//! (Contract stub: the engine helper fills it.)
+//! Decoder-only LLMs (qwen2, qwen3, llama, gemma3) from safetensors, PyTorch `.bin` or
+//! GGUF. This file only picks the weight format and dtype and describes the model; every
+//! family runs through the one decoder in `decoder.rs`.
 
-use super::{CausalLm, EngineError, Placement};
-use crate::model::ModelFiles;
+mod attention;
+pub mod config;
+mod decoder;
+mod gguf;
+mod hf_config;
+mod modules;
+pub mod rope;
+mod weights;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{DecoderConfig, Family, SUPPORTED_ARCHITECTURES};
+
+use candle_core::{DType, Device, DeviceLocation};
+
+use super::{CausalLm, EngineError, ModelInfo, Placement};
+use crate::model::{ModelFiles, Weights};
+use decoder::Decoder;
+use gguf::GgufFile;
+use weights::WeightLoader;
 
 /// Loads the model that `files` describes, choosing the architecture from
 /// `config.json` `model_type` or GGUF `general.architecture`.
 pub fn load(files: &ModelFiles, placement: &Placement) -> Result<Box<dyn CausalLm>, EngineError> {
-    let _ = (files, placement);
-    unimplemented!("engine helper")
+    let device = &placement.device;
+    let (cfg, mut weights, dtype) = match &files.weights {
+        Weights::Gguf(path) => {
+            let mut file = GgufFile::open(path)?;
+            let cfg = file.decoder_config(device)?;
+            let dtype = file.file_type_name();
+            let family = cfg.family;
+            (cfg, WeightLoader::from_gguf(file, family, device), dtype)
+        }
+        dense => {
+            let config_path = files.config.as_ref().ok_or_else(|| EngineError::Config {
+                path: files.name.clone(),
+                message:
+                    "config.json is missing next to the weights; download the whole model folder"
+                        .into(),
+            })?;
+            let cfg = hf_config::from_hf_config(config_path)?;
+            let dtype = dense_dtype(placement)?;
+            let weights = WeightLoader::open_dense(dense, cfg.family, device, dtype)?;
+            (cfg, weights, dtype_name(dtype).to_string())
+        }
+    };
+    let context_length = match files.context_length {
+        Some(cap) => cap.min(cfg.context_length),
+        None => cfg.context_length,
+    };
+    let info = ModelInfo {
+        architecture: cfg.family.name().to_string(),
+        dtype,
+        device: device_name(device),
+        context_length,
+        vocab_size: cfg.vocab_size,
+    };
+    Ok(Box::new(Decoder::load(cfg, &mut weights, device, info)?))
+}
+
+/// The requested dtype, or bf16 on an accelerator and f32 on a CPU.
+fn dense_dtype(placement: &Placement) -> Result<DType, EngineError> {
+    match placement.dtype {
+        None if placement.device.is_cpu() => Ok(DType::F32),
+        None => Ok(DType::BF16),
+        Some(dtype @ (DType::F32 | DType::BF16 | DType::F16)) => Ok(dtype),
+        Some(other) => Err(EngineError::Config {
+            path: "--dtype".into(),
+            message: format!("{other:?} cannot run a model; use f32, bf16 or f16"),
+        }),
+    }
+}
+
+fn dtype_name(dtype: DType) -> &'static str {
+    match dtype {
+        DType::BF16 => "bf16",
+        DType::F16 => "f16",
+        _ => "f32",
+    }
+}
+
+fn device_name(device: &Device) -> String {
+    match device.location() {
+        DeviceLocation::Cpu => "cpu".to_string(),
+        DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    }
 }

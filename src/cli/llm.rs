@@ -1,0 +1,161 @@
+//! What `summarize` and `translate` share: reading and preparing the article,
+//! resolving and loading the model, streaming output, and the JSON record.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use serde_json::{json, Value};
+
+use saar::task::{Event, LlmSession, Usage};
+use saar::text::{self, PrepareOptions, Prepared};
+
+use super::options::{ModelOptions, RuntimeOptions};
+
+/// The article and how it is cleaned.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Input")]
+pub struct ArticleOptions {
+    /// The article: a UTF-8 text file, or `-` for standard input.
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+    /// Keep scraped-news boilerplate (browser notices, "also read" links, tweet footers).
+    #[arg(long)]
+    pub keep_boilerplate: bool,
+}
+
+impl ArticleOptions {
+    /// Reads, normalizes and cleans the article; `--verbose` lists what was removed.
+    pub fn read(&self, verbose: bool) -> anyhow::Result<Prepared> {
+        let raw = text::read_input(&self.input)?;
+        let prepared = text::prepare(
+            &raw,
+            PrepareOptions {
+                normalize: true,
+                clean: !self.keep_boilerplate,
+            },
+        );
+        if verbose {
+            for removed in &prepared.removed {
+                eprintln!(
+                    "saar: removed line {} ({}): {}",
+                    removed.line, removed.reason, removed.text
+                );
+            }
+        }
+        Ok(prepared)
+    }
+}
+
+/// Resolves `--model` (downloading on first use) and loads it where `--device` says.
+pub fn open_session(
+    model: &ModelOptions,
+    runtime: &RuntimeOptions,
+    verbose: bool,
+) -> anyhow::Result<LlmSession> {
+    let placement = runtime.placement()?;
+    let files = model.resolve()?;
+    if verbose {
+        eprintln!("saar: model {} ({:?})", files.name, files.weights);
+    }
+    let prompts = match &model.prompts {
+        Some(dir) => saar::prompt::TaskPrompts::from_dir(dir)?,
+        None => saar::prompt::TaskPrompts::embedded(),
+    };
+    let name = files.name.clone();
+    LlmSession::load(files, &placement, prompts).with_context(|| format!("loading model `{name}`"))
+}
+
+/// Streams generated text to stdout, keeping the first write error for later
+/// (the generation callback cannot return one).
+pub struct StdoutSink {
+    out: std::io::StdoutLock<'static>,
+    error: Option<std::io::Error>,
+    pub enabled: bool,
+    verbose: bool,
+}
+
+impl StdoutSink {
+    pub fn new(enabled: bool, verbose: bool) -> Self {
+        Self {
+            out: std::io::stdout().lock(),
+            error: None,
+            enabled,
+            verbose,
+        }
+    }
+
+    pub fn event(&mut self, event: Event) {
+        match event {
+            Event::Output(piece) if self.enabled && self.error.is_none() => {
+                if let Err(err) = self
+                    .out
+                    .write_all(piece.as_bytes())
+                    .and_then(|()| self.out.flush())
+                {
+                    self.error = Some(err);
+                }
+            }
+            Event::Step(step) if self.verbose => eprintln!("saar: {step}"),
+            _ => {}
+        }
+    }
+
+    /// Ends the streamed output with a newline and reports any write error.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        if let Some(err) = self.error.take() {
+            return Err(err);
+        }
+        if self.enabled {
+            self.out.write_all(b"\n")?;
+            self.out.flush()?;
+        }
+        Ok(())
+    }
+}
+
+/// The fields every JSON result carries: model, where it ran, and its cost.
+pub fn json_record(session: &LlmSession, task: &str, output: &str, usage: &Usage) -> Value {
+    let files = session.files();
+    let info = session.info();
+    json!({
+        "task": task,
+        "output": output,
+        "model": files.name,
+        "repo": files.repo,
+        "revision": files.revision,
+        "architecture": info.architecture,
+        "device": info.device,
+        "dtype": info.dtype,
+        "prompt_hash": session.prompts_hash(),
+        "calls": usage.calls,
+        "prompt_tokens": usage.prompt_tokens,
+        "generated_tokens": usage.generated_tokens,
+        "prefill_secs": usage.prefill_secs,
+        "decode_secs": usage.decode_secs,
+        "prefill_tokens_per_sec": usage.prefill_tokens_per_sec(),
+        "decode_tokens_per_sec": usage.decode_tokens_per_sec(),
+    })
+}
+
+/// `--stats`: one line on stderr.
+pub fn print_stats(usage: &Usage) {
+    eprintln!(
+        "saar: prefill {} tokens at {:.1} tok/s, decode {} tokens at {:.1} tok/s ({} model call{})",
+        usage.prompt_tokens,
+        usage.prefill_tokens_per_sec(),
+        usage.generated_tokens,
+        usage.decode_tokens_per_sec(),
+        usage.calls,
+        if usage.calls == 1 { "" } else { "s" }
+    );
+}
+
+/// Prints a JSON value as one line on stdout.
+pub fn print_json(value: &Value) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}

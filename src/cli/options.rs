@@ -1,0 +1,196 @@
+//! Option groups shared by the model-running subcommands (model, runtime, generation,
+//! output), and their validation into the library's typed settings in one place.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use candle_core::{DType, Device};
+use clap::{Args, ValueEnum};
+
+use saar::engine::{GenerationSettings, Placement};
+use saar::model::{HubSettings, ModelFiles, ModelSpec};
+
+/// Which model to run.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Model")]
+pub struct ModelOptions {
+    /// A preset (see `saar models`), a hub id `org/name[@revision]`, a local model
+    /// directory, or a `.gguf` file. Default: the registry's default preset.
+    #[arg(long, short = 'm', env = "SAAR_MODEL")]
+    pub model: Option<String>,
+    /// Never use the network: load from the Hugging Face cache only (also HF_HUB_OFFLINE=1).
+    #[arg(long)]
+    pub offline: bool,
+    /// A directory of prompt templates (`summarize.j2`, `translate.j2`, `system.j2`, …)
+    /// that override the built-in ones.
+    #[arg(long, env = "SAAR_PROMPTS", value_name = "DIR")]
+    pub prompts: Option<PathBuf>,
+}
+
+/// Where the model runs.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Runtime")]
+pub struct RuntimeOptions {
+    /// `auto` (a GPU when built with one, else the CPU), `cpu`, `cuda[:N]` or `metal[:N]`.
+    #[arg(long, env = "SAAR_DEVICE", default_value = "auto")]
+    pub device: String,
+    /// Floating-point type for safetensors weights: `auto` is bf16 on a GPU, f32 on a CPU.
+    #[arg(long, env = "SAAR_DTYPE", value_enum, default_value_t = DtypeChoice::Auto)]
+    pub dtype: DtypeChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DtypeChoice {
+    Auto,
+    F32,
+    Bf16,
+    F16,
+}
+
+/// How tokens are chosen.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Generation")]
+pub struct GenerationOptions {
+    /// The most tokens to generate for one output.
+    #[arg(long, default_value_t = 512)]
+    pub max_new_tokens: usize,
+    /// Sampling temperature; 0 decodes greedily (the default: reproducible output).
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f64,
+    /// Sample only from the k most likely tokens.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Sample only from the smallest set of tokens whose probability reaches p.
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    /// Random seed for sampling.
+    #[arg(long, default_value_t = 299_792_458)]
+    pub seed: u64,
+    /// Penalty for repeating recent tokens; 1.0 turns it off.
+    #[arg(long, default_value_t = 1.1)]
+    pub repeat_penalty: f32,
+    /// How many recent tokens the repeat penalty looks at.
+    #[arg(long, default_value_t = 64)]
+    pub repeat_last_n: usize,
+}
+
+/// How results are shown.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputOptions {
+    /// `text` streams the output as it is generated; `json` prints one JSON object at the end.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Print prefill and decode speed (tokens/s) to stderr.
+    #[arg(long)]
+    pub stats: bool,
+    /// Say on stderr what is happening: the model files, removed boilerplate, chunks.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+impl RuntimeOptions {
+    /// Validates `--device` and `--dtype` into where the model runs.
+    pub fn placement(&self) -> anyhow::Result<Placement> {
+        let device = parse_device(&self.device)?;
+        let dtype = match self.dtype {
+            DtypeChoice::Auto => None,
+            DtypeChoice::F32 => Some(DType::F32),
+            DtypeChoice::Bf16 => Some(DType::BF16),
+            DtypeChoice::F16 => Some(DType::F16),
+        };
+        Ok(Placement { device, dtype })
+    }
+}
+
+fn parse_device(spec: &str) -> anyhow::Result<Device> {
+    let (kind, ordinal) = match spec.split_once(':') {
+        Some((kind, n)) => {
+            let n: usize = n
+                .parse()
+                .with_context(|| format!("--device {spec}: `{n}` is not a device number"))?;
+            (kind, n)
+        }
+        None => (spec, 0),
+    };
+    let device = match kind {
+        "auto" if candle_core::utils::cuda_is_available() => Device::new_cuda(ordinal)?,
+        "auto" if candle_core::utils::metal_is_available() => Device::new_metal(ordinal)?,
+        "auto" | "cpu" => Device::Cpu,
+        "cuda" if candle_core::utils::cuda_is_available() => Device::new_cuda(ordinal)
+            .with_context(|| format!("--device {spec}: no such CUDA device"))?,
+        "cuda" => {
+            bail!("--device cuda: this saar was built without CUDA; rebuild with `--features cuda`")
+        }
+        "metal" if candle_core::utils::metal_is_available() => Device::new_metal(ordinal)
+            .with_context(|| format!("--device {spec}: no such Metal device"))?,
+        "metal" => bail!(
+            "--device metal: this saar was built without Metal; rebuild with `--features metal`"
+        ),
+        other => bail!("--device {other}: expected auto, cpu, cuda[:N] or metal[:N]"),
+    };
+    Ok(device)
+}
+
+impl GenerationOptions {
+    /// Validates the sampling flags. EOS ids come from the model's files: the caller
+    /// fills them in once the tokenizer is loaded.
+    pub fn settings(&self) -> anyhow::Result<GenerationSettings> {
+        if self.max_new_tokens == 0 {
+            bail!("--max-new-tokens must be at least 1");
+        }
+        if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
+            bail!("--temperature must be 0 (greedy) or a positive number");
+        }
+        if let Some(p) = self.top_p {
+            if !(p > 0.0 && p <= 1.0) {
+                bail!("--top-p must be in (0, 1]");
+            }
+        }
+        if self.top_k == Some(0) {
+            bail!("--top-k must be at least 1");
+        }
+        if !(self.repeat_penalty > 0.0 && self.repeat_penalty.is_finite()) {
+            bail!("--repeat-penalty must be a positive number (1.0 turns it off)");
+        }
+        Ok(GenerationSettings {
+            max_new_tokens: self.max_new_tokens,
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            seed: self.seed,
+            repeat_penalty: self.repeat_penalty,
+            repeat_last_n: self.repeat_last_n,
+            eos_token_ids: Vec::new(),
+        })
+    }
+}
+
+impl ModelOptions {
+    /// Resolves `--model` to local files, downloading on first use with a progress bar.
+    pub fn resolve(&self) -> anyhow::Result<ModelFiles> {
+        resolve_model(self.model.as_deref(), self.offline)
+    }
+}
+
+/// Resolves a `--model` value (or the default preset) through the HF cache and hub.
+pub fn resolve_model(model: Option<&str>, offline: bool) -> anyhow::Result<ModelFiles> {
+    let spec = match model {
+        Some(name) => ModelSpec::parse(name)?,
+        None => ModelSpec::Preset(saar::model::default_preset()?),
+    };
+    let mut settings = HubSettings::from_env();
+    settings.offline |= offline;
+    let mut progress = super::models::BarProgress::default();
+    Ok(saar::model::resolve_with_progress(
+        &spec,
+        &settings,
+        &mut progress,
+    )?)
+}

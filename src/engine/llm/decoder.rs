@@ -1,0 +1,277 @@
+//! The decoder-only transformer shared by every supported family: embeddings, a stack of
+//! pre-norm attention + gated-MLP blocks (with gemma3's extra norms when configured) and
+//! the output head. Family differences are data in [`DecoderConfig`], not code paths.
+
+use candle_core::{DType, Device, Tensor};
+
+use super::attention::{causal_mask, Attention, KvCache};
+use super::config::{Activation, DecoderConfig};
+use super::modules::{softcap, Embedding, Linear, RmsNorm};
+use super::rope::RotaryEmbedding;
+use super::weights::{Part, WeightLoader};
+use crate::engine::{CausalLm, EngineError, ModelInfo};
+
+/// Longest span of positions run through the layers at once: bounds the memory of
+/// attention scores during a long prefill.
+const PREFILL_CHUNK: usize = 512;
+
+#[derive(Debug, Clone)]
+struct Mlp {
+    gate: Linear,
+    up: Linear,
+    down: Linear,
+    activation: Activation,
+}
+
+impl Mlp {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let gate = self.gate.forward(x)?;
+        let gate = match self.activation {
+            Activation::Silu => gate.silu()?,
+            Activation::GeluTanh => gate.gelu()?,
+            Activation::Gelu => gate.gelu_erf()?,
+        };
+        self.down.forward(&(gate * self.up.forward(x)?)?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Layer {
+    attn_norm: RmsNorm,
+    attn: Attention,
+    attn_post_norm: Option<RmsNorm>,
+    ffn_norm: RmsNorm,
+    mlp: Mlp,
+    ffn_post_norm: Option<RmsNorm>,
+    sliding: bool,
+}
+
+impl Layer {
+    fn forward(
+        &mut self,
+        h: &Tensor,
+        rope: &RotaryEmbedding,
+        cos_sin: (&Tensor, &Tensor),
+        mask: Option<&Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let mut x = self
+            .attn
+            .forward(&self.attn_norm.forward(h)?, rope, cos_sin, mask)?;
+        if let Some(norm) = &self.attn_post_norm {
+            x = norm.forward(&x)?;
+        }
+        let h = (h + x)?;
+        let mut x = self.mlp.forward(&self.ffn_norm.forward(&h)?)?;
+        if let Some(norm) = &self.ffn_post_norm {
+            x = norm.forward(&x)?;
+        }
+        h + x
+    }
+}
+
+pub struct Decoder {
+    cfg: DecoderConfig,
+    embed: Embedding,
+    layers: Vec<Layer>,
+    norm: RmsNorm,
+    lm_head: Linear,
+    rope: RotaryEmbedding,
+    local_rope: Option<RotaryEmbedding>,
+    device: Device,
+    dtype: DType,
+    /// Positions already in the KV caches.
+    cached: usize,
+    info: ModelInfo,
+}
+
+impl Decoder {
+    /// Builds the model from `weights`; `info` is filled by the caller except for
+    /// `vocab_size`, which comes from the config.
+    pub fn load(
+        cfg: DecoderConfig,
+        weights: &mut WeightLoader,
+        device: &Device,
+        mut info: ModelInfo,
+    ) -> Result<Self, EngineError> {
+        let (hidden, dim) = (cfg.hidden_size, cfg.head_dim);
+        let embed = weights.embedding(cfg.vocab_size, hidden)?;
+        let mut layers = Vec::with_capacity(cfg.num_layers);
+        for i in 0..cfg.num_layers {
+            let sliding = cfg.sliding_layers.get(i).copied().unwrap_or(false);
+            let qk_norm = |w: &mut WeightLoader, part| match cfg.qk_norm {
+                true => w.norm(part, i, dim, &cfg).map(Some),
+                false => Ok(None),
+            };
+            let sandwich = |w: &mut WeightLoader, part| match cfg.sandwich_norms {
+                true => w.norm(part, i, hidden, &cfg).map(Some),
+                false => Ok(None),
+            };
+            let (q_out, kv_out) = (cfg.num_heads * dim, cfg.num_kv_heads * dim);
+            let attn = Attention {
+                q: weights.linear(Part::Q, i, q_out, hidden, cfg.qkv_bias)?,
+                k: weights.linear(Part::K, i, kv_out, hidden, cfg.qkv_bias)?,
+                v: weights.linear(Part::V, i, kv_out, hidden, cfg.qkv_bias)?,
+                o: weights.linear(Part::O, i, hidden, q_out, cfg.o_bias)?,
+                q_norm: qk_norm(weights, Part::QNorm)?,
+                k_norm: qk_norm(weights, Part::KNorm)?,
+                num_heads: cfg.num_heads,
+                num_kv_heads: cfg.num_kv_heads,
+                head_dim: dim,
+                scale: cfg.attention_scale,
+                cache: KvCache::new(if sliding { cfg.sliding_window } else { None }),
+            };
+            let inter = cfg.intermediate_size;
+            layers.push(Layer {
+                attn_norm: weights.norm(Part::AttnNorm, i, hidden, &cfg)?,
+                attn,
+                attn_post_norm: sandwich(weights, Part::AttnPostNorm)?,
+                ffn_norm: weights.norm(Part::FfnNorm, i, hidden, &cfg)?,
+                mlp: Mlp {
+                    gate: weights.linear(Part::Gate, i, inter, hidden, cfg.mlp_bias)?,
+                    up: weights.linear(Part::Up, i, inter, hidden, cfg.mlp_bias)?,
+                    down: weights.linear(Part::Down, i, hidden, inter, cfg.mlp_bias)?,
+                    activation: cfg.activation,
+                },
+                ffn_post_norm: sandwich(weights, Part::FfnPostNorm)?,
+                sliding,
+            });
+        }
+        let norm = weights.norm(Part::FinalNorm, 0, hidden, &cfg)?;
+        let lm_head = weights.lm_head(&embed, &cfg)?;
+        let rope = RotaryEmbedding::new(&cfg.rope, dim, cfg.interleaved_rope, device)?;
+        let local_rope = match &cfg.local_rope {
+            Some(spec) => Some(RotaryEmbedding::new(
+                spec,
+                dim,
+                cfg.interleaved_rope,
+                device,
+            )?),
+            None => None,
+        };
+        info.vocab_size = cfg.vocab_size;
+        Ok(Self {
+            dtype: weights.dtype(),
+            cfg,
+            embed,
+            layers,
+            norm,
+            lm_head,
+            rope,
+            local_rope,
+            device: device.clone(),
+            cached: 0,
+            info,
+        })
+    }
+
+    fn check(&mut self, ids: &[u32], pos: usize) -> Result<(), EngineError> {
+        if ids.is_empty() {
+            return Err(EngineError::EmptyPrompt);
+        }
+        if pos == 0 {
+            self.reset();
+        } else if pos != self.cached {
+            return Err(EngineError::CachePosition {
+                requested: pos,
+                cached: self.cached,
+            });
+        }
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.cfg.vocab_size) {
+            return Err(EngineError::TokenOutOfRange {
+                id,
+                vocab: self.cfg.vocab_size,
+            });
+        }
+        let tokens = pos + ids.len();
+        if tokens > self.info.context_length {
+            return Err(EngineError::ContextOverflow {
+                tokens,
+                context: self.info.context_length,
+            });
+        }
+        Ok(())
+    }
+
+    /// Runs one chunk through the layers and returns its last hidden state.
+    fn forward_chunk(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<Tensor> {
+        let seq = ids.len();
+        let input = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
+        let mut h = self.embed.forward(&input, self.dtype)?;
+        if let Some(scale) = self.cfg.embedding_scale {
+            let scale = Tensor::new(scale as f32, &self.device)?.to_dtype(h.dtype())?;
+            h = h.broadcast_mul(&scale)?;
+        }
+        let global = self.rope.cos_sin(pos, seq, self.dtype)?;
+        let local = match &self.local_rope {
+            Some(rope) => Some(rope.cos_sin(pos, seq, self.dtype)?),
+            None => None,
+        };
+        let global_mask = causal_mask(seq, pos, pos, None, &self.device)?;
+        let sliding_cached = self
+            .layers
+            .iter()
+            .find(|l| l.sliding)
+            .map(|l| l.attn.cache.len());
+        let sliding_mask = match sliding_cached {
+            Some(cached) => causal_mask(seq, pos, cached, self.cfg.sliding_window, &self.device)?,
+            None => None,
+        };
+        for layer in &mut self.layers {
+            let (rope, (cos, sin), mask) = match (layer.sliding, &self.local_rope, &local) {
+                (true, Some(rope), Some(cs)) => (rope, cs, sliding_mask.as_ref()),
+                (true, _, _) => (&self.rope, &global, sliding_mask.as_ref()),
+                (false, _, _) => (&self.rope, &global, global_mask.as_ref()),
+            };
+            h = layer.forward(&h, rope, (cos, sin), mask)?;
+        }
+        h.narrow(1, seq - 1, 1)
+    }
+
+    fn logits(&self, last: &Tensor) -> candle_core::Result<Tensor> {
+        let h = self.norm.forward(last)?;
+        let logits = self
+            .lm_head
+            .forward(&h)?
+            .flatten_all()?
+            .to_dtype(DType::F32)?;
+        match self.cfg.final_logit_softcap {
+            Some(cap) => softcap(&logits, cap),
+            None => Ok(logits),
+        }
+    }
+}
+
+impl CausalLm for Decoder {
+    fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor, EngineError> {
+        self.check(ids, pos)?;
+        let mut last = None;
+        let mut at = pos;
+        for chunk in ids.chunks(PREFILL_CHUNK) {
+            match self.forward_chunk(chunk, at) {
+                Ok(hidden) => last = Some(hidden),
+                Err(e) => {
+                    // Some layers may have cached this chunk and others not.
+                    self.reset();
+                    return Err(e.into());
+                }
+            }
+            at += chunk.len();
+            self.cached = at;
+        }
+        match last {
+            Some(last) => Ok(self.logits(&last)?),
+            None => Err(EngineError::EmptyPrompt),
+        }
+    }
+
+    fn reset(&mut self) {
+        for layer in &mut self.layers {
+            layer.attn.cache.reset();
+        }
+        self.cached = 0;
+    }
+
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+}

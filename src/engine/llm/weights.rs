@@ -1,0 +1,324 @@
+//! The one place that opens weights: safetensors shards (memory-mapped), PyTorch `.bin`
+//! checkpoints and GGUF files. It maps the decoder's logical tensor names to each format's
+//! names, checks shapes, converts dtypes, and turns every failure into an
+//! [`EngineError::Weights`] naming the file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use candle_core::pickle::PthTensors;
+use candle_core::quantized::QMatMul;
+use candle_core::safetensors::MmapedSafetensors;
+use candle_core::{DType, Device, Tensor};
+
+use super::config::{DecoderConfig, Family};
+use super::gguf::GgufFile;
+use super::modules::{Embedding, Linear, RmsNorm};
+use crate::engine::EngineError;
+use crate::model::Weights as WeightFiles;
+
+/// A tensor's role in the decoder, independent of any file format's naming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Embed,
+    FinalNorm,
+    LmHead,
+    AttnNorm,
+    Q,
+    K,
+    V,
+    O,
+    QNorm,
+    KNorm,
+    AttnPostNorm,
+    FfnNorm,
+    FfnPostNorm,
+    Gate,
+    Up,
+    Down,
+}
+
+enum Source {
+    Safetensors {
+        shards: Vec<(PathBuf, MmapedSafetensors)>,
+        /// Which shard holds each tensor.
+        index: HashMap<String, usize>,
+    },
+    Pytorch(PathBuf, PthTensors),
+    Gguf(GgufFile),
+}
+
+pub struct WeightLoader {
+    source: Source,
+    /// HF tensor-name prefix of the language model (`model.`, `model.language_model.`...).
+    prefix: String,
+    family: Family,
+    device: Device,
+    dtype: DType,
+}
+
+fn weights_error(path: &Path, message: impl std::fmt::Display) -> EngineError {
+    EngineError::Weights {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Prefixes under which checkpoints keep the language model, newest layout first.
+const HF_PREFIXES: [&str; 3] = ["model.", "model.language_model.", "language_model.model."];
+
+impl WeightLoader {
+    /// Opens dense weights (safetensors or .bin) for a model described by `config.json`.
+    pub fn open_dense(
+        files: &WeightFiles,
+        family: Family,
+        device: &Device,
+        dtype: DType,
+    ) -> Result<Self, EngineError> {
+        let source = match files {
+            WeightFiles::Safetensors(paths) => {
+                let mut shards = Vec::with_capacity(paths.len());
+                let mut index = HashMap::new();
+                for (shard, path) in paths.iter().enumerate() {
+                    // SAFETY: the file is mapped read-only; like every mmap user we rely on
+                    // nobody truncating it while the model is loaded.
+                    let mapped = unsafe { MmapedSafetensors::new(path) }
+                        .map_err(|e| weights_error(path, e))?;
+                    index.extend(mapped.tensors().into_iter().map(|(name, _)| (name, shard)));
+                    shards.push((path.clone(), mapped));
+                }
+                if shards.is_empty() {
+                    return Err(weights_error(
+                        Path::new("."),
+                        "no safetensors files were given",
+                    ));
+                }
+                Source::Safetensors { shards, index }
+            }
+            WeightFiles::PytorchBin(path) => {
+                let pth = PthTensors::new(path, None).map_err(|e| weights_error(path, e))?;
+                Source::Pytorch(path.clone(), pth)
+            }
+            WeightFiles::Gguf(path) => {
+                return Err(weights_error(path, "expected dense weights, got GGUF"))
+            }
+        };
+        let mut loader = Self {
+            source,
+            prefix: String::new(),
+            family,
+            device: device.clone(),
+            dtype,
+        };
+        let found = HF_PREFIXES
+            .iter()
+            .find(|p| loader.contains(&format!("{p}embed_tokens.weight")));
+        loader.prefix = match found {
+            Some(prefix) => prefix.to_string(),
+            None => {
+                return Err(weights_error(
+                    loader.path(),
+                    "tensor `model.embed_tokens.weight` is missing",
+                ))
+            }
+        };
+        Ok(loader)
+    }
+
+    pub fn from_gguf(file: GgufFile, family: Family, device: &Device) -> Self {
+        Self {
+            source: Source::Gguf(file),
+            prefix: String::new(),
+            family,
+            device: device.clone(),
+            dtype: DType::F32,
+        }
+    }
+
+    /// The dtype activations run in: the dense dtype, or f32 for GGUF.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    fn path(&self) -> &Path {
+        match &self.source {
+            Source::Safetensors { shards, .. } => &shards[0].0,
+            Source::Pytorch(path, _) => path,
+            Source::Gguf(file) => file.path(),
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        match &self.source {
+            Source::Safetensors { index, .. } => index.contains_key(name),
+            Source::Pytorch(_, pth) => pth.tensor_infos().contains_key(name),
+            Source::Gguf(file) => file.contains(name),
+        }
+    }
+
+    /// The file-format name of `part` (of `layer` where per-layer), `.weight` or `.bias`.
+    fn name(&self, part: Part, layer: usize, bias: bool) -> String {
+        let suffix = if bias { "bias" } else { "weight" };
+        if let Source::Gguf(_) = self.source {
+            let base = match part {
+                Part::Embed => return format!("token_embd.{suffix}"),
+                Part::FinalNorm => return format!("output_norm.{suffix}"),
+                Part::LmHead => return format!("output.{suffix}"),
+                Part::AttnNorm => "attn_norm",
+                Part::Q => "attn_q",
+                Part::K => "attn_k",
+                Part::V => "attn_v",
+                Part::O => "attn_output",
+                Part::QNorm => "attn_q_norm",
+                Part::KNorm => "attn_k_norm",
+                Part::AttnPostNorm => "post_attention_norm",
+                Part::FfnNorm => "ffn_norm",
+                Part::FfnPostNorm => "post_ffw_norm",
+                Part::Gate => "ffn_gate",
+                Part::Up => "ffn_up",
+                Part::Down => "ffn_down",
+            };
+            return format!("blk.{layer}.{base}.{suffix}");
+        }
+        let gemma = self.family == Family::Gemma3;
+        let base = match part {
+            Part::Embed => return format!("{}embed_tokens.{suffix}", self.prefix),
+            Part::FinalNorm => return format!("{}norm.{suffix}", self.prefix),
+            Part::LmHead => {
+                let head = format!("lm_head.{suffix}");
+                return if self.prefix == "language_model.model." && !self.contains(&head) {
+                    format!("language_model.{head}")
+                } else {
+                    head
+                };
+            }
+            Part::AttnNorm => "input_layernorm",
+            Part::Q => "self_attn.q_proj",
+            Part::K => "self_attn.k_proj",
+            Part::V => "self_attn.v_proj",
+            Part::O => "self_attn.o_proj",
+            Part::QNorm => "self_attn.q_norm",
+            Part::KNorm => "self_attn.k_norm",
+            Part::AttnPostNorm => "post_attention_layernorm",
+            // In llama-style checkpoints `post_attention_layernorm` is the pre-MLP norm.
+            Part::FfnNorm if gemma => "pre_feedforward_layernorm",
+            Part::FfnNorm => "post_attention_layernorm",
+            Part::FfnPostNorm => "post_feedforward_layernorm",
+            Part::Gate => "mlp.gate_proj",
+            Part::Up => "mlp.up_proj",
+            Part::Down => "mlp.down_proj",
+        };
+        format!("{}layers.{layer}.{base}.{suffix}", self.prefix)
+    }
+
+    /// A dense tensor checked against `shape`, converted to `dtype`, on the device.
+    fn dense(&mut self, name: &str, shape: &[usize], dtype: DType) -> Result<Tensor, EngineError> {
+        let device = self.device.clone();
+        let (path, tensor) = match &mut self.source {
+            Source::Safetensors { shards, index } => {
+                let Some((path, st)) = index.get(name).map(|&shard| &shards[shard]) else {
+                    return Err(weights_error(
+                        &shards[0].0,
+                        format!("tensor `{name}` is missing"),
+                    ));
+                };
+                (path.clone(), st.load(name, &Device::Cpu))
+            }
+            Source::Pytorch(path, pth) => match pth.get(name) {
+                Ok(Some(t)) => (path.clone(), Ok(t)),
+                Ok(None) => return Err(weights_error(path, format!("tensor `{name}` is missing"))),
+                Err(e) => (path.clone(), Err(e)),
+            },
+            Source::Gguf(file) => {
+                let path = file.path().to_path_buf();
+                let q = file.tensor(name, shape, &device)?;
+                (path, q.dequantize(&device))
+            }
+        };
+        let tensor = tensor.map_err(|e| weights_error(&path, format!("tensor `{name}`: {e}")))?;
+        if tensor.dims() != shape {
+            return Err(weights_error(
+                &path,
+                format!(
+                    "tensor `{name}` has shape {:?}, expected {shape:?}",
+                    tensor.dims()
+                ),
+            ));
+        }
+        tensor
+            .to_dtype(dtype)
+            .and_then(|t| t.to_device(&device))
+            .map_err(|e| weights_error(&path, format!("tensor `{name}`: {e}")))
+    }
+
+    pub fn linear(
+        &mut self,
+        part: Part,
+        layer: usize,
+        out: usize,
+        inp: usize,
+        bias: bool,
+    ) -> Result<Linear, EngineError> {
+        let name = self.name(part, layer, false);
+        let bias = match bias {
+            true => {
+                let bias_name = self.name(part, layer, true);
+                Some(self.dense(&bias_name, &[out], self.dtype)?)
+            }
+            false => None,
+        };
+        let device = self.device.clone();
+        if let Source::Gguf(file) = &mut self.source {
+            let q = file.tensor(&name, &[out, inp], &device)?;
+            let weight = QMatMul::from_qtensor(q).map_err(|e| weights_error(file.path(), e))?;
+            return Ok(Linear::Quantized { weight, bias });
+        }
+        let weight = self.dense(&name, &[out, inp], self.dtype)?;
+        Ok(Linear::Dense { weight, bias })
+    }
+
+    /// An RMSNorm weight in f32 with the family's offset added.
+    pub fn norm(
+        &mut self,
+        part: Part,
+        layer: usize,
+        size: usize,
+        cfg: &DecoderConfig,
+    ) -> Result<RmsNorm, EngineError> {
+        let name = self.name(part, layer, false);
+        let mut weight = self.dense(&name, &[size], DType::F32)?;
+        if cfg.norm_weight_offset != 0.0 {
+            weight = (weight + cfg.norm_weight_offset as f64)
+                .map_err(|e| weights_error(self.path(), e))?;
+        }
+        Ok(RmsNorm::new(weight, cfg.rms_norm_eps))
+    }
+
+    pub fn embedding(&mut self, vocab: usize, hidden: usize) -> Result<Embedding, EngineError> {
+        let name = self.name(Part::Embed, 0, false);
+        let device = self.device.clone();
+        if let Source::Gguf(file) = &mut self.source {
+            let q = file.tensor(&name, &[vocab, hidden], &device)?;
+            return Ok(Embedding::Quantized(Arc::new(q)));
+        }
+        Ok(Embedding::Dense(self.dense(
+            &name,
+            &[vocab, hidden],
+            self.dtype,
+        )?))
+    }
+
+    /// The output projection, or the embeddings when tied or when the file has none.
+    pub fn lm_head(
+        &mut self,
+        embed: &Embedding,
+        cfg: &DecoderConfig,
+    ) -> Result<Linear, EngineError> {
+        let name = self.name(Part::LmHead, 0, false);
+        if cfg.tie_word_embeddings || !self.contains(&name) {
+            return embed.as_linear().map_err(|e| weights_error(self.path(), e));
+        }
+        self.linear(Part::LmHead, 0, cfg.vocab_size, cfg.hidden_size, false)
+    }
+}

@@ -1,0 +1,214 @@
+//! From a [`ModelSpec`] to [`ModelFiles`]: picks where files come from (a local
+//! path, the hub, or the cache when offline or unreachable) and gathers them with
+//! the one set of file rules in `files.rs`.
+
+use std::path::{Path, PathBuf};
+
+use hf_hub::api::Progress;
+
+use super::cache::{is_commit_sha, RepoCache};
+use super::files::{
+    fetch_required, fetch_support_files, fetch_tokenizer_files, fetch_weights, CachedRepo,
+    DirSource, FileSource, TokenizerFiles,
+};
+use super::hub::HubSource;
+use super::{HubSettings, ModelError, ModelFiles, ModelSpec, Preset, Weights};
+
+/// Local paths for every file of `spec`, downloading what is missing (unless offline).
+pub fn resolve(spec: &ModelSpec, settings: &HubSettings) -> Result<ModelFiles, ModelError> {
+    resolve_with_progress(spec, settings, &mut ())
+}
+
+/// [`resolve`], reporting each download to `progress`.
+///
+/// Commit-pinned specs are served from the cache without asking the hub. When the
+/// hub cannot be reached, a complete cached copy is used instead, as huggingface_hub
+/// does; if there is none, the network error is returned.
+pub fn resolve_with_progress(
+    spec: &ModelSpec,
+    settings: &HubSettings,
+    progress: &mut dyn Progress,
+) -> Result<ModelFiles, ModelError> {
+    if settings.offline {
+        return resolve_once(spec, settings, progress);
+    }
+    let offline = settings.offline();
+    if is_pinned(spec) {
+        if let Ok(files) = resolve_once(spec, &offline, progress) {
+            return Ok(files);
+        }
+    }
+    match resolve_once(spec, settings, progress) {
+        Err(network @ ModelError::Network { .. }) => {
+            resolve_once(spec, &offline, progress).map_err(|_| network)
+        }
+        result => result,
+    }
+}
+
+/// `saar models pull NAME`: parse the name and make sure every file is cached.
+pub fn pull(
+    name: &str,
+    settings: &HubSettings,
+    progress: &mut dyn Progress,
+) -> Result<ModelFiles, ModelError> {
+    resolve_with_progress(&ModelSpec::parse(name)?, settings, progress)
+}
+
+/// Every revision involved is a commit sha, so a cached copy cannot be stale.
+fn is_pinned(spec: &ModelSpec) -> bool {
+    match spec {
+        ModelSpec::Hub { revision, .. } => is_commit_sha(revision),
+        ModelSpec::Preset(preset) => {
+            is_commit_sha(&preset.revision)
+                && (preset.gguf.is_none() || is_commit_sha(preset.tokenizer_source().1))
+        }
+        ModelSpec::LocalDir(_) | ModelSpec::LocalGguf(_) => false,
+    }
+}
+
+fn resolve_once(
+    spec: &ModelSpec,
+    settings: &HubSettings,
+    progress: &mut dyn Progress,
+) -> Result<ModelFiles, ModelError> {
+    let name = spec.display_name();
+    match spec {
+        ModelSpec::LocalDir(dir) => {
+            let mut source = DirSource::local(dir);
+            full_model(name, None, &mut source)
+        }
+        ModelSpec::LocalGguf(path) => local_gguf(name, path),
+        ModelSpec::Hub { repo, revision } => {
+            let (mut source, commit) = open_repo(&name, repo, revision, settings, progress)?;
+            full_model(name, Some((repo, commit)), source.as_mut())
+        }
+        ModelSpec::Preset(preset) => match &preset.gguf {
+            Some(gguf) => preset_gguf(preset, gguf, settings, progress),
+            None => {
+                let (mut source, commit) =
+                    open_repo(&name, &preset.repo, &preset.revision, settings, progress)?;
+                let files = full_model(name, Some((&preset.repo, commit)), source.as_mut())?;
+                Ok(ModelFiles {
+                    context_length: Some(preset.context_length),
+                    ..files
+                })
+            }
+        },
+    }
+}
+
+/// The hub when online, else the cached snapshot of `revision`.
+fn open_repo<'p>(
+    name: &str,
+    repo: &str,
+    revision: &str,
+    settings: &HubSettings,
+    progress: &'p mut dyn Progress,
+) -> Result<(Box<dyn FileSource + 'p>, String), ModelError> {
+    if !settings.offline {
+        let source = HubSource::open(repo, revision, settings, progress)?;
+        let commit = source.commit().to_string();
+        return Ok((Box::new(source), commit));
+    }
+    let cached = CachedRepo {
+        name: name.to_string(),
+        repo: repo.to_string(),
+        revision: revision.to_string(),
+        cache_dir: settings.cache_dir.clone(),
+    };
+    let cache = RepoCache::new(&settings.cache_dir, repo);
+    match cache.commit_for(revision) {
+        Some(commit) => {
+            let source = DirSource::snapshot(cache.snapshot_dir(&commit), cached);
+            Ok((Box::new(source), commit))
+        }
+        None => Err(ModelError::NotCached {
+            name: cached.name,
+            repo: cached.repo,
+            revision: cached.revision,
+            cache_dir: cached.cache_dir,
+            detail: String::new(),
+        }),
+    }
+}
+
+/// Config, tokenizer and weights from one place.
+fn full_model(
+    name: String,
+    hub: Option<(&String, String)>,
+    source: &mut dyn FileSource,
+) -> Result<ModelFiles, ModelError> {
+    let support = fetch_support_files(source)?;
+    let weights = fetch_weights(source)?;
+    let (repo, revision) = match hub {
+        Some((repo, commit)) => (Some(repo.clone()), Some(commit)),
+        None => (None, None),
+    };
+    Ok(ModelFiles {
+        repo,
+        revision,
+        config: support.config,
+        generation_config: support.tokenizer.generation_config,
+        tokenizer: support.tokenizer.json,
+        tokenizer_config: support.tokenizer.config,
+        chat_template: support.tokenizer.chat_template,
+        other: support.other,
+        ..ModelFiles::new(name, weights)
+    })
+}
+
+/// A GGUF preset: tokenizer files from the original repo, then the `.gguf` itself.
+fn preset_gguf(
+    preset: &Preset,
+    gguf: &str,
+    settings: &HubSettings,
+    progress: &mut dyn Progress,
+) -> Result<ModelFiles, ModelError> {
+    let (tokenizer_repo, tokenizer_revision) = preset.tokenizer_source();
+    let tokenizer = {
+        let (mut source, _) = open_repo(
+            &preset.name,
+            tokenizer_repo,
+            tokenizer_revision,
+            settings,
+            progress,
+        )?;
+        fetch_tokenizer_files(source.as_mut())?
+    };
+    let (mut source, commit) = open_repo(
+        &preset.name,
+        &preset.repo,
+        &preset.revision,
+        settings,
+        progress,
+    )?;
+    let weights = fetch_required(source.as_mut(), gguf)?;
+    Ok(ModelFiles {
+        repo: Some(preset.repo.clone()),
+        revision: Some(commit),
+        context_length: Some(preset.context_length),
+        ..gguf_model(preset.name.clone(), weights, tokenizer)
+    })
+}
+
+/// A bare `.gguf`: tokenizer files beside it are used when present.
+fn local_gguf(name: String, path: &Path) -> Result<ModelFiles, ModelError> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let tokenizer = fetch_tokenizer_files(&mut DirSource::local(dir))?;
+    Ok(gguf_model(name, path.to_path_buf(), tokenizer))
+}
+
+/// A GGUF carries its own config; only tokenizer-side files sit beside it.
+fn gguf_model(name: String, gguf: PathBuf, tokenizer: TokenizerFiles) -> ModelFiles {
+    ModelFiles {
+        generation_config: tokenizer.generation_config,
+        tokenizer: tokenizer.json,
+        tokenizer_config: tokenizer.config,
+        chat_template: tokenizer.chat_template,
+        ..ModelFiles::new(name, Weights::Gguf(gguf))
+    }
+}

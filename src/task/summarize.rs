@@ -1,0 +1,167 @@
+//! Summaries. An article that fits the model's context is summarized in one call;
+//! a longer one goes map-reduce: each chunk is summarized, then the partial summaries
+//! are combined with the `combine` prompt, in rounds until one call can hold them.
+
+use super::{Event, LlmSession, TaskError, Usage};
+use crate::engine::GenerationSettings;
+use crate::prompt::{Lang, Length, PromptVars, Task};
+use crate::text::{self, ChunkSettings, TokenCounter};
+use crate::Result;
+
+#[derive(Debug, Clone)]
+pub struct SummarizeSettings {
+    pub lang: Lang,
+    pub length: Length,
+    pub generation: GenerationSettings,
+}
+
+/// A finished summary and what it cost.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub text: String,
+    pub usage: Usage,
+    /// How many chunks the article was cut into (1 when it fit).
+    pub chunks: usize,
+    /// Combine rounds after the map step (0 when it fit).
+    pub combine_rounds: usize,
+}
+
+/// Summarizes `article` (already prepared). Only the final call streams its output.
+pub fn summarize(
+    session: &mut LlmSession,
+    article: &str,
+    settings: &SummarizeSettings,
+    events: &mut dyn FnMut(Event),
+) -> Result<Summary> {
+    let generation = &settings.generation;
+    let max_new = generation.max_new_tokens;
+    let styled = |vars: PromptVars| vars.with_lang(settings.lang).with_length(settings.length);
+    let budget = session.text_budget(Task::Summarize, &styled(PromptVars::new("")), max_new)?;
+    if session.tokenizer().count(article) <= budget {
+        let vars = styled(PromptVars::new(article));
+        let done = session.complete(Task::Summarize, &vars, generation, &mut |p| {
+            events(Event::Output(p))
+        })?;
+        return Ok(Summary {
+            text: done.text,
+            usage: done.usage,
+            chunks: 1,
+            combine_rounds: 0,
+        });
+    }
+    let chunks = split_to_budget(session, article, budget, max_new)?;
+    let mut usage = Usage::default();
+    let mut partials = Vec::with_capacity(chunks.len());
+    for (i, chunk) in chunks.iter().enumerate() {
+        events(Event::Step(format!(
+            "summarizing chunk {}/{}",
+            i + 1,
+            chunks.len()
+        )));
+        let done = session.complete(
+            Task::Summarize,
+            &styled(PromptVars::new(chunk.as_str())),
+            generation,
+            &mut |_| {},
+        )?;
+        usage.add(&done.usage);
+        partials.push(done.text);
+    }
+    let combine_budget = session.text_budget(
+        Task::Combine,
+        &styled(PromptVars::combine(Vec::new())),
+        max_new,
+    )?;
+    let mut rounds = 0;
+    loop {
+        rounds += 1;
+        let groups = group_to_budget(session, partials, combine_budget);
+        if groups.len() == 1 {
+            events(Event::Step(format!(
+                "combining {} partial summaries",
+                groups[0].len()
+            )));
+            let vars = styled(PromptVars::combine(groups.into_iter().flatten().collect()));
+            let done = session.complete(Task::Combine, &vars, generation, &mut |p| {
+                events(Event::Output(p))
+            })?;
+            usage.add(&done.usage);
+            return Ok(Summary {
+                text: done.text,
+                usage,
+                chunks: chunks.len(),
+                combine_rounds: rounds,
+            });
+        }
+        if groups.iter().all(|group| group.len() == 1) {
+            // No group holds two partials: another round would not shrink anything.
+            return Err(TaskError::ContextTooSmall {
+                max_new_tokens: max_new,
+            }
+            .into());
+        }
+        partials = Vec::with_capacity(groups.len());
+        for (i, group) in groups.into_iter().enumerate() {
+            events(Event::Step(format!(
+                "combine round {rounds}: group {}",
+                i + 1
+            )));
+            let done = session.complete(
+                Task::Combine,
+                &styled(PromptVars::combine(group)),
+                generation,
+                &mut |_| {},
+            )?;
+            usage.add(&done.usage);
+            partials.push(done.text);
+        }
+    }
+}
+
+/// Cuts `article` into chunks of whole sentences that each fit `budget` tokens.
+fn split_to_budget(
+    session: &LlmSession,
+    article: &str,
+    budget: usize,
+    max_new: usize,
+) -> Result<Vec<String>> {
+    if budget == 0 {
+        return Err(TaskError::ContextTooSmall {
+            max_new_tokens: max_new,
+        }
+        .into());
+    }
+    let sentences = text::split_sentences(article);
+    let settings = ChunkSettings {
+        max_tokens: budget,
+        overlap_sentences: 0,
+    };
+    let chunks = text::chunk(article, &sentences, session.tokenizer(), settings)?;
+    Ok(chunks
+        .iter()
+        .map(|c| article[c.range.clone()].trim().to_string())
+        .collect())
+}
+
+/// Packs consecutive partial summaries into groups whose joined text fits `budget`
+/// tokens. A partial that alone exceeds the budget forms its own group.
+fn group_to_budget(session: &LlmSession, partials: Vec<String>, budget: usize) -> Vec<Vec<String>> {
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    let mut used = 0;
+    for partial in partials {
+        // Each part costs its own tokens plus the tags the combine template puts around it.
+        let cost = session.tokenizer().count(&partial) + PART_OVERHEAD_TOKENS;
+        match groups.last_mut() {
+            Some(group) if used + cost <= budget => group.push(partial),
+            _ => {
+                groups.push(vec![partial]);
+                used = 0;
+            }
+        }
+        used += cost;
+    }
+    groups
+}
+
+/// A generous allowance for the `<summary part="N">` tags around each partial summary.
+const PART_OVERHEAD_TOKENS: usize = 16;

@@ -1,0 +1,121 @@
+//! Full translation with an LLM. The article is cut into runs of sentences that share
+//! a line; English (Latin-script) runs are kept verbatim and the rest is translated
+//! chunk by chunk under the model's budget. Lines and paragraphs come back in order.
+
+use std::ops::Range;
+
+use super::{Event, LlmSession, TaskError, Usage};
+use crate::engine::GenerationSettings;
+use crate::prompt::{PromptVars, Task};
+use crate::text::{self, Boundary, ChunkSettings, Script, Sentence};
+use crate::Result;
+
+/// A translated article: the text, and each source piece with its translation.
+#[derive(Debug, Clone)]
+pub struct Translation {
+    pub text: String,
+    pub pieces: Vec<TranslationPiece>,
+    pub usage: Usage,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TranslationPiece {
+    pub source: String,
+    pub output: String,
+    /// True when the source was already English and was kept as it is.
+    pub verbatim: bool,
+}
+
+/// Translates `article` (already prepared) into English, streaming the output.
+pub fn translate(
+    session: &mut LlmSession,
+    article: &str,
+    generation: &GenerationSettings,
+    events: &mut dyn FnMut(Event),
+) -> Result<Translation> {
+    let max_new = generation.max_new_tokens;
+    let input_budget = session.text_budget(Task::Translate, &PromptVars::new(""), max_new)?;
+    // A chunk's translation must fit in max_new_tokens, as the chunk must fit the context.
+    let budget = input_budget.min(max_new);
+    if budget == 0 {
+        return Err(TaskError::ContextTooSmall {
+            max_new_tokens: max_new,
+        }
+        .into());
+    }
+    let mut translation = Translation {
+        text: String::new(),
+        pieces: Vec::new(),
+        usage: Usage::default(),
+    };
+    let emit = |translation: &mut Translation, events: &mut dyn FnMut(Event), text: &str| {
+        events(Event::Output(text));
+        translation.text.push_str(text);
+    };
+    for run in runs(&text::split_sentences(article)) {
+        let source = &article[run.range.clone()];
+        if run.verbatim {
+            emit(&mut translation, events, source.trim_end());
+            translation.pieces.push(TranslationPiece {
+                source: source.trim_end().into(),
+                output: source.trim_end().into(),
+                verbatim: true,
+            });
+        } else {
+            let sentences = text::split_sentences(source);
+            let settings = ChunkSettings {
+                max_tokens: budget,
+                overlap_sentences: 0,
+            };
+            for (i, chunk) in text::chunk(source, &sentences, session.tokenizer(), settings)?
+                .iter()
+                .enumerate()
+            {
+                if i > 0 {
+                    emit(&mut translation, events, " ");
+                }
+                let chunk_text = source[chunk.range.clone()].trim();
+                let vars = PromptVars::new(chunk_text);
+                let done = session.complete(Task::Translate, &vars, generation, &mut |p| {
+                    events(Event::Output(p))
+                })?;
+                translation.text.push_str(&done.text);
+                translation.usage.add(&done.usage);
+                translation.pieces.push(TranslationPiece {
+                    source: chunk_text.into(),
+                    output: done.text,
+                    verbatim: false,
+                });
+            }
+        }
+        emit(&mut translation, events, run.boundary.separator());
+    }
+    Ok(translation)
+}
+
+/// Consecutive sentences on one line that are either all kept verbatim (English) or
+/// all translated, and what follows the last of them.
+struct Run {
+    range: Range<usize>,
+    verbatim: bool,
+    boundary: Boundary,
+}
+
+fn runs(sentences: &[Sentence]) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for sentence in sentences {
+        let verbatim = sentence.script == Script::Latin;
+        match runs.last_mut() {
+            Some(run) if run.verbatim == verbatim && run.boundary == Boundary::Inline => {
+                run.range.end = sentence.range.end;
+                run.boundary = sentence.boundary;
+            }
+            _ => runs.push(Run {
+                range: sentence.range.clone(),
+                verbatim,
+                boundary: sentence.boundary,
+            }),
+        }
+    }
+    runs
+}

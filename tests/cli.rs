@@ -1,0 +1,264 @@
+//! End to end: the real `saar` binary on tiny random-weight models that the tests
+//! build (every architecture, safetensors and GGUF), on files and stdin, as text and
+//! JSON; and every kind of bad input ending in a one-line error.
+
+#[path = "cli/support.rs"]
+mod support;
+
+use saar::synth::{Arch, Shape};
+use support::*;
+
+const MAX_NEW: &str = "6";
+
+#[test]
+fn summarize_and_translate_every_architecture_from_safetensors_and_gguf() {
+    let tmp = tempfile::tempdir().unwrap();
+    for arch in ARCHES {
+        let shape = Shape::tiny(arch);
+        let models = [
+            tiny_dir(tmp.path(), arch, &shape),
+            tiny_gguf(tmp.path(), arch, &shape),
+        ];
+        for model in &models {
+            let model = model.to_str().unwrap();
+            for task in ["summarize", "translate"] {
+                let args = [
+                    task,
+                    "-m",
+                    model,
+                    ARTICLE,
+                    "--max-new-tokens",
+                    MAX_NEW,
+                    "--format",
+                    "json",
+                ];
+                let record = json(&saar(&args, b"", tmp.path()));
+                assert_eq!(record["task"], task);
+                assert_eq!(
+                    record["architecture"],
+                    format!("{arch:?}").to_lowercase(),
+                    "{model}"
+                );
+                assert!(record["prompt_tokens"].as_u64().unwrap() > 0, "{record}");
+                let generated = record["generated_tokens"].as_u64().unwrap();
+                let calls = record["calls"].as_u64().unwrap();
+                assert!(calls >= 1 && generated <= calls * 6, "{record}");
+                assert_eq!(record["device"], "cpu");
+            }
+        }
+    }
+}
+
+#[test]
+fn stdin_and_file_give_the_same_output_and_text_streams_what_json_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_dir(tmp.path(), Arch::Qwen3, &Shape::tiny(Arch::Qwen3));
+    let model = model.to_str().unwrap();
+    let article = std::fs::read(ARTICLE).unwrap();
+    let from_file = json(&saar(
+        &[
+            "summarize",
+            "-m",
+            model,
+            ARTICLE,
+            "--max-new-tokens",
+            "8",
+            "--format",
+            "json",
+        ],
+        b"",
+        tmp.path(),
+    ));
+    let from_stdin = json(&saar(
+        &[
+            "summarize",
+            "-m",
+            model,
+            "-",
+            "--max-new-tokens",
+            "8",
+            "--format",
+            "json",
+        ],
+        &article,
+        tmp.path(),
+    ));
+    assert_eq!(from_file["output"], from_stdin["output"]);
+    let text = saar(
+        &["summarize", "-m", model, "-", "--max-new-tokens", "8"],
+        &article,
+        tmp.path(),
+    );
+    assert!(text.status.success(), "{}", stderr(&text));
+    assert_eq!(
+        stdout(&text).trim_end_matches('\n'),
+        from_file["output"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn translation_keeps_english_sentences_verbatim_and_drops_boilerplate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_dir(tmp.path(), Arch::Qwen2, &Shape::tiny(Arch::Qwen2));
+    let args = [
+        "translate",
+        "-m",
+        model.to_str().unwrap(),
+        ARTICLE,
+        "--max-new-tokens",
+        "4",
+        "--format",
+        "json",
+    ];
+    let record = json(&saar(&args, b"", tmp.path()));
+    let output = record["output"].as_str().unwrap();
+    let tweet = "Metro phase 2 will transform daily travel for lakhs of commuters in Nagpur.";
+    assert!(output.contains(tweet), "English kept verbatim: {output}");
+    assert!(
+        !output.contains("pic.twitter.com"),
+        "tweet footer removed: {output}"
+    );
+    let pieces = record["pieces"].as_array().unwrap();
+    assert!(pieces.iter().any(|p| p["verbatim"] == true));
+    assert!(
+        pieces.iter().filter(|p| p["verbatim"] == false).count() >= 4,
+        "each Hindi line translated: {record}"
+    );
+    assert!(record["removed_boilerplate"].as_u64().unwrap() >= 3);
+    // Paragraphs survive: one blank line between each translated paragraph.
+    assert!(output.matches("\n\n").count() >= 4, "{output:?}");
+}
+
+#[test]
+fn long_article_goes_map_reduce_in_a_small_context() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut shape = Shape::tiny(Arch::Qwen2);
+    shape.context = 1024;
+    let model = tiny_dir(tmp.path(), Arch::Qwen2, &shape);
+    let article = std::fs::read_to_string(ARTICLE).unwrap().repeat(4);
+    let args = [
+        "summarize",
+        "-m",
+        model.to_str().unwrap(),
+        "-",
+        "--max-new-tokens",
+        "8",
+        "--format",
+        "json",
+        "-v",
+    ];
+    let output = saar(&args, article.as_bytes(), tmp.path());
+    let record = json(&output);
+    let chunks = record["chunks"].as_u64().unwrap();
+    assert!(chunks > 1, "{record}");
+    assert!(record["combine_rounds"].as_u64().unwrap() >= 1, "{record}");
+    assert!(
+        record["calls"].as_u64().unwrap() > chunks,
+        "every chunk, then a combine: {record}"
+    );
+    let log = stderr(&output);
+    for i in 1..=chunks {
+        assert!(
+            log.contains(&format!("summarizing chunk {i}/{chunks}")),
+            "{log}"
+        );
+    }
+    assert!(log.contains("combining"), "{log}");
+}
+
+#[test]
+fn prompts_directory_overrides_the_built_in_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_dir(tmp.path(), Arch::Llama, &Shape::tiny(Arch::Llama));
+    let model = model.to_str().unwrap();
+    let prompts = tmp.path().join("prompts");
+    std::fs::create_dir(&prompts).unwrap();
+    std::fs::write(prompts.join("summarize.j2"), "Summary please: {{ text }}").unwrap();
+    let base = [
+        "summarize",
+        "-m",
+        model,
+        ARTICLE,
+        "--max-new-tokens",
+        "2",
+        "--format",
+        "json",
+    ];
+    let default = json(&saar(&base, b"", tmp.path()));
+    let overridden = json(&saar(
+        &[&base[..], &["--prompts", prompts.to_str().unwrap()]].concat(),
+        b"",
+        tmp.path(),
+    ));
+    assert_ne!(default["prompt_hash"], overridden["prompt_hash"]);
+    assert!(overridden["prompt_tokens"].as_u64() < default["prompt_tokens"].as_u64());
+}
+
+#[test]
+fn bad_input_gets_one_line_that_says_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_dir(tmp.path(), Arch::Qwen3, &Shape::tiny(Arch::Qwen3));
+    let model = model.to_str().unwrap();
+    let run =
+        |input: &str, stdin: &[u8]| saar(&["summarize", "-m", model, input], stdin, tmp.path());
+    assert_one_line_error(&run("no/such/article.txt", b""), "no/such/article.txt");
+    assert_one_line_error(&run("-", b""), "empty");
+    assert_one_line_error(&run("-", b"  \n\t \n"), "empty");
+    assert_one_line_error(&run("-", b"\xe0\xa4\x95 \xff\xfe invalid"), "UTF-8");
+    assert_one_line_error(&run("-", b"\x00\x01\x02binary\x00\x00"), "binary");
+}
+
+#[test]
+fn model_problems_get_one_line_that_says_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |model: &str, extra: &[&str]| {
+        saar(
+            &[&["summarize", "-m", model, ARTICLE][..], extra].concat(),
+            b"",
+            tmp.path(),
+        )
+    };
+    assert_one_line_error(&run("no-such-preset", &[]), "qwen3-1.7b");
+    assert_one_line_error(&run("Qwen/Qwen3-1.7B", &["--offline"]), "saar models pull");
+
+    let truncated = tiny_dir(tmp.path(), Arch::Qwen2, &Shape::tiny(Arch::Qwen2));
+    let weights = truncated.join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    assert_one_line_error(&run(truncated.to_str().unwrap(), &[]), "model.safetensors");
+
+    let missing_field = tmp.path().join("missing-field");
+    let dir = tiny_dir(&missing_field, Arch::Llama, &Shape::tiny(Arch::Llama));
+    let config_path = dir.join("config.json");
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&config_path).unwrap()).unwrap();
+    config.as_object_mut().unwrap().remove("hidden_size");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    assert_one_line_error(&run(dir.to_str().unwrap(), &[]), "hidden_size");
+
+    let unsupported = tmp.path().join("unsupported");
+    let dir = tiny_dir(&unsupported, Arch::Qwen2, &Shape::tiny(Arch::Qwen2));
+    let config_path = dir.join("config.json");
+    let config = std::fs::read_to_string(&config_path)
+        .unwrap()
+        .replace("\"qwen2\"", "\"mamba\"");
+    std::fs::write(&config_path, config).unwrap();
+    assert_one_line_error(&run(dir.to_str().unwrap(), &[]), "gemma3");
+}
+
+#[test]
+fn invalid_settings_are_refused_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_dir(tmp.path(), Arch::Qwen2, &Shape::tiny(Arch::Qwen2));
+    let model = model.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        saar(
+            &[&["summarize", "-m", model, ARTICLE][..], extra].concat(),
+            b"",
+            tmp.path(),
+        )
+    };
+    assert_one_line_error(&run(&["--top-p", "1.5"]), "--top-p");
+    assert_one_line_error(&run(&["--device", "cuda"]), "--features cuda");
+    assert_one_line_error(&run(&["--max-new-tokens", "0"]), "--max-new-tokens");
+}

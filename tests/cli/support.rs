@@ -1,0 +1,92 @@
+//! Shared helpers for the end-to-end tests: tiny models on disk and a way to run the
+//! real `saar` binary against them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use candle_core::DType;
+use saar::synth::{self, Arch, GgufQuant, ModelTemplate, Shape};
+
+pub const ARTICLE: &str = "examples/articles/nagpur-metro.txt";
+
+pub const ARCHES: [Arch; 4] = [Arch::Qwen2, Arch::Qwen3, Arch::Llama, Arch::Gemma3];
+
+/// The family's real chat template, as the model ships it.
+pub fn real_template(arch: Arch) -> ModelTemplate {
+    let source = match arch {
+        Arch::Qwen2 => include_str!("../fixtures/chat_templates/qwen2.jinja"),
+        Arch::Qwen3 => include_str!("../fixtures/chat_templates/qwen3.jinja"),
+        Arch::Llama => include_str!("../fixtures/chat_templates/llama.jinja"),
+        Arch::Gemma3 => include_str!("../fixtures/chat_templates/gemma3.jinja"),
+    };
+    ModelTemplate::new(source)
+}
+
+/// Writes a tiny safetensors model folder for `arch` under `root`.
+pub fn tiny_dir(root: &Path, arch: Arch, shape: &Shape) -> PathBuf {
+    let dir = root.join(format!("{arch:?}-st"));
+    synth::write_safetensors_model(&dir, shape, DType::F32, 7, &real_template(arch))
+        .expect("write model");
+    dir
+}
+
+/// Writes a tiny GGUF model (tokenizer inside the file) for `arch` under `root`.
+pub fn tiny_gguf(root: &Path, arch: Arch, shape: &Shape) -> PathBuf {
+    let path = root.join(format!("{arch:?}.gguf"));
+    synth::write_gguf_model(&path, shape, GgufQuant::Q8_0, 7, &real_template(arch))
+        .expect("write gguf");
+    path
+}
+
+/// Runs `saar` with `args`, feeding `stdin`, in the repository root, with a private
+/// empty HF cache so no test ever touches the user's cache or the network.
+pub fn saar(args: &[&str], stdin: &[u8], cache: &Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HF_HUB_CACHE", cache)
+        .env("HF_HOME", cache)
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .env_remove("SAAR_MODEL")
+        .env_remove("HF_HUB_OFFLINE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start saar");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("feed stdin");
+    child.wait_with_output().expect("run saar")
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// Asserts a failed run: exit code 1, and one line on stderr with no panic or backtrace.
+pub fn assert_one_line_error(output: &Output, expected: &str) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "one line expected, got: {err}");
+    assert!(err.starts_with("saar: "), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+    assert!(err.contains(expected), "expected `{expected}` in: {err}");
+}
+
+/// Parses the single JSON object `saar --format json` prints.
+pub fn json(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "saar failed: {}", stderr(output));
+    serde_json::from_str(stdout(output).trim()).expect("one JSON object on stdout")
+}

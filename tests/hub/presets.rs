@@ -1,0 +1,185 @@
+//! Presets through the stand-in hub: a GGUF preset takes its tokenizer from the
+//! original repo, a commit-pinned preset is served from the cache without asking
+//! the hub, `pull` reports progress, and the cache status follows the downloads.
+
+use std::path::PathBuf;
+
+use saar::model::{
+    cache_status, find_preset, list_presets, pull, resolve, CacheState, HubSettings, ModelSpec,
+    Progress, Weights,
+};
+
+use super::fake_hub::{FakeHub, FakeRepo};
+
+const GGUF: &[u8] = b"GGUF fake quantized weights";
+const TOKENIZER: &[u8] = br#"{"model": {"type": "BPE"}}"#;
+
+fn default_preset_hub() -> (FakeHub, &'static saar::model::Preset) {
+    let preset = find_preset("qwen3-1.7b")
+        .expect("registry")
+        .expect("preset");
+    let gguf_file = preset.gguf.as_deref().expect("a GGUF preset");
+    let (tokenizer_repo, tokenizer_revision) = preset.tokenizer_source();
+    let weights = FakeRepo::new().commit(&preset.revision, Some("main"), &[(gguf_file, GGUF)]);
+    let tokenizer = FakeRepo::new().commit(
+        tokenizer_revision,
+        Some("main"),
+        &[
+            ("config.json", br#"{"model_type": "qwen3"}"#),
+            ("tokenizer.json", TOKENIZER),
+            ("tokenizer_config.json", b"{}"),
+            ("generation_config.json", b"{}"),
+            ("model.safetensors", b"full weights, not wanted"),
+        ],
+    );
+    let hub = FakeHub::start(vec![(&preset.repo, weights), (tokenizer_repo, tokenizer)]);
+    (hub, preset)
+}
+
+fn settings(hub: &FakeHub, cache: &std::path::Path) -> HubSettings {
+    HubSettings {
+        cache_dir: cache.to_path_buf(),
+        endpoint: hub.endpoint.clone(),
+        token: None,
+        offline: false,
+    }
+}
+
+#[derive(Default)]
+struct Recorded {
+    inits: Vec<(String, usize)>,
+    bytes: usize,
+    finishes: usize,
+}
+
+impl Progress for Recorded {
+    fn init(&mut self, size: usize, filename: &str) {
+        self.inits.push((filename.to_string(), size));
+    }
+    fn update(&mut self, size: usize) {
+        self.bytes += size;
+    }
+    fn finish(&mut self) {
+        self.finishes += 1;
+    }
+}
+
+#[test]
+fn gguf_preset_takes_its_tokenizer_from_the_original_repo() {
+    let (hub, preset) = default_preset_hub();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let files = resolve(&ModelSpec::Preset(preset), &settings(&hub, cache.path())).expect("ok");
+
+    let gguf_path = cache
+        .path()
+        .join("models--unsloth--Qwen3-1.7B-GGUF/snapshots")
+        .join(&preset.revision)
+        .join("Qwen3-1.7B-Q4_K_M.gguf");
+    assert_eq!(files.weights, Weights::Gguf(gguf_path));
+    assert_eq!(files.revision.as_deref(), Some(preset.revision.as_str()));
+    let tokenizer_dir = cache
+        .path()
+        .join("models--Qwen--Qwen3-1.7B/snapshots")
+        .join(preset.tokenizer_source().1);
+    assert_eq!(files.tokenizer, Some(tokenizer_dir.join("tokenizer.json")));
+    assert_eq!(
+        files.generation_config,
+        Some(tokenizer_dir.join("generation_config.json"))
+    );
+    assert_eq!(files.config, None);
+    assert_eq!(files.context_length, Some(32768));
+    assert!(!tokenizer_dir.join("model.safetensors").exists());
+}
+
+#[test]
+fn commit_pinned_preset_is_served_from_cache_without_the_hub() {
+    let (hub, preset) = default_preset_hub();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let s = settings(&hub, cache.path());
+    let first = resolve(&ModelSpec::Preset(preset), &s).expect("downloads");
+    let asked = hub.requests().len();
+    assert!(asked > 0);
+    let again = resolve(&ModelSpec::Preset(preset), &s).expect("cached");
+    assert_eq!(again, first);
+    assert_eq!(
+        hub.requests().len(),
+        asked,
+        "a pinned, cached preset needs no network"
+    );
+}
+
+#[test]
+fn pull_reports_each_download_once_and_nothing_when_cached() {
+    let (hub, preset) = default_preset_hub();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let s = settings(&hub, cache.path());
+    let mut progress = Recorded::default();
+    let files = pull(&preset.name, &s, &mut progress).expect("pulls");
+
+    let mut names: Vec<&str> = progress
+        .inits
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .collect();
+    names.dedup();
+    assert_eq!(
+        names,
+        [
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "generation_config.json",
+            "Qwen3-1.7B-Q4_K_M.gguf"
+        ]
+    );
+    assert!(progress
+        .inits
+        .contains(&("Qwen3-1.7B-Q4_K_M.gguf".to_string(), GGUF.len())));
+    let on_disk: usize = files
+        .paths()
+        .iter()
+        .map(|path| std::fs::metadata(path).expect("exists").len() as usize)
+        .sum();
+    assert_eq!(progress.bytes, on_disk);
+    assert_eq!(progress.finishes, 4);
+
+    let mut quiet = Recorded::default();
+    pull(&preset.name, &s, &mut quiet).expect("cached");
+    assert!(quiet.inits.is_empty() && quiet.bytes == 0);
+}
+
+#[test]
+fn cache_status_follows_downloads() {
+    let (hub, preset) = default_preset_hub();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let s = settings(&hub, cache.path());
+    let rows = list_presets(&s).expect("registry");
+    assert!(rows.iter().all(|row| row.state == CacheState::Missing));
+
+    let files = resolve(&ModelSpec::Preset(preset), &s).expect("downloads");
+    let bytes: u64 = files
+        .paths()
+        .iter()
+        .map(|path| std::fs::metadata(path).expect("exists").len())
+        .sum();
+    let expected = CacheState::Complete {
+        bytes,
+        revision: Some(preset.revision.clone()),
+    };
+    assert_eq!(cache_status(preset, &s), expected);
+
+    // Losing the weights leaves the tokenizer: the preset is no longer complete.
+    let gguf: PathBuf = files.weights.paths()[0].clone();
+    let blob = std::fs::canonicalize(&gguf).expect("blob");
+    std::fs::remove_file(&blob).expect("remove blob");
+    assert_eq!(cache_status(preset, &s), CacheState::Missing);
+    let others = list_presets(&s).expect("registry");
+    let bf16 = others
+        .iter()
+        .find(|row| row.preset.name == "qwen3-1.7b-bf16")
+        .expect("row");
+    assert!(
+        matches!(bf16.state, CacheState::Partial { .. }),
+        "{:?}",
+        bf16.state
+    );
+}
