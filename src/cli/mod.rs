@@ -2,6 +2,7 @@
 //! This is the only place that prints to the terminal or decides an exit code; the
 //! library below returns typed errors.
 
+mod bench;
 mod llm;
 mod models;
 mod options;
@@ -32,6 +33,8 @@ enum Command {
     Models(models::ModelsArgs),
     /// Score outputs against references: BLEU, chrF, chrF++ (sacrebleu-exact) and ROUGE-L.
     Score(score::Args),
+    /// Measure prefill and decode speed on a random-weight model of a real shape (JSON).
+    Bench(bench::BenchArgs),
 }
 
 /// Split an article into sentences, or into chunks that fit a model's context.
@@ -68,6 +71,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Split(cmd) => run_split(&cmd),
         Command::Models(args) => models::run(&args, &saar::model::HubSettings::from_env()),
         Command::Score(args) => score::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }
 
