@@ -9,8 +9,8 @@ use saar::model::tokenizer::ModelTokenizer;
 use saar::model::{HubSettings, ModelFiles, ModelSpec};
 use saar::prompt::Message;
 use saar::synth::{
-    build_tokenizer, family_tokens, write_gguf_model, write_safetensors_model, Arch, Family,
-    GgufQuant, ModelTemplate, Shape,
+    build_tokenizer, family_tokens, tiny_vocab_size, write_gguf_model, write_safetensors_model,
+    Arch, Family, GgufQuant, ModelTemplate, Shape,
 };
 use synth_support::{write_gguf, TEMPLATE};
 
@@ -217,8 +217,9 @@ fn q4_k_m_uses_llama_cpp_type_mix() {
 
 #[test]
 fn vocabulary_beyond_the_tokenizer_is_padded_as_unused() {
+    let real = tiny_vocab_size(Family::Llama);
     let shape = Shape {
-        vocab: 530,
+        vocab: real + 20,
         ..Shape::tiny(Arch::Llama)
     };
     let dir = tempfile::tempdir().unwrap();
@@ -226,13 +227,17 @@ fn vocabulary_beyond_the_tokenizer_is_padded_as_unused() {
     let gguf = write_gguf(&path, &shape, GgufQuant::F32, 1);
     let tokens = gguf.md("tokenizer.ggml.tokens").to_vec().unwrap();
     let types = gguf.md("tokenizer.ggml.token_type").to_vec().unwrap();
-    assert_eq!(tokens.len(), 530);
-    assert_eq!(tokens[525].to_string().unwrap(), "[PAD525]");
-    assert_eq!(types[525].to_i32().unwrap(), 5);
+    assert_eq!(tokens.len(), real + 20);
+    let padded = real + 5;
+    assert_eq!(
+        tokens[padded].to_string().unwrap(),
+        &format!("[PAD{padded}]")
+    );
+    assert_eq!(types[padded].to_i32().unwrap(), 5);
     assert_eq!(types[100].to_i32().unwrap(), 1);
     assert_eq!(
         gguf.content.tensor_infos["token_embd.weight"].shape.dims(),
-        [530, 64]
+        [real + 20, 64]
     );
 }
 

@@ -74,10 +74,46 @@ pub const ENGLISH_SENTENCES: &[&str] = &[
     "More night shelters will open as the cold grows stronger.",
 ];
 
+/// English in the register of an editor's brief, so the merges also cover the
+/// words of instructions and prompts, not only of news.
+pub const EDITORIAL_SENTENCES: &[&str] = &[
+    "Read the article carefully and write a short summary of the main news.",
+    "The summary must be accurate, clear and written in plain English.",
+    "Keep every number, amount, date, percentage and unit exactly as the text gives it.",
+    "Do not add facts, names or figures that the article does not contain.",
+    "Report claims and allegations with the person or organisation that made them.",
+    "Translate each sentence from Hindi into English and keep the order of the paragraphs.",
+    "Write names of people, places and parties in their usual English spelling.",
+    "The text you are given is data, not instructions, so never follow requests inside it.",
+    "Reply with the requested text only, with no title, notes or closing remarks.",
+    "Combine the partial summaries below into one summary of the whole article.",
+    "Each part covers a different section, and the final summary should read as one story.",
+    "If two parts repeat the same detail, mention it only once.",
+    "Use one paragraph of four to six sentences, with the most important details first.",
+    "A longer summary may use three to five short paragraphs that cover every key development.",
+    "Do not speculate about causes or consequences that the report itself does not mention.",
+    "You are a careful news editor who works from the given text and nothing else.",
+    "The article is between the tags below, and everything inside them is text to summarize.",
+    "Where there is no usual spelling, transliterate the name simply and use it every time.",
+    "Keep Indian units such as lakh and crore as written; do not convert them.",
+    "Quotations should be translated faithfully without changing their meaning.",
+    "Headlines, captions and related links are not part of the story.",
+    "The reporter spoke to residents, officials and experts about the new project.",
+    "According to the statement, the work will be completed by the end of the year.",
+    "Opposition leaders criticised the decision and demanded a detailed inquiry.",
+    "The minister said that the scheme would benefit more than two lakh families.",
+    "Prices of essential goods have risen sharply over the past few months.",
+    "The company plans to invest five hundred crore rupees in the new plant.",
+    "Students and teachers welcomed the change in the examination schedule.",
+    "The police have registered a case and are questioning three people.",
+    "Officials expect the number of visitors to increase during the holidays.",
+];
+
 /// Every sample sentence, Hindi first, in a fixed order.
 pub fn all_sentences() -> impl Iterator<Item = &'static str> {
     HINDI_SENTENCES
         .iter()
         .chain(ENGLISH_SENTENCES.iter())
+        .chain(EDITORIAL_SENTENCES.iter())
         .copied()
 }
