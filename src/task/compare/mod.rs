@@ -50,13 +50,13 @@ impl CompareTask {
         CompareTask::Summarize(SummarizeSettings {
             lang: Lang::En,
             length: Length::Medium,
-            generation: greedy(max_new_tokens),
+            generation: greedy_settings(max_new_tokens),
         })
     }
 
     /// Full English translations, greedy, at most `max_new_tokens` per chunk.
     pub fn translate(max_new_tokens: usize) -> Self {
-        CompareTask::Translate(greedy(max_new_tokens))
+        CompareTask::Translate(greedy_settings(max_new_tokens))
     }
 
     pub fn name(&self) -> &'static str {
@@ -67,8 +67,9 @@ impl CompareTask {
     }
 }
 
-/// Greedy decoding with the CLI's default repeat penalty; EOS ids come from each model.
-fn greedy(max_new_tokens: usize) -> GenerationSettings {
+/// Greedy decoding with the CLI's default repeat penalty. EOS ids are left empty:
+/// [`run_model`] fills in each model's own (others must set them from the tokenizer).
+pub fn greedy_settings(max_new_tokens: usize) -> GenerationSettings {
     GenerationSettings {
         max_new_tokens,
         temperature: 0.0,
