@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --example compare_models -- [FOLDER] [MODEL MODEL …]
-//! cargo run --release --example compare_models -- examples/articles qwen3-1.7b gemma3-1b
+//! cargo run --release --example compare_models -- examples/articles qwen3-1.7b qwen2.5-1.5b
 //! ```
 //! Without models it builds two tiny random ones, so it runs offline (noise outputs).
 
