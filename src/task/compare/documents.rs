@@ -151,3 +151,69 @@ pub fn attach_references(documents: &mut [Document], path: &Path) -> Result<(), 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.txt"), "दूसरी खबर।\n").unwrap();
+        std::fs::write(dir.path().join("a.txt"), "पहली खबर।\n").unwrap();
+        std::fs::write(dir.path().join("skip.md"), "नहीं").unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_folder_gives_its_txt_files_in_name_order() {
+        let dir = folder();
+        let docs = read_documents(&[dir.path().to_path_buf()]).unwrap();
+        let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(docs[0].source.trim(), "पहली खबर।");
+    }
+
+    #[test]
+    fn the_same_file_twice_is_refused() {
+        let dir = folder();
+        let a = dir.path().join("a.txt");
+        let err = read_documents(&[a.clone(), a]).unwrap_err();
+        assert!(matches!(err, CompareError::DuplicateId(id) if id == "a"));
+    }
+
+    #[test]
+    fn jsonl_references_match_by_id_and_plain_text_by_position() {
+        let dir = folder();
+        let mut docs = read_documents(&[dir.path().to_path_buf()]).unwrap();
+        let jsonl = dir.path().join("refs.jsonl");
+        std::fs::write(
+            &jsonl,
+            "{\"id\": \"b\", \"text\": \"Second.\"}\n{\"id\": \"a\", \"text\": \"First.\"}\n",
+        )
+        .unwrap();
+        attach_references(&mut docs, &jsonl).unwrap();
+        assert_eq!(docs[0].reference.as_deref(), Some("First."));
+        assert_eq!(docs[1].reference.as_deref(), Some("Second."));
+
+        let plain = dir.path().join("refs.txt");
+        std::fs::write(&plain, "One.\nTwo.\n").unwrap();
+        attach_references(&mut docs, &plain).unwrap();
+        assert_eq!(docs[1].reference.as_deref(), Some("Two."));
+    }
+
+    #[test]
+    fn a_missing_id_or_reference_is_named() {
+        let dir = folder();
+        let mut docs = read_documents(&[dir.path().to_path_buf()]).unwrap();
+        let refs = dir.path().join("refs.jsonl");
+        std::fs::write(&refs, "{\"id\": \"a\", \"text\": \"First.\"}\n").unwrap();
+        let err = attach_references(&mut docs, &refs).unwrap_err();
+        assert!(matches!(&err, CompareError::MissingReference { id, .. } if id == "b"));
+        std::fs::write(&refs, "{\"text\": \"First.\"}\n").unwrap();
+        let err = attach_references(&mut docs, &refs).unwrap_err();
+        assert!(
+            matches!(err, CompareError::MissingId { line: 1, .. }),
+            "{err}"
+        );
+    }
+}
