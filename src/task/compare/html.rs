@@ -65,9 +65,9 @@ pub(super) fn report(comparison: &Comparison) -> String {
             escape(&document.source)
         );
         if let Some(reference) = &document.reference {
-            let _ = write!(
+            let _ = writeln!(
                 html,
-                "<details open><summary>Reference</summary><div class=\"text-block reference\">{}</div></details>\n",
+                "<details open><summary>Reference</summary><div class=\"text-block reference\">{}</div></details>",
                 escape(reference)
             );
         }
