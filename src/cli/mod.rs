@@ -3,6 +3,7 @@
 //! library below returns typed errors.
 
 mod bench;
+mod compare;
 mod llm;
 mod models;
 mod options;
@@ -35,6 +36,7 @@ enum Command {
     Score(score::Args),
     /// Measure prefill and decode speed on a random-weight model of a real shape (JSON).
     Bench(bench::BenchArgs),
+    Compare(compare::CompareArgs),
 }
 
 /// Split an article into sentences, or into chunks that fit a model's context.
@@ -72,6 +74,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Models(args) => models::run(&args, &saar::model::HubSettings::from_env()),
         Command::Score(args) => score::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Compare(args) => compare::run(&args),
     }
 }
 
