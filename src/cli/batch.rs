@@ -101,6 +101,13 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     let revision = session.files().revision.clone().unwrap_or_default();
 
     let mut progress = Progress::new(documents.len(), args.quiet);
+    let duplicates = batch::duplicate_ids(&documents);
+    if let Some(first) = duplicates.first() {
+        progress.note(&format!(
+            "saar: warning: {} document id(s) appear more than once (first: {first}); give each document its own id, or results cannot be told apart",
+            duplicates.len()
+        ));
+    }
     if resumed.truncated_bytes > 0 && !args.quiet {
         progress.note(&format!(
             "saar: cut a torn last record ({} bytes) from {}",

@@ -113,6 +113,17 @@ pub fn discover(inputs: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Document
     Ok(documents)
 }
 
+/// Ids that more than one document carries, in order of their second appearance.
+/// Records are keyed by id, so the caller should warn: results would be ambiguous.
+pub fn duplicate_ids(documents: &[Document]) -> Vec<&str> {
+    let mut seen = std::collections::HashSet::new();
+    documents
+        .iter()
+        .filter(|doc| !seen.insert(doc.id.as_str()))
+        .map(|doc| doc.id.as_str())
+        .collect()
+}
+
 fn file_document(id: String, path: PathBuf) -> Document {
     Document {
         id,
@@ -234,6 +245,13 @@ mod tests {
         assert_eq!(docs[1].id, "-:3");
         assert!(docs[1].load().1.unwrap_err().to_string().contains("line 3"));
         assert_eq!(docs[2].id, "-:4");
+    }
+
+    #[test]
+    fn repeated_ids_are_reported() {
+        let input = "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"b\",\"text\":\"x\"}\n{\"id\":\"a\",\"text\":\"y\"}\n";
+        let docs = discover(&[PathBuf::from("-")], &mut input.as_bytes()).unwrap();
+        assert_eq!(duplicate_ids(&docs), ["a"]);
     }
 
     #[test]

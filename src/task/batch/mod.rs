@@ -8,7 +8,7 @@ mod output;
 mod record;
 mod shard;
 
-pub use input::{discover, Document, DocumentBody};
+pub use input::{discover, duplicate_ids, Document, DocumentBody};
 pub use output::{BatchOutput, Resumed};
 pub use record::{content_hash, settings_hash, RecordKey};
 pub use shard::{shard_of, Shard};
