@@ -398,3 +398,32 @@ fn a_second_writer_of_one_output_is_refused_naming_the_lock() {
     assert!(allowed.status.success(), "{}", stderr(&allowed));
     assert_eq!(records(&out).len(), 1);
 }
+
+#[test]
+fn a_task_error_is_recorded_and_the_run_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = model(tmp.path());
+    let out = tmp.path().join("translations.jsonl");
+    let mut args = batch_args(&model, out.to_str().unwrap(), &["-"]);
+    args[2] = "translate";
+    // Two new tokens cannot hold the translation of a Hindi word, so that document
+    // fails inside the task; the English one is kept verbatim and succeeds after it.
+    let input = [
+        serde_json::json!({"id": "hindi", "text": article(0)}).to_string(),
+        serde_json::json!({"id": "english", "text": "The metro opens next year."}).to_string(),
+    ]
+    .join("\n");
+    let run = saar(&args, input.as_bytes(), tmp.path());
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(summary_line(&run).contains("done 1, skipped 0, failed 1"));
+    let written = records(&out);
+    assert_eq!(written[0]["id"], "hindi");
+    assert_eq!(written[0]["status"], "error");
+    assert!(
+        written[0]["error"].as_str().unwrap().contains("budget"),
+        "{}",
+        written[0]
+    );
+    assert_eq!(written[1]["status"], "ok");
+    assert_eq!(written[1]["translation"], "The metro opens next year.");
+}
