@@ -388,15 +388,43 @@ fn a_second_writer_of_one_output_is_refused_naming_the_lock() {
     let tmp = tempfile::tempdir().unwrap();
     let model = model(tmp.path());
     let out = tmp.path().join("results.jsonl");
-    let args = batch_args(&model, out.to_str().unwrap(), &["-"]);
-    let holder = saar::task::batch::BatchOutput::open(&out, false).unwrap();
-    let refused = saar(&args, jsonl_corpus(1).as_bytes(), tmp.path());
+    let corpus = tmp.path().join("one.jsonl");
+    std::fs::write(&corpus, jsonl_corpus(1)).unwrap();
+    // The first run takes the lock, then waits for its documents on standard input.
+    let mut first = Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args(batch_args(&model, out.to_str().unwrap(), &["-"]))
+        .env("HF_HUB_CACHE", tmp.path())
+        .env("HF_HOME", tmp.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = tmp.path().join("results.jsonl.lock");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !lock.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The lock is taken right after the file is created; leave the first run a moment.
+    std::thread::sleep(Duration::from_millis(300));
+    let second = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
+    let refused = saar(&second, b"", tmp.path());
     assert_one_line_error(&refused, "results.jsonl.lock");
-    assert_eq!(std::fs::read(&out).unwrap().len(), 0, "nothing written");
-    drop(holder);
-    let allowed = saar(&args, jsonl_corpus(1).as_bytes(), tmp.path());
-    assert!(allowed.status.success(), "{}", stderr(&allowed));
-    assert_eq!(records(&out).len(), 1);
+
+    let mut stdin = first.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, jsonl_corpus(1).as_bytes()).unwrap();
+    drop(stdin);
+    let finished = first.wait_with_output().unwrap();
+    assert!(finished.status.success(), "{}", stderr(&finished));
+    let written = records(&out);
+    assert_eq!(written.len(), 1, "only the first run wrote");
+    // With the lock released, the second command runs and finds its document done.
+    let after = saar(&second, b"", tmp.path());
+    assert!(
+        summary_line(&after).contains("done 0, skipped 1"),
+        "{}",
+        stderr(&after)
+    );
 }
 
 #[test]

@@ -114,8 +114,9 @@ fn lock(path: &Path) -> Result<File, BatchError> {
 }
 
 /// Indexes the whole records in `bytes` and returns how many bytes they span. The last
-/// line may be torn (no newline, or not JSON): it is left out. Any earlier bad line
-/// means the file is not ours, which is an error rather than something to cut away.
+/// line may be torn by a crash (cut short: no newline, or JSON that ends too soon): it
+/// is left out. Anything else that is not a record means the file is not a batch
+/// output, which is an error rather than something to cut away.
 fn index_records(
     bytes: &[u8],
     path: &Path,
@@ -125,15 +126,19 @@ fn index_records(
     let mut line_number = 0;
     while start < bytes.len() {
         line_number += 1;
-        let Some(newline) = bytes[start..].iter().position(|&b| b == b'\n') else {
-            break; // torn: the write of this record never finished
+        let (end, next) = match bytes[start..].iter().position(|&b| b == b'\n') {
+            Some(newline) => (start + newline, start + newline + 1),
+            None => (bytes.len(), bytes.len()),
         };
-        let end = start + newline;
-        let parsed = serde_json::from_slice::<Value>(&bytes[start..end]);
-        let is_last = end + 1 == bytes.len();
-        let record = match parsed {
-            Ok(record) => record,
-            Err(_) if is_last => break,
+        let terminated = next > end;
+        let is_last = next == bytes.len();
+        match RecordKey::parse_line(&bytes[start..end]) {
+            Ok((key, ok)) if terminated => {
+                done.insert(key, ok);
+            }
+            // A whole record whose newline never reached the disk: redo that document.
+            Ok(_) => break,
+            Err(err) if is_last && (err.is_eof() || err.is_syntax()) => break,
             Err(err) => {
                 return Err(BatchError::CorruptOutput {
                     path: path.to_path_buf(),
@@ -141,15 +146,8 @@ fn index_records(
                     reason: err.to_string(),
                 })
             }
-        };
-        let key = RecordKey::from_record(&record).ok_or_else(|| BatchError::CorruptOutput {
-            path: path.to_path_buf(),
-            line: line_number,
-            reason: "it lacks id, content_hash, model or settings_hash".into(),
-        })?;
-        let ok = record.get("status").and_then(Value::as_str) == Some("ok");
-        done.insert(key, ok);
-        start = end + 1;
+        }
+        start = next;
     }
     Ok(start)
 }
@@ -175,7 +173,8 @@ mod tests {
             out.append(&record("b")).unwrap();
         }
         let whole = std::fs::read(&path).unwrap();
-        for torn in [&b"{\"id\":\"c\",\"cont"[..], b"{\"id\"\n"] {
+        let unterminated = record("c").to_string().into_bytes();
+        for torn in [&b"{\"id\":\"c\",\"cont"[..], b"{\"id\"\n", &unterminated] {
             std::fs::write(&path, [&whole[..], torn].concat()).unwrap();
             let (mut out, resumed) = BatchOutput::open(&path, false).unwrap();
             assert_eq!(resumed.done.len(), 2);
@@ -198,6 +197,18 @@ mod tests {
         std::fs::write(&path, format!("garbage\n{}\n", record("a"))).unwrap();
         let err = BatchOutput::open(&path, false).unwrap_err();
         assert!(err.to_string().contains("line 1"), "{err}");
+        // Some other JSON-lines file given as --out by mistake is refused, never cut.
+        for foreign in [
+            "{\"id\":\"a\",\"text\":\"x\"}\n",
+            "{\"id\":\"a\",\"text\":\"x\"}",
+        ] {
+            std::fs::write(&path, foreign).unwrap();
+            assert!(matches!(
+                BatchOutput::open(&path, false),
+                Err(BatchError::CorruptOutput { .. })
+            ));
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), foreign);
+        }
         let (_, resumed) = BatchOutput::open(&path, true).unwrap();
         assert!(resumed.done.is_empty());
         assert_eq!(std::fs::read(&path).unwrap().len(), 0);

@@ -31,17 +31,30 @@ impl RecordKey {
         }
     }
 
-    /// Reads the key out of a record written by `saar batch`; `None` when a field is missing.
-    pub fn from_record(record: &Value) -> Option<Self> {
-        let field = |name: &str| record.get(name).and_then(Value::as_str);
-        Some(Self::new(
-            field("id")?,
-            field("content_hash")?,
-            field("model")?,
-            field("revision").unwrap_or(""),
-            field("settings_hash")?,
-        ))
+    /// Reads the key of one output line, and whether its document succeeded. Only the
+    /// key fields are decoded, so indexing a large output stays cheap.
+    pub fn parse_line(line: &[u8]) -> Result<(Self, bool), serde_json::Error> {
+        let stored: StoredKey = serde_json::from_slice(line)?;
+        let key = Self::new(
+            &stored.id,
+            &stored.content_hash,
+            &stored.model,
+            stored.revision.as_deref().unwrap_or(""),
+            &stored.settings_hash,
+        );
+        Ok((key, stored.status.as_deref() == Some("ok")))
     }
+}
+
+/// The fields of a record that make up its key; the rest of the line is skipped.
+#[derive(serde::Deserialize)]
+struct StoredKey {
+    id: String,
+    content_hash: String,
+    model: String,
+    revision: Option<String>,
+    settings_hash: String,
+    status: Option<String>,
 }
 
 /// SHA-256 (hex) of a document's raw bytes.
@@ -78,9 +91,13 @@ mod tests {
             "id": "a", "content_hash": key.content_hash, "model": "m", "revision": "r1",
             "settings_hash": key.settings_hash, "status": "ok",
         });
-        assert_eq!(RecordKey::from_record(&record), Some(key.clone()));
+        let line = record.to_string();
+        let (parsed, ok) = RecordKey::parse_line(line.as_bytes()).unwrap();
+        assert_eq!(parsed, key);
+        assert!(ok);
         let other = settings_hash(&json!({"task": "summarize", "max_new_tokens": 5}));
         assert_ne!(other, key.settings_hash);
-        assert_eq!(RecordKey::from_record(&json!({"id": "a"})), None);
+        let err = RecordKey::parse_line(br#"{"id": "a"}"#).unwrap_err();
+        assert!(err.to_string().contains("content_hash"), "{err}");
     }
 }
