@@ -264,7 +264,7 @@ fn killed_runs_resume_to_every_document_exactly_once() {
     let tmp = tempfile::tempdir().unwrap();
     let model = model(tmp.path());
     let corpus = tmp.path().join("corpus.jsonl");
-    let total = 40;
+    let total = 60;
     std::fs::write(&corpus, jsonl_corpus(total)).unwrap();
     let out = tmp.path().join("out.jsonl");
     let args = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
@@ -290,12 +290,12 @@ fn killed_runs_resume_to_every_document_exactly_once() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        if round % 3 == 0 {
+        if round % 6 == 0 {
             // Any moment, start-up included.
-            std::thread::sleep(Duration::from_millis(moments.next_millis(400)));
+            std::thread::sleep(Duration::from_millis(moments.next_millis(250)));
         } else {
             // Mid-run: once a few more records are out, then a moment later.
-            let wanted = before + 1 + moments.next_millis(6) as usize;
+            let wanted = before + 1 + moments.next_millis(4) as usize;
             let deadline = Instant::now() + Duration::from_secs(60);
             while records_lenient(&out) < wanted
                 && child.try_wait().unwrap().is_none()
@@ -313,6 +313,7 @@ fn killed_runs_resume_to_every_document_exactly_once() {
             kills_mid_run += 1;
         }
     }
+    eprintln!("seed {seed}: {kills_mid_run} kills landed mid-run");
     // A write torn by the crash (simulated: a partial record without its newline).
     let mut partial = std::fs::read(&out).unwrap_or_default();
     partial.extend_from_slice(br#"{"id":"doc-1","content_hash":"ab"#);

@@ -100,7 +100,22 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     let model = session.files().name.clone();
     let revision = session.files().revision.clone().unwrap_or_default();
 
-    let mut progress = Progress::new(documents.len(), args.quiet);
+    let key_of = |doc: &Document, content_hash: &str| {
+        RecordKey::new(&doc.id, content_hash, &model, &revision, &settings_hash)
+    };
+    // Settle what is done first, so progress and its ETA count only the work left.
+    let mut tally = Tally::default();
+    let mut todo = Vec::new();
+    for doc in &documents {
+        match resumed.done.get(&key_of(doc, &doc.load().0)) {
+            Some(&ok) => {
+                tally.skipped += 1;
+                tally.failed_before += usize::from(!ok);
+            }
+            None => todo.push(doc),
+        }
+    }
+    let mut progress = Progress::new(todo.len(), args.quiet);
     let duplicates = batch::duplicate_ids(&documents);
     if let Some(first) = duplicates.first() {
         progress.note(&format!(
@@ -115,13 +130,13 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
             args.out.display()
         ));
     }
-    let mut tally = Tally::default();
-    for doc in &documents {
+    for doc in todo {
+        // Read again rather than kept from the first pass: a corpus need not fit in memory.
         let (content_hash, text) = doc.load();
-        let key = RecordKey::new(&doc.id, &content_hash, &model, &revision, &settings_hash);
-        if let Some(&ok) = resumed.done.get(&key) {
+        let key = key_of(doc, &content_hash);
+        if resumed.done.contains_key(&key) {
+            // The same document appeared earlier in this run.
             tally.skipped += 1;
-            tally.failed_before += usize::from(!ok);
             progress.end(&doc.id, 0);
             continue;
         }
