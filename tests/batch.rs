@@ -42,17 +42,17 @@ fn corpus_with_bad_documents_gets_one_record_each_and_resumes_without_redoing() 
     let first = saar(&args, b"", tmp.path());
     assert_eq!(first.status.code(), Some(1), "{}", stderr(&first));
     assert!(
-        stderr(&first).contains("saar: batch 42/42 docs"),
+        stderr(&first).contains("saar: batch 43/43 docs"),
         "progress log line"
     );
     assert!(
-        summary_line(&first).contains("done 37, skipped 0, failed 5"),
+        summary_line(&first).contains("done 37, skipped 0, failed 6"),
         "{}",
         stderr(&first)
     );
     let written = records(&out);
     let counts = ids(&written);
-    assert_eq!(written.len(), 42);
+    assert_eq!(written.len(), 43);
     assert!(counts.values().all(|&n| n == 1), "{counts:?}");
     assert!(counts.contains_key("day-1/a01.txt") && counts.contains_key("day-0/a00.md"));
     assert!(!counts.keys().any(|id| id.contains("notes")), "{counts:?}");
@@ -87,6 +87,7 @@ fn corpus_with_bad_documents_gets_one_record_each_and_resumes_without_redoing() 
     assert!(error_of("bad-empty.txt").contains("empty"));
     assert!(error_of("bad-utf8.txt").contains("UTF-8"));
     assert!(error_of("bad-binary.md").contains("binary"));
+    assert!(error_of("bad-too-long.txt").contains("MiB limit"));
     let j0 = written.iter().find(|r| r["id"] == "j0").unwrap();
     assert_eq!(j0["extra"]["url"], "https://example.org/0");
     assert_eq!(j0["source"], format!("{jsonl_s}:1"));
@@ -94,21 +95,21 @@ fn corpus_with_bad_documents_gets_one_record_each_and_resumes_without_redoing() 
     // The same command again: nothing redone, the earlier failures still fail the run.
     let again = saar(&args, b"", tmp.path());
     assert_eq!(again.status.code(), Some(1));
-    assert!(summary_line(&again).contains("done 0, skipped 42, failed 0 (+5 failed"));
-    assert_eq!(records(&out).len(), 42);
+    assert!(summary_line(&again).contains("done 0, skipped 43, failed 0 (+6 failed"));
+    assert_eq!(records(&out).len(), 43);
 
     // A changed document is redone; other settings redo everything; --force starts over.
     std::fs::write(dir.join("day-2/a02.txt"), article(99)).unwrap();
     let changed = saar(&args, b"", tmp.path());
-    assert!(summary_line(&changed).contains("done 1, skipped 41"));
+    assert!(summary_line(&changed).contains("done 1, skipped 42"));
     let longer: Vec<&str> = args
         .iter()
         .map(|&arg| if arg == "2" { "3" } else { arg })
         .collect();
-    assert!(summary_line(&saar(&longer, b"", tmp.path())).contains("done 37, skipped 0, failed 5"));
+    assert!(summary_line(&saar(&longer, b"", tmp.path())).contains("done 37, skipped 0, failed 6"));
     let forced = [&args[..], &["--force"]].concat();
     saar(&forced, b"", tmp.path());
-    assert_eq!(records(&out).len(), 42);
+    assert_eq!(records(&out).len(), 43);
     assert!(ids(&records(&out)).values().all(|&n| n == 1));
 }
 #[test]

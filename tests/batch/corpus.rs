@@ -38,7 +38,7 @@ pub fn article(i: usize) -> String {
     )
 }
 
-/// A corpus folder: `good` articles in nested folders, the bad files, and a file to ignore.
+/// A corpus folder: `good` articles in nested folders and a file to ignore.
 pub fn write_corpus(root: &Path, good: usize) -> PathBuf {
     let dir = root.join("corpus");
     for i in 0..good {
@@ -56,6 +56,11 @@ pub fn write_bad_documents(dir: &Path) {
     std::fs::write(dir.join("bad-blank.txt"), " \n\t\n").unwrap();
     std::fs::write(dir.join("bad-utf8.txt"), b"\xe0\xa4\x95 \xff\xfe broken").unwrap();
     std::fs::write(dir.join("bad-binary.md"), b"\x00\x01\x02\x03binary\x00").unwrap();
+    // Over the input size limit (sparse: no time spent writing it).
+    let too_long = std::fs::File::create(dir.join("bad-too-long.txt")).unwrap();
+    too_long
+        .set_len(saar::text::MAX_INPUT_BYTES as u64 + 1024)
+        .unwrap();
 }
 
 /// A tiny model and short prompt templates (the built-in ones are long, and prefill
