@@ -97,11 +97,16 @@ fn corpus_with_bad_documents_gets_one_record_each_and_resumes_without_redoing() 
     assert_eq!(again.status.code(), Some(1));
     assert!(summary_line(&again).contains("done 0, skipped 43, failed 0 (+6 failed"));
     assert_eq!(records(&out).len(), 43);
+    let retry = [&args[..], &["--retry-failed"]].concat();
+    let retried = saar(&retry, b"", tmp.path());
+    assert!(summary_line(&retried).contains("done 0, skipped 37, failed 6;"));
+    assert_eq!(records(&out).len(), 49, "failures appended again");
 
     // A changed document is redone; other settings redo everything; --force starts over.
     std::fs::write(dir.join("day-2/a02.txt"), article(99)).unwrap();
     let changed = saar(&args, b"", tmp.path());
     assert!(summary_line(&changed).contains("done 1, skipped 42"));
+    assert_eq!(records(&out).len(), 50);
     let longer: Vec<&str> = args
         .iter()
         .map(|&arg| if arg == "2" { "3" } else { arg })

@@ -36,6 +36,10 @@ pub struct BatchArgs {
     /// Redo every document: empty the output first instead of resuming.
     #[arg(long, help_heading = "Batch")]
     pub force: bool,
+    /// Redo the documents an earlier run recorded as failed (their new records are
+    /// appended; the later line for an id wins). Without it, failures are not retried.
+    #[arg(long, help_heading = "Batch")]
+    pub retry_failed: bool,
     /// Process only shard K of N (K from 0), chosen by a hash of each document id.
     #[arg(long, help_heading = "Batch", value_name = "K/N")]
     pub shard: Option<Shard>,
@@ -107,7 +111,12 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     let mut tally = Tally::default();
     let mut todo = Vec::new();
     for doc in &documents {
-        match resumed.done.get(&key_of(doc, &doc.load().0)) {
+        let key = key_of(doc, &doc.load().0);
+        match resumed.done.get(&key) {
+            Some(false) if args.retry_failed => {
+                resumed.done.remove(&key);
+                todo.push(doc);
+            }
             Some(&ok) => {
                 tally.skipped += 1;
                 tally.failed_before += usize::from(!ok);
