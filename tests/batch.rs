@@ -10,7 +10,7 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use corpus::*;
@@ -171,16 +171,7 @@ fn killed_runs_resume_to_every_document_exactly_once() {
         if before == total {
             break;
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_saar"))
-            .args(&args)
-            .current_dir(tmp.path())
-            .env("HF_HUB_CACHE", tmp.path())
-            .env("HF_HOME", tmp.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_saar(&args, tmp.path(), Stdio::null(), Stdio::null());
         if round % 6 == 0 {
             // Any moment, start-up included.
             std::thread::sleep(Duration::from_millis(moments.next_millis(250)));
@@ -283,15 +274,8 @@ fn a_second_writer_of_one_output_is_refused_naming_the_lock() {
     let corpus = tmp.path().join("one.jsonl");
     std::fs::write(&corpus, jsonl_corpus(1)).unwrap();
     // The first run takes the lock, then waits for its documents on standard input.
-    let mut first = Command::new(env!("CARGO_BIN_EXE_saar"))
-        .args(batch_args(&model, out.to_str().unwrap(), &["-"]))
-        .env("HF_HUB_CACHE", tmp.path())
-        .env("HF_HOME", tmp.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let first_args = batch_args(&model, out.to_str().unwrap(), &["-"]);
+    let mut first = spawn_saar(&first_args, tmp.path(), Stdio::piped(), Stdio::piped());
     let lock = tmp.path().join("results.jsonl.lock");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !lock.exists() && Instant::now() < deadline {

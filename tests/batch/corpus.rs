@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, Command, Output, Stdio};
 
 use saar::synth::{Arch, Shape};
 use serde_json::Value;
@@ -132,4 +132,19 @@ pub fn jsonl_corpus(count: usize) -> String {
             serde_json::json!({"id": format!("doc-{i}"), "text": article(i)}).to_string() + "\n"
         })
         .collect()
+}
+
+/// Starts `saar` in the background (for killing it, or for holding its lock), with a
+/// private HF cache in `cache`, and stdout discarded.
+pub fn spawn_saar(args: &[&str], cache: &Path, stdin: Stdio, stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args(args)
+        .current_dir(cache)
+        .env("HF_HUB_CACHE", cache)
+        .env("HF_HOME", cache)
+        .stdin(stdin)
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("start saar")
 }
