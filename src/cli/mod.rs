@@ -2,6 +2,8 @@
 //! This is the only place that prints to the terminal or decides an exit code; the
 //! library below returns typed errors.
 
+mod batch;
+mod batch_progress;
 mod bench;
 mod compare;
 mod llm;
@@ -37,6 +39,8 @@ enum Command {
     /// Measure prefill and decode speed on a random-weight model of a real shape (JSON).
     Bench(bench::BenchArgs),
     Compare(compare::CompareArgs),
+    /// Summarize and/or translate a corpus into JSON lines: resumable, shardable, crash-safe.
+    Batch(batch::BatchArgs),
 }
 
 /// Split an article into sentences, or into chunks that fit a model's context.
@@ -75,6 +79,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Score(args) => score::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(&args),
+        Command::Batch(args) => batch::run(&args),
     }
 }
 

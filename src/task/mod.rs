@@ -2,6 +2,7 @@
 //! tokenizer, chat template and prompts; [`summarize`] (map-reduce when the article does
 //! not fit) and [`translate`] (chunk by chunk, paragraphs kept) drive it.
 
+pub mod batch;
 pub mod compare;
 mod session;
 mod summarize;
