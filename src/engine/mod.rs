@@ -5,6 +5,7 @@
 
 pub mod generate;
 pub mod llm;
+pub mod marian;
 
 pub use generate::{generate, Generation, GenerationSettings, StopReason};
 
@@ -14,10 +15,15 @@ use candle_core::{DType, Device, Tensor};
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("unsupported architecture `{found}`: saar supports {supported}")]
-    UnsupportedArchitecture { found: String, supported: &'static str },
+    UnsupportedArchitecture {
+        found: String,
+        supported: &'static str,
+    },
     #[error("model config {path}: {message}")]
     Config { path: String, message: String },
-    #[error("model weights {path} are unreadable ({message}); delete the file and download it again")]
+    #[error(
+        "model weights {path} are unreadable ({message}); delete the file and download it again"
+    )]
     Weights { path: String, message: String },
     #[error("the prompt has {tokens} tokens but the model's context holds {context}")]
     ContextOverflow { tokens: usize, context: usize },

@@ -3,8 +3,10 @@
 //! `.gguf` files; plus reading the tokenizer and its special tokens.
 //! (Contract stub: the hub helper and the tokenizer helper fill it.)
 
+pub mod spm;
 pub mod tokenizer;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Errors from resolving, downloading or reading model files.
@@ -43,4 +45,27 @@ pub struct ModelFiles {
     pub chat_template: Option<PathBuf>,
     /// Context length from the preset, when it caps the model's own.
     pub context_length: Option<usize>,
+    /// Family-specific files by repo file name, e.g. Marian's `source.spm`,
+    /// `target.spm` and `vocab.json`.
+    pub other: BTreeMap<String, PathBuf>,
+}
+
+impl ModelFiles {
+    /// Just a name and weights; every other file absent. Fill the rest with struct
+    /// update syntax, so code and tests keep compiling when fields are added.
+    pub fn new(name: impl Into<String>, weights: Weights) -> Self {
+        ModelFiles {
+            name: name.into(),
+            repo: None,
+            revision: None,
+            weights,
+            config: None,
+            generation_config: None,
+            tokenizer: None,
+            tokenizer_config: None,
+            chat_template: None,
+            context_length: None,
+            other: BTreeMap::new(),
+        }
+    }
 }

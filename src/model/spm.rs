@@ -1,0 +1,337 @@
+//! SentencePiece models (`source.spm`, `target.spm`, `spiece.model`) turned into a
+//! `tokenizers` pipeline at load time, for repos that ship no `tokenizer.json`.
+//!
+//! The conversion mirrors what `sentencepiece` itself does when it encodes, not the
+//! looser HF "fast" conversion: the precompiled charsmap normalizer, then spm's
+//! whitespace rules (leading/trailing spaces dropped, runs collapsed, spaces written
+//! as `▁`, a dummy `▁` prefix), then a Viterbi unigram over the pieces spm can match
+//! (normal and user-defined ones; control, unknown, unused and byte pieces are never
+//! matched by spm, so they are left out). Runs of characters no piece covers come back
+//! as one piece holding the normalized text, exactly as spm's `encode(out_type=str)`.
+//!
+//! Because unmatched pieces are left out, token ids of the converted tokenizer are not
+//! spm ids: callers work with piece strings, which is what Marian's `vocab.json` maps.
+
+use std::path::Path;
+
+use sentencepiece_model::{ModelType, SentencePieceModel, Type};
+use tokenizers::decoders::metaspace::{Metaspace as MetaspaceDecoder, PrependScheme};
+use tokenizers::models::unigram::Unigram;
+use tokenizers::normalizers::{Precompiled, Prepend, Replace, Sequence};
+use tokenizers::{NormalizerWrapper, Tokenizer};
+
+/// spm's whitespace marker.
+pub const SPACE_MARK: char = '▁';
+
+/// Errors from reading or converting a SentencePiece model.
+#[derive(Debug, thiserror::Error)]
+pub enum SpmError {
+    #[error("SentencePiece model {path}: {message}; download the model files again")]
+    Unreadable { path: String, message: String },
+    #[error("SentencePiece model {path} uses {feature}, which saar does not support")]
+    Unsupported { path: String, feature: String },
+    #[error("SentencePiece model {path} could not be converted: {message}")]
+    Conversion { path: String, message: String },
+}
+
+/// What spm does with a piece when it meets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PieceKind {
+    Normal,
+    Unknown,
+    Control,
+    UserDefined,
+    Unused,
+    Byte,
+}
+
+/// A parsed SentencePiece unigram model: its pieces and its normalizer settings.
+#[derive(Debug, Clone)]
+pub struct SpmModel {
+    origin: String,
+    pieces: Vec<(String, f32, PieceKind)>,
+    kinds: std::collections::HashMap<String, PieceKind>,
+    unk_piece: String,
+    unk_surface: String,
+    charsmap: Vec<u8>,
+    add_dummy_prefix: bool,
+    remove_extra_whitespaces: bool,
+    byte_fallback: bool,
+}
+
+impl SpmModel {
+    /// Reads a `.spm` / `.model` file.
+    pub fn from_file(path: &Path) -> Result<Self, SpmError> {
+        let bytes = std::fs::read(path).map_err(|e| SpmError::Unreadable {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Parses the protobuf bytes of a model; `origin` names it in errors.
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Self, SpmError> {
+        let unreadable = |message: String| SpmError::Unreadable {
+            path: origin.to_string(),
+            message,
+        };
+        let unsupported = |feature: &str| SpmError::Unsupported {
+            path: origin.to_string(),
+            feature: feature.to_string(),
+        };
+        let model = SentencePieceModel::from_slice(bytes).map_err(|e| unreadable(e.to_string()))?;
+        if model.pieces().is_empty() {
+            return Err(unreadable("it holds no pieces".into()));
+        }
+        let trainer = model.trainer();
+        if let Some(trainer) = trainer {
+            if trainer.model_type() != ModelType::Unigram {
+                return Err(unsupported(&format!(
+                    "the {:?} algorithm",
+                    trainer.model_type()
+                )));
+            }
+            if trainer.treat_whitespace_as_suffix() {
+                return Err(unsupported("whitespace as a suffix"));
+            }
+        }
+        let normalizer = model.normalizer();
+        if normalizer.is_some_and(|n| !n.escape_whitespaces()) {
+            return Err(unsupported("unescaped whitespace"));
+        }
+        let pieces: Vec<(String, f32, PieceKind)> = model
+            .pieces()
+            .iter()
+            .map(|p| (p.piece().to_string(), p.score(), kind_of(p.r#type())))
+            .collect();
+        let unk_piece = pieces
+            .iter()
+            .find(|p| p.2 == PieceKind::Unknown)
+            .map(|p| p.0.clone())
+            .ok_or_else(|| unreadable("it has no unknown piece".into()))?;
+        let kinds = pieces
+            .iter()
+            .map(|(piece, _, kind)| (piece.clone(), *kind))
+            .collect();
+        Ok(SpmModel {
+            origin: origin.to_string(),
+            pieces,
+            kinds,
+            unk_piece,
+            unk_surface: trainer
+                .map_or(" \u{2047} ", |t| t.unk_surface())
+                .to_string(),
+            charsmap: normalizer
+                .map(|n| n.precompiled_charsmap().to_vec())
+                .unwrap_or_default(),
+            add_dummy_prefix: normalizer.is_none_or(|n| n.add_dummy_prefix()),
+            remove_extra_whitespaces: normalizer.is_none_or(|n| n.remove_extra_whitespaces()),
+            byte_fallback: trainer.is_some_and(|t| t.byte_fallback()),
+        })
+    }
+
+    /// How spm treats `piece`; `None` for a string that is not one of its pieces.
+    pub fn kind(&self, piece: &str) -> Option<PieceKind> {
+        self.kinds.get(piece).copied()
+    }
+
+    /// Number of pieces in the model.
+    pub fn len(&self) -> usize {
+        self.pieces.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// The tokenizer that segments text as spm does (see the module docs).
+    pub fn to_tokenizer(&self) -> Result<Tokenizer, SpmError> {
+        let conversion = |message: String| SpmError::Conversion {
+            path: self.origin.clone(),
+            message,
+        };
+        let mut steps: Vec<NormalizerWrapper> = Vec::new();
+        if !self.charsmap.is_empty() {
+            let precompiled =
+                Precompiled::from(&self.charsmap).map_err(|e| conversion(e.to_string()))?;
+            steps.push(precompiled.into());
+        }
+        let replace =
+            |pattern: &str, content: &str, regex: bool| -> Result<NormalizerWrapper, SpmError> {
+                let pattern = if regex {
+                    tokenizers::normalizers::replace::ReplacePattern::Regex(pattern.to_string())
+                } else {
+                    tokenizers::normalizers::replace::ReplacePattern::String(pattern.to_string())
+                };
+                Replace::new(pattern, content)
+                    .map(Into::into)
+                    .map_err(|e| conversion(e.to_string()))
+            };
+        if self.remove_extra_whitespaces {
+            steps.push(replace(" {2,}", " ", true)?);
+            steps.push(replace(r"\A | \z", "", true)?);
+        }
+        steps.push(replace(" ", "▁", false)?);
+        if self.add_dummy_prefix {
+            steps.push(Prepend::new(SPACE_MARK.to_string()).into());
+        }
+
+        let (vocab, unk_id) = self.matchable_vocab();
+        let unigram = Unigram::from(vocab, Some(unk_id), self.byte_fallback)
+            .map_err(|e| conversion(e.to_string()))?;
+        let mut tokenizer = Tokenizer::new(unigram);
+        tokenizer.with_normalizer(Some(Sequence::new(steps)));
+        let prepend = if self.add_dummy_prefix {
+            PrependScheme::Always
+        } else {
+            PrependScheme::Never
+        };
+        tokenizer.with_decoder(Some(MetaspaceDecoder::new(SPACE_MARK, prepend, false)));
+        Ok(tokenizer)
+    }
+
+    /// The pieces spm's Viterbi search can use, with the scores it gives them, and the
+    /// unknown piece first. Its score is the lowest normal score, so that adding it
+    /// leaves the unknown-character penalty (lowest score - 10) where spm puts it.
+    fn matchable_vocab(&self) -> (Vec<(String, f64)>, usize) {
+        let normal_scores = self
+            .pieces
+            .iter()
+            .filter(|p| p.2 == PieceKind::Normal)
+            .map(|p| p.1);
+        let min_score = normal_scores.clone().fold(f32::INFINITY, f32::min);
+        let max_score = normal_scores.fold(f32::NEG_INFINITY, f32::max);
+        let min_score = if min_score.is_finite() {
+            min_score
+        } else {
+            0.0
+        };
+        let max_score = if max_score.is_finite() {
+            max_score
+        } else {
+            0.0
+        };
+        let mut vocab = vec![(self.unk_piece.clone(), f64::from(min_score))];
+        for (piece, score, kind) in &self.pieces {
+            let score = match kind {
+                PieceKind::Normal => *score,
+                // spm prefers user-defined pieces over any split of the same text.
+                PieceKind::UserDefined => piece.len() as f32 * max_score - 0.1,
+                PieceKind::Byte if self.byte_fallback => *score,
+                _ => continue,
+            };
+            vocab.push((piece.clone(), f64::from(score)));
+        }
+        (vocab, 0)
+    }
+
+    /// Joins pieces into text as spm's `decode_pieces` does: control pieces vanish,
+    /// the unknown piece becomes its surface (` ⁇ `), byte pieces are reassembled
+    /// into UTF-8, strings that are not pieces are kept as they are, and `▁` becomes a
+    /// space except at the very start.
+    pub fn decode_pieces<S: AsRef<str>>(&self, pieces: &[S]) -> String {
+        let mut text = String::new();
+        let mut bytes: Vec<u8> = Vec::new();
+        for piece in pieces {
+            let piece = piece.as_ref();
+            let kind = self.kind(piece);
+            if kind == Some(PieceKind::Byte) {
+                if let Some(byte) = parse_byte_piece(piece) {
+                    bytes.push(byte);
+                    continue;
+                }
+            }
+            flush_bytes(&mut bytes, &mut text);
+            match kind {
+                Some(PieceKind::Control) => {}
+                Some(PieceKind::Unknown) => text.push_str(&self.unk_surface),
+                None => text.push_str(piece),
+                Some(_) => {
+                    let strip_leading =
+                        text.is_empty() && (self.add_dummy_prefix || self.remove_extra_whitespaces);
+                    let piece = if strip_leading {
+                        piece.strip_prefix(SPACE_MARK).unwrap_or(piece)
+                    } else {
+                        piece
+                    };
+                    text.push_str(&piece.replace(SPACE_MARK, " "));
+                }
+            }
+        }
+        flush_bytes(&mut bytes, &mut text);
+        text
+    }
+}
+
+/// Segments text into spm pieces with a converted tokenizer: the strings spm's
+/// `encode(text, out_type=str)` returns.
+pub fn encode_pieces(tokenizer: &Tokenizer, text: &str) -> Result<Vec<String>, String> {
+    let encoding = tokenizer.encode(text, false).map_err(|e| e.to_string())?;
+    Ok(encoding.get_tokens().to_vec())
+}
+
+fn kind_of(kind: Type) -> PieceKind {
+    match kind {
+        Type::Normal => PieceKind::Normal,
+        Type::Unknown => PieceKind::Unknown,
+        Type::Control => PieceKind::Control,
+        Type::UserDefined => PieceKind::UserDefined,
+        Type::Unused => PieceKind::Unused,
+        Type::Byte => PieceKind::Byte,
+    }
+}
+
+fn parse_byte_piece(piece: &str) -> Option<u8> {
+    let hex = piece.strip_prefix("<0x")?.strip_suffix('>')?;
+    u8::from_str_radix(hex, 16).ok()
+}
+
+/// spm turns each byte of an invalid UTF-8 run into U+FFFD.
+fn flush_bytes(bytes: &mut Vec<u8>, text: &mut String) {
+    let mut rest: &[u8] = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                text.push_str(valid);
+                break;
+            }
+            Err(error) => {
+                let (valid, after) = rest.split_at(error.valid_up_to());
+                text.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                let bad = error.error_len().unwrap_or(after.len()).max(1);
+                text.extend(std::iter::repeat_n('\u{FFFD}', bad));
+                rest = &after[bad.min(after.len())..];
+            }
+        }
+    }
+    bytes.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_runs_decode_as_utf8_with_replacements_for_bad_bytes() {
+        let mut text = String::new();
+        let mut bytes = "ह".as_bytes().to_vec();
+        bytes.push(0xff);
+        bytes.extend_from_slice(b"a");
+        flush_bytes(&mut bytes, &mut text);
+        assert_eq!(text, "ह\u{FFFD}a");
+        assert!(bytes.is_empty());
+    }
+
+    #[test]
+    fn byte_pieces_parse_only_in_spm_form() {
+        assert_eq!(parse_byte_piece("<0x0A>"), Some(10));
+        assert_eq!(parse_byte_piece("<0xZZ>"), None);
+        assert_eq!(parse_byte_piece("0x0A"), None);
+    }
+
+    #[test]
+    fn garbage_is_a_readable_error_not_a_panic() {
+        let error = SpmModel::from_bytes(&[0xff, 0x01, 0x02], "bad.spm").unwrap_err();
+        assert!(error.to_string().contains("bad.spm"), "{error}");
+    }
+}
