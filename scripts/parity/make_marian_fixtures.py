@@ -24,6 +24,7 @@ import warnings
 from pathlib import Path
 
 import sentencepiece as spm
+from sentencepiece import sentencepiece_model_pb2
 import torch
 from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
 
@@ -52,7 +53,14 @@ def train_spm(workdir: Path, name: str, lines: list[str], vocab_size: int) -> Pa
         hard_vocab_limit=False,
         minloglevel=2,
     )
-    return workdir / f"{name}.model"
+    # Training records the temporary paths; drop them so reruns write the same bytes.
+    path = workdir / f"{name}.model"
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(path.read_bytes())
+    del proto.trainer_spec.input[:]
+    proto.trainer_spec.model_prefix = name
+    path.write_bytes(proto.SerializeToString())
+    return path
 
 
 def build_vocab(source: spm.SentencePieceProcessor, target: spm.SentencePieceProcessor) -> dict:

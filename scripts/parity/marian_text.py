@@ -125,4 +125,9 @@ HINDI_PROBES = [
     "\u0958 \u0959 \u095a \u095b \u095c \u095d \u095e \u095f",
     "xyzzy qqq",
     "▁पहले से ▁ निशान",
+    # A mapped character followed by a combining mark: spm keeps the mark, where a
+    # per-grapheme charsmap would drop it.
+    "\u210b\u0331 और \u2460\u0301 नमस्ते",
+    "\u3000दिल्ली\u3000\u3000पटना\u2003",
+    "cafe\u0301 कैफ़े",
 ]

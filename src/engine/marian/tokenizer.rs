@@ -17,7 +17,7 @@ use tokenizers::Tokenizer;
 
 use super::config::read_json;
 use crate::engine::EngineError;
-use crate::model::spm::{encode_pieces, SpmModel, SPACE_MARK};
+use crate::model::spm::{unigram_of, SpmModel, SpmSegmenter, SPACE_MARK};
 
 /// The files a Marian tokenizer is built from.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ struct TokenizerConfig {
 
 /// A loaded Marian tokenizer.
 pub struct MarianTokenizer {
-    segmenter: Tokenizer,
+    segmenter: SpmSegmenter,
     target_spm: SpmModel,
     source_ids: HashMap<String, u32>,
     target_pieces: HashMap<u32, String>,
@@ -137,10 +137,13 @@ impl MarianTokenizer {
             if let Some(code) = code {
                 ids.push(self.piece_id(code));
             }
-            let pieces = encode_pieces(&self.segmenter, rest).map_err(|e| EngineError::Config {
-                path: "source.spm".into(),
-                message: e,
-            })?;
+            let pieces = self
+                .segmenter
+                .pieces(rest)
+                .map_err(|e| EngineError::Config {
+                    path: "source.spm".into(),
+                    message: e,
+                })?;
             ids.extend(pieces.iter().map(|piece| self.piece_id(piece)));
         }
         ids.push(self.eos_id);
@@ -280,29 +283,38 @@ pub fn cache_path(source_spm: &Path, hash: &str, cache_dir: Option<&Path>) -> Op
     }
 }
 
-/// The source segmenter, from the cache when it holds one, else converted (and
-/// cached when possible). Also says whether the cache was used.
+/// The source segmenter; its unigram model comes from the cache when it holds one,
+/// else it is converted (and cached when possible). Also says whether the cache was used.
 fn load_segmenter(
     source_spm: &Path,
     bytes: &[u8],
     cache_dir: Option<&Path>,
-) -> Result<(Tokenizer, Option<PathBuf>, bool), EngineError> {
-    let hash = format!("{:x}", Sha256::digest(bytes));
-    let cache = cache_path(source_spm, &hash, cache_dir);
-    if let Some(tokenizer) = cache
-        .as_deref()
-        .and_then(|path| Tokenizer::from_file(path).ok())
-    {
-        return Ok((tokenizer, cache, true));
-    }
+) -> Result<(SpmSegmenter, Option<PathBuf>, bool), EngineError> {
     let spm = SpmModel::from_bytes(bytes, &source_spm.display().to_string())
         .map_err(|e| config_error(source_spm, &e.to_string()))?;
-    let tokenizer = spm
-        .to_tokenizer()
+    let hash = format!("{:x}", Sha256::digest(bytes));
+    let cache = cache_path(source_spm, &hash, cache_dir);
+    let cached = cache
+        .as_deref()
+        .and_then(|path| Tokenizer::from_file(path).ok())
+        .and_then(|t| unigram_of(&t));
+    if cached.is_some() {
+        let segmenter = spm
+            .segmenter(cached)
+            .map_err(|e| config_error(source_spm, &e.to_string()))?;
+        return Ok((segmenter, cache, true));
+    }
+    let segmenter = spm
+        .segmenter(None)
         .map_err(|e| config_error(source_spm, &e.to_string()))?;
     // The cache only saves work; a directory that refuses the file changes nothing.
-    let written = cache.filter(|path| write_cached(path, &tokenizer).is_ok());
-    Ok((tokenizer, written, false))
+    let written = cache.filter(|path| {
+        spm.to_tokenizer()
+            .map_err(|e| e.to_string())
+            .and_then(|t| write_cached(path, &t).map_err(|e| e.to_string()))
+            .is_ok()
+    });
+    Ok((segmenter, written, false))
 }
 
 fn write_cached(

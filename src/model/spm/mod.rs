@@ -1,24 +1,29 @@
-//! SentencePiece models (`source.spm`, `target.spm`, `spiece.model`) turned into a
-//! `tokenizers` pipeline at load time, for repos that ship no `tokenizer.json`.
+//! SentencePiece models (`source.spm`, `target.spm`, `spiece.model`) read with the
+//! `sentencepiece-model` crate and run without sentencepiece, for repos that ship no
+//! `tokenizer.json`.
 //!
-//! The conversion mirrors what `sentencepiece` itself does when it encodes, not the
-//! looser HF "fast" conversion: the precompiled charsmap normalizer, then spm's
-//! whitespace rules (leading/trailing spaces dropped, runs collapsed, spaces written
-//! as `▁`, a dummy `▁` prefix), then a Viterbi unigram over the pieces spm can match
-//! (normal and user-defined ones; control, unknown, unused and byte pieces are never
-//! matched by spm, so they are left out). Runs of characters no piece covers come back
-//! as one piece holding the normalized text, exactly as spm's `encode(out_type=str)`.
+//! [`SpmSegmenter`] gives exactly what spm's `encode(text, out_type=str)` gives: spm's
+//! normalizer ported in [`normalizer`], then a Viterbi unigram (the `tokenizers`
+//! model) over the pieces spm can match: normal and user-defined ones; control,
+//! unknown, unused and byte pieces are never matched by spm, so they are left out.
+//! Runs of characters no piece covers come back as one piece holding the normalized
+//! text. [`SpmModel::to_tokenizer`] writes the same segmentation as a `tokenizers`
+//! pipeline (a `tokenizer.json` other tools can load), whose `Precompiled` normalizer
+//! differs from spm only on rare graphemes (see [`normalizer`]).
 //!
-//! Because unmatched pieces are left out, token ids of the converted tokenizer are not
-//! spm ids: callers work with piece strings, which is what Marian's `vocab.json` maps.
+//! Because unmatched pieces are left out, ids of the unigram model are not spm ids:
+//! callers work with piece strings, which is what Marian's `vocab.json` maps.
+
+pub mod normalizer;
 
 use std::path::Path;
 
+pub use normalizer::SpmNormalizer;
 use sentencepiece_model::{ModelType, SentencePieceModel, Type};
 use tokenizers::decoders::metaspace::{Metaspace as MetaspaceDecoder, PrependScheme};
 use tokenizers::models::unigram::Unigram;
 use tokenizers::normalizers::{Precompiled, Prepend, Replace, Sequence};
-use tokenizers::{NormalizerWrapper, Tokenizer};
+use tokenizers::{Model, ModelWrapper, NormalizerWrapper, Tokenizer};
 
 /// spm's whitespace marker.
 pub const SPACE_MARK: char = '▁';
@@ -144,7 +149,48 @@ impl SpmModel {
         self.pieces.is_empty()
     }
 
-    /// The tokenizer that segments text as spm does (see the module docs).
+    /// spm's normalizer for this model.
+    pub fn normalizer(&self) -> Result<SpmNormalizer, SpmError> {
+        let user_defined = self
+            .pieces
+            .iter()
+            .filter(|p| p.2 == PieceKind::UserDefined)
+            .map(|p| p.0.clone())
+            .collect();
+        SpmNormalizer::new(
+            &self.charsmap,
+            user_defined,
+            self.add_dummy_prefix,
+            self.remove_extra_whitespaces,
+        )
+        .ok_or_else(|| SpmError::Unreadable {
+            path: self.origin.clone(),
+            message: "its precompiled charsmap is malformed".into(),
+        })
+    }
+
+    /// The unigram model over the pieces spm can match (see the module docs).
+    pub fn unigram(&self) -> Result<Unigram, SpmError> {
+        let (vocab, unk_id) = self.matchable_vocab();
+        Unigram::from(vocab, Some(unk_id), self.byte_fallback).map_err(|e| SpmError::Conversion {
+            path: self.origin.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Segments text as spm does; `unigram` may come from a cached `tokenizer.json`.
+    pub fn segmenter(&self, unigram: Option<Unigram>) -> Result<SpmSegmenter, SpmError> {
+        let unigram = match unigram {
+            Some(unigram) => unigram,
+            None => self.unigram()?,
+        };
+        Ok(SpmSegmenter {
+            normalizer: self.normalizer()?,
+            unigram,
+        })
+    }
+
+    /// The same segmentation as a `tokenizers` pipeline (see the module docs).
     pub fn to_tokenizer(&self) -> Result<Tokenizer, SpmError> {
         let conversion = |message: String| SpmError::Conversion {
             path: self.origin.clone(),
@@ -263,11 +309,31 @@ impl SpmModel {
     }
 }
 
-/// Segments text into spm pieces with a converted tokenizer: the strings spm's
-/// `encode(text, out_type=str)` returns.
-pub fn encode_pieces(tokenizer: &Tokenizer, text: &str) -> Result<Vec<String>, String> {
-    let encoding = tokenizer.encode(text, false).map_err(|e| e.to_string())?;
-    Ok(encoding.get_tokens().to_vec())
+/// spm's encoder: normalizer then unigram Viterbi.
+#[derive(Clone)]
+pub struct SpmSegmenter {
+    normalizer: SpmNormalizer,
+    unigram: Unigram,
+}
+
+impl SpmSegmenter {
+    /// The pieces spm's `encode(text, out_type=str)` returns.
+    pub fn pieces(&self, text: &str) -> Result<Vec<String>, String> {
+        let normalized = self.normalizer.normalize(text);
+        let tokens = self
+            .unigram
+            .tokenize(&normalized)
+            .map_err(|e| e.to_string())?;
+        Ok(tokens.into_iter().map(|token| token.value).collect())
+    }
+}
+
+/// The unigram model inside a converted tokenizer, to reuse it from a cache.
+pub fn unigram_of(tokenizer: &Tokenizer) -> Option<Unigram> {
+    match tokenizer.get_model() {
+        ModelWrapper::Unigram(unigram) => Some(unigram.clone()),
+        _ => None,
+    }
 }
 
 fn kind_of(kind: Type) -> PieceKind {
