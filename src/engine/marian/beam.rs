@@ -132,7 +132,9 @@ pub fn beam_search(
             }
         }
         cur_len += 1;
-        if !still_active.is_empty() {
+        if still_active.len() == active.len() {
+            state.reorder_beams(&next_rows)?;
+        } else if !still_active.is_empty() {
             state.select_rows(&next_rows)?;
         }
         active = still_active;

@@ -165,6 +165,12 @@ impl MarianTranslator {
         settings: &MarianSettings,
     ) -> Result<Vec<Hypothesis>, EngineError> {
         let plan = settings.plan(&self.defaults, self.model.max_positions())?;
+        if sources.iter().any(Vec::is_empty) {
+            return Err(EngineError::Config {
+                path: "source ids".into(),
+                message: "every source needs at least its </s> token".into(),
+            });
+        }
         if let Some(long) = sources.iter().find(|s| s.len() > self.max_source_tokens()) {
             return Err(EngineError::ContextOverflow {
                 tokens: long.len(),

@@ -57,6 +57,16 @@ impl DecoderState {
         Ok(())
     }
 
+    /// Reorders the decoder cache only: for beams moving within their own sentence,
+    /// whose cross-attention rows are all the same.
+    pub fn reorder_beams(&mut self, rows: &[u32]) -> Result<(), EngineError> {
+        let rows = Tensor::new(rows, self.cross_mask.device())?;
+        for cache in self.cache.iter_mut().flatten() {
+            *cache = cache.select_rows(&rows)?;
+        }
+        Ok(())
+    }
+
     pub fn rows(&self) -> usize {
         self.cross_mask.dims().first().copied().unwrap_or(0)
     }
