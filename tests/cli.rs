@@ -269,3 +269,30 @@ fn invalid_settings_are_refused_before_any_work() {
     assert_one_line_error(&run(&["--device", "cuda"]), "--features cuda");
     assert_one_line_error(&run(&["--max-new-tokens", "0"]), "--max-new-tokens");
 }
+
+#[test]
+fn translate_with_a_marian_model_keeps_english_and_paragraphs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = "tests/fixtures/marian/tiny";
+    let article = std::fs::read(ARTICLE).unwrap();
+    let run = |extra: &[&str]| {
+        let args = [
+            &["translate", "-m", model, "-", "--format", "json"][..],
+            extra,
+        ]
+        .concat();
+        json(&saar(&args, &article, tmp.path()))
+    };
+    let greedy = run(&[]);
+    assert_eq!(greedy["architecture"], "marian");
+    let output = greedy["output"].as_str().unwrap();
+    let tweet = "Metro phase 2 will transform daily travel for lakhs of commuters in Nagpur.";
+    assert!(output.contains(tweet), "English kept verbatim: {output}");
+    let pieces = greedy["pieces"].as_array().unwrap();
+    let translated = pieces.iter().filter(|p| p["verbatim"] == false).count();
+    assert!(translated >= 8, "each Hindi sentence translated: {greedy}");
+    assert!(output.matches("\n\n").count() >= 4, "{output:?}");
+    // Batching is an implementation detail: one sentence per batch gives the same text.
+    let one_by_one = run(&["--batch-size", "1"]);
+    assert_eq!(greedy["output"], one_by_one["output"]);
+}
