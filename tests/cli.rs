@@ -273,7 +273,14 @@ fn invalid_settings_are_refused_before_any_work() {
 #[test]
 fn translate_with_a_marian_model_keeps_english_and_paragraphs() {
     let tmp = tempfile::tempdir().unwrap();
-    let model = "tests/fixtures/marian/tiny";
+    // A copy: loading caches the converted tokenizer beside the model.
+    let dir = tmp.path().join("opus-mt-tiny");
+    std::fs::create_dir(&dir).unwrap();
+    for entry in std::fs::read_dir("tests/fixtures/marian/tiny").unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    let model = dir.to_str().unwrap();
     let article = std::fs::read(ARTICLE).unwrap();
     let run = |extra: &[&str]| {
         let args = [
