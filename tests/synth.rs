@@ -108,12 +108,33 @@ fn safetensors_folder_has_every_tensor_and_real_config_fields() {
             assert_eq!(config["query_pre_attn_scalar"], shape.head_dim);
             assert_eq!(config["sliding_window"], 128);
             assert_eq!(config["hidden_activation"], "gelu_pytorch_tanh");
-            let types = config["layer_types"].as_array().unwrap();
-            assert_eq!(types.len(), 6);
-            assert_eq!(types[5], "full_attention");
-            assert_eq!(types[0], "sliding_attention");
+            assert_eq!(
+                config["layer_types"],
+                serde_json::json!(["sliding_attention", "sliding_attention"])
+            );
         }
     }
+}
+
+#[test]
+fn gemma3_puts_a_global_layer_every_sixth_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let shape = Shape {
+        layers: 7,
+        ..Shape::tiny(Arch::Gemma3)
+    };
+    write_hf(dir.path(), &shape, DType::F32, 1);
+    let config = read_json(&dir.path().join("config.json"));
+    let globals: Vec<usize> = config["layer_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, kind)| *kind == "full_attention")
+        .map(|(layer, _)| layer)
+        .collect();
+    assert_eq!(globals, [5]);
+    assert_eq!(config["sliding_window_pattern"], 6);
 }
 
 #[test]
