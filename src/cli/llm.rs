@@ -55,16 +55,34 @@ pub fn open_session(
     verbose: bool,
 ) -> anyhow::Result<LlmSession> {
     let placement = runtime.placement()?;
+    let files = resolve_verbose(model, verbose)?;
+    load_session(files, model, &placement)
+}
+
+/// Resolves `--model`, saying which files were found under `--verbose`.
+pub fn resolve_verbose(
+    model: &ModelOptions,
+    verbose: bool,
+) -> anyhow::Result<saar::model::ModelFiles> {
     let files = model.resolve()?;
     if verbose {
         eprintln!("saar: model {} ({:?})", files.name, files.weights);
     }
+    Ok(files)
+}
+
+/// Loads an LLM session from resolved files with the `--prompts` templates.
+pub fn load_session(
+    files: saar::model::ModelFiles,
+    model: &ModelOptions,
+    placement: &saar::engine::Placement,
+) -> anyhow::Result<LlmSession> {
     let prompts = match &model.prompts {
         Some(dir) => saar::prompt::TaskPrompts::from_dir(dir)?,
         None => saar::prompt::TaskPrompts::embedded(),
     };
     let name = files.name.clone();
-    LlmSession::load(files, &placement, prompts).with_context(|| format!("loading model `{name}`"))
+    LlmSession::load(files, placement, prompts).with_context(|| format!("loading model `{name}`"))
 }
 
 /// Streams generated text to stdout, keeping the first write error for later
@@ -139,17 +157,25 @@ pub fn json_record(session: &LlmSession, task: &str, output: &str, usage: &Usage
     })
 }
 
-/// `--stats`: one line on stderr.
+/// `--stats`: one line on stderr. Models without a separate prefill (Marian runs its
+/// encoder inside each batch) report decode only.
 pub fn print_stats(usage: &Usage) {
-    eprintln!(
-        "saar: prefill {} tokens at {:.1} tok/s, decode {} tokens at {:.1} tok/s ({} model call{})",
-        usage.prompt_tokens,
-        usage.prefill_tokens_per_sec(),
+    let decode = format!(
+        "decode {} tokens at {:.1} tok/s ({} model call{})",
         usage.generated_tokens,
         usage.decode_tokens_per_sec(),
         usage.calls,
         if usage.calls == 1 { "" } else { "s" }
     );
+    if usage.prefill_secs > 0.0 {
+        let prefill_rate = usage.prefill_tokens_per_sec();
+        eprintln!(
+            "saar: prefill {} tokens at {prefill_rate:.1} tok/s, {decode}",
+            usage.prompt_tokens
+        );
+    } else {
+        eprintln!("saar: {} source tokens, {decode}", usage.prompt_tokens);
+    }
 }
 
 /// Prints a JSON value as one line on stdout.

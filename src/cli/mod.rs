@@ -2,6 +2,10 @@
 //! This is the only place that prints to the terminal or decides an exit code; the
 //! library below returns typed errors.
 
+mod batch;
+mod batch_progress;
+mod bench;
+mod compare;
 mod llm;
 mod models;
 mod options;
@@ -32,6 +36,11 @@ enum Command {
     Models(models::ModelsArgs),
     /// Score outputs against references: BLEU, chrF, chrF++ (sacrebleu-exact) and ROUGE-L.
     Score(score::Args),
+    /// Measure prefill and decode speed on a random-weight model of a real shape (JSON).
+    Bench(bench::BenchArgs),
+    Compare(compare::CompareArgs),
+    /// Summarize and/or translate a corpus into JSON lines: resumable, shardable, crash-safe.
+    Batch(batch::BatchArgs),
 }
 
 /// Split an article into sentences, or into chunks that fit a model's context.
@@ -68,6 +77,9 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Split(cmd) => run_split(&cmd),
         Command::Models(args) => models::run(&args, &saar::model::HubSettings::from_env()),
         Command::Score(args) => score::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Compare(args) => compare::run(&args),
+        Command::Batch(args) => batch::run(&args),
     }
 }
 

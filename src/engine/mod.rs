@@ -5,6 +5,7 @@
 
 pub mod generate;
 pub mod llm;
+pub mod marian;
 
 pub use generate::{generate, Generation, GenerationSettings, StopReason};
 

@@ -14,6 +14,7 @@ mod preset;
 mod resolve;
 mod settings;
 mod spec;
+pub mod spm;
 mod status;
 pub mod tokenizer;
 

@@ -2,13 +2,17 @@
 //! tokenizer, chat template and prompts; [`summarize`] (map-reduce when the article does
 //! not fit) and [`translate`] (chunk by chunk, paragraphs kept) drive it.
 
+pub mod batch;
+pub mod compare;
 mod session;
 mod summarize;
 mod translate;
+mod translate_mt;
 
 pub use session::{Completion, LlmSession, Usage};
 pub use summarize::{summarize, SummarizeSettings, Summary};
 pub use translate::{translate, Translation, TranslationPiece};
+pub use translate_mt::{is_marian, translate_mt};
 
 /// What a running task tells its caller, so the CLI can stream and report progress
 /// without the library printing anything.
@@ -25,4 +29,8 @@ pub enum Event<'a> {
 pub enum TaskError {
     #[error("the model's context is too small for --max-new-tokens {max_new_tokens}: lower --max-new-tokens")]
     ContextTooSmall { max_new_tokens: usize },
+    #[error(
+        "the translation model returned fewer sentences than it was given; report this as a bug"
+    )]
+    MissingTranslation,
 }

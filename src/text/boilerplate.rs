@@ -230,7 +230,11 @@ fn starts_heading(folded: &str, prefix: &str) -> bool {
 }
 
 fn twitter_picture_link(line: &str) -> Option<Verdict> {
-    let start = line.to_ascii_lowercase().find("pic.twitter.com/")?;
+    const LINK: &[u8] = b"pic.twitter.com/";
+    let start = line
+        .as_bytes()
+        .windows(LINK.len())
+        .position(|w| w.eq_ignore_ascii_case(LINK))?;
     let end = line[start..]
         .find(char::is_whitespace)
         .map_or(line.len(), |offset| start + offset);
@@ -254,6 +258,9 @@ fn twitter_picture_link(line: &str) -> Option<Verdict> {
 }
 
 fn tweet_footer(line: &str) -> Option<Verdict> {
+    if !line.contains("(@") {
+        return None;
+    }
     let found = TWEET_FOOTER.find(line)?;
     let start = if line[..found.start()].trim().is_empty() {
         0

@@ -64,6 +64,11 @@ impl Sentence {
         source.get(self.range.clone()).unwrap_or("")
     }
 
+    /// True when a blank line or the end of the text follows.
+    pub fn ends_paragraph(&self) -> bool {
+        self.boundary.ends_paragraph()
+    }
+
     /// The sentence without surrounding whitespace.
     pub fn content<'a>(&self, source: &'a str) -> &'a str {
         self.text(source).trim()

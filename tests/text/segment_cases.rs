@@ -75,6 +75,14 @@ fn abbreviations_and_initials_do_not_end_sentences() {
 }
 
 #[test]
+fn letter_names_that_are_also_words_are_initials_next_to_other_initials() {
+    assert_eq!(
+        sentences_of("आई. के. गुजराल ने कहा। जी. एस. राव आए।"),
+        ["आई. के. गुजराल ने कहा।", "जी. एस. राव आए।"]
+    );
+}
+
+#[test]
 fn a_hindi_word_that_is_also_a_letter_name_still_ends_a_sentence() {
     assert_eq!(
         sentences_of("वह कल घर आई. फिर सब खुश हुए."),

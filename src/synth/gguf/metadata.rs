@@ -246,6 +246,22 @@ pub fn model_metadata(
                     .ok_or_else(|| model.invalid("config.json has no `sliding_window`"))?;
                 put("attention.sliding_window", u32_value(window));
             }
+            // llama.cpp hard-codes Gemma3's layer pattern and attention scale; write the
+            // model's own so checkpoints that differ from the released ones load right.
+            if let Some(types) = config.get("layer_types").and_then(Value::as_array) {
+                let sliding = types
+                    .iter()
+                    .map(|t| Gguf::Bool(t.as_str() == Some("sliding_attention")));
+                put(
+                    "attention.sliding_window_pattern",
+                    Gguf::Array(sliding.collect()),
+                );
+            } else if let Some(pattern) = usize_of(config, "sliding_window_pattern") {
+                put("attention.sliding_window_pattern", u32_value(pattern));
+            }
+            if let Some(scalar) = f64_of(config, "query_pre_attn_scalar") {
+                put("attention.scale", Gguf::F32(scalar.powf(-0.5) as f32));
+            }
         }
         Arch::Qwen2 | Arch::Qwen3 => {}
     }

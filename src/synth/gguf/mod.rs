@@ -195,10 +195,12 @@ fn llama3_rope_factors(
     let factor = number(rope, "factor", 8.0) as f32;
     let low_freq_factor = number(rope, "low_freq_factor", 1.0) as f32;
     let high_freq_factor = number(rope, "high_freq_factor", 4.0) as f32;
-    // llama.cpp reads this one from the top level of the config, not the rope block.
-    let old_context = config.as_object().map_or(8192.0, |top| {
+    // The rope block's value first, as transformers uses it; llama.cpp reads only the
+    // top level, which agrees for every released Llama 3 (both are 8192).
+    let top_level = config.as_object().map_or(8192.0, |top| {
         number(top, "original_max_position_embeddings", 8192.0)
-    }) as f32;
+    });
+    let old_context = number(rope, "original_max_position_embeddings", top_level) as f32;
     let low_freq_wavelen = old_context / low_freq_factor;
     let high_freq_wavelen = old_context / high_freq_factor;
     let factors = (0..dim)

@@ -220,16 +220,8 @@ pub fn tiny_weights(family: Family, cfg: &Value) -> HashMap<String, Tensor> {
 pub fn model_files(dir: &Path, weights: Weights) -> ModelFiles {
     let config = dir.join("config.json");
     ModelFiles {
-        name: dir.display().to_string(),
-        repo: None,
-        revision: None,
-        weights,
         config: config.exists().then_some(config),
-        generation_config: None,
-        tokenizer: None,
-        tokenizer_config: None,
-        chat_template: None,
-        context_length: None,
+        ..ModelFiles::new(dir.display().to_string(), weights)
     }
 }
 

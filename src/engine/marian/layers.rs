@@ -1,0 +1,347 @@
+//! The layers of HF's `MarianMTModel`: multi-head attention with additive masks,
+//! post-norm encoder and decoder layers, and the static sinusoidal positions.
+//! Weight names follow the HF checkpoint (`self_attn.q_proj`, `fc1`, ...).
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{LayerNorm, Linear, VarBuilder};
+
+use crate::engine::EngineError;
+
+/// Keys and values of one attention block, `(rows, heads, positions, head_dim)`.
+#[derive(Debug, Clone)]
+pub struct KeyValue {
+    pub keys: Tensor,
+    pub values: Tensor,
+}
+
+impl KeyValue {
+    /// Keeps the given rows (a beam reorder, or finished sentences dropped).
+    pub fn select_rows(&self, rows: &Tensor) -> candle_core::Result<KeyValue> {
+        Ok(KeyValue {
+            keys: self.keys.index_select(rows, 0)?,
+            values: self.values.index_select(rows, 0)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Activation {
+    Swish,
+    Gelu,
+    GeluTanh,
+    Relu,
+}
+
+impl Activation {
+    pub fn parse(name: &str) -> Result<Self, EngineError> {
+        match name {
+            "swish" | "silu" => Ok(Activation::Swish),
+            "gelu" => Ok(Activation::Gelu),
+            "gelu_new" | "gelu_fast" | "gelu_pytorch_tanh" => Ok(Activation::GeluTanh),
+            "relu" => Ok(Activation::Relu),
+            other => Err(EngineError::Config {
+                path: "config.json".into(),
+                message: format!(
+                    "activation_function `{other}` is not supported (swish, gelu, relu are)"
+                ),
+            }),
+        }
+    }
+
+    fn apply(self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Activation::Swish => candle_nn::ops::silu(xs),
+            Activation::Gelu => xs.gelu_erf(),
+            Activation::GeluTanh => xs.gelu(),
+            Activation::Relu => xs.relu(),
+        }
+    }
+}
+
+fn linear(vb: VarBuilder, dim_in: usize, dim_out: usize) -> candle_core::Result<Linear> {
+    candle_nn::linear(dim_in, dim_out, vb)
+}
+
+fn layer_norm(vb: VarBuilder, dim: usize) -> candle_core::Result<LayerNorm> {
+    candle_nn::layer_norm(dim, 1e-5, vb)
+}
+
+/// Multi-head attention; queries are scaled by `head_dim^-0.5` as in HF.
+#[derive(Debug, Clone)]
+pub struct Attention {
+    q_proj: Linear,
+    k_proj: Linear,
+    v_proj: Linear,
+    out_proj: Linear,
+    heads: usize,
+    head_dim: usize,
+}
+
+impl Attention {
+    pub fn load(vb: VarBuilder, dim: usize, heads: usize) -> candle_core::Result<Self> {
+        Ok(Attention {
+            q_proj: linear(vb.pp("q_proj"), dim, dim)?,
+            k_proj: linear(vb.pp("k_proj"), dim, dim)?,
+            v_proj: linear(vb.pp("v_proj"), dim, dim)?,
+            out_proj: linear(vb.pp("out_proj"), dim, dim)?,
+            heads,
+            head_dim: dim / heads,
+        })
+    }
+
+    /// `(rows, positions, dim)` to `(rows, heads, positions, head_dim)`.
+    fn split_heads(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        let (rows, positions, _) = xs.dims3()?;
+        xs.reshape((rows, positions, self.heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    /// Keys and values for `xs`, to attend to now or to keep.
+    pub fn key_value(&self, xs: &Tensor) -> candle_core::Result<KeyValue> {
+        Ok(KeyValue {
+            keys: self.split_heads(&self.k_proj.forward(xs)?)?,
+            values: self.split_heads(&self.v_proj.forward(xs)?)?,
+        })
+    }
+
+    /// Attends from `xs` to `kv`; `mask` is added to the scores and broadcasts to
+    /// `(rows, heads, queries, keys)`.
+    pub fn attend(
+        &self,
+        xs: &Tensor,
+        kv: &KeyValue,
+        mask: Option<&Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let (rows, queries, dim) = xs.dims3()?;
+        let scale = (self.head_dim as f64).powf(-0.5);
+        let q = self.split_heads(&(self.q_proj.forward(xs)? * scale)?)?;
+        let scores = q.matmul(&kv.keys.transpose(2, 3)?)?;
+        let scores = match mask {
+            Some(mask) => scores.broadcast_add(mask)?,
+            None => scores,
+        };
+        let weights = candle_nn::ops::softmax_last_dim(&scores)?;
+        let out = weights
+            .matmul(&kv.values)?
+            .transpose(1, 2)?
+            .reshape((rows, queries, dim))?;
+        self.out_proj.forward(&out)
+    }
+}
+
+/// Position-wise feed-forward block with its activation.
+#[derive(Debug, Clone)]
+struct FeedForward {
+    fc1: Linear,
+    fc2: Linear,
+    activation: Activation,
+}
+
+impl FeedForward {
+    fn load(
+        vb: &VarBuilder,
+        dim: usize,
+        hidden: usize,
+        activation: Activation,
+    ) -> candle_core::Result<Self> {
+        Ok(FeedForward {
+            fc1: linear(vb.pp("fc1"), dim, hidden)?,
+            fc2: linear(vb.pp("fc2"), hidden, dim)?,
+            activation,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        self.fc2
+            .forward(&self.activation.apply(&self.fc1.forward(xs)?)?)
+    }
+}
+
+/// Encoder layer: self-attention then feed-forward, each followed by a residual
+/// add and a layer norm.
+#[derive(Debug, Clone)]
+pub struct EncoderLayer {
+    self_attn: Attention,
+    self_attn_layer_norm: LayerNorm,
+    ffn: FeedForward,
+    final_layer_norm: LayerNorm,
+}
+
+impl EncoderLayer {
+    pub fn load(
+        vb: VarBuilder,
+        dim: usize,
+        heads: usize,
+        ffn: usize,
+        act: Activation,
+    ) -> candle_core::Result<Self> {
+        Ok(EncoderLayer {
+            self_attn: Attention::load(vb.pp("self_attn"), dim, heads)?,
+            self_attn_layer_norm: layer_norm(vb.pp("self_attn_layer_norm"), dim)?,
+            ffn: FeedForward::load(&vb, dim, ffn, act)?,
+            final_layer_norm: layer_norm(vb.pp("final_layer_norm"), dim)?,
+        })
+    }
+
+    pub fn forward(&self, xs: &Tensor, padding_mask: &Tensor) -> candle_core::Result<Tensor> {
+        let kv = self.self_attn.key_value(xs)?;
+        let attended = self.self_attn.attend(xs, &kv, Some(padding_mask))?;
+        let xs = self.self_attn_layer_norm.forward(&(xs + attended)?)?;
+        self.final_layer_norm
+            .forward(&(&xs + self.ffn.forward(&xs)?)?)
+    }
+}
+
+/// Decoder layer: causal self-attention over its cache, cross-attention over the
+/// encoder output, feed-forward; post-norm like the encoder.
+#[derive(Debug, Clone)]
+pub struct DecoderLayer {
+    self_attn: Attention,
+    self_attn_layer_norm: LayerNorm,
+    pub(super) encoder_attn: Attention,
+    encoder_attn_layer_norm: LayerNorm,
+    ffn: FeedForward,
+    final_layer_norm: LayerNorm,
+}
+
+impl DecoderLayer {
+    pub fn load(
+        vb: VarBuilder,
+        dim: usize,
+        heads: usize,
+        ffn: usize,
+        act: Activation,
+    ) -> candle_core::Result<Self> {
+        Ok(DecoderLayer {
+            self_attn: Attention::load(vb.pp("self_attn"), dim, heads)?,
+            self_attn_layer_norm: layer_norm(vb.pp("self_attn_layer_norm"), dim)?,
+            encoder_attn: Attention::load(vb.pp("encoder_attn"), dim, heads)?,
+            encoder_attn_layer_norm: layer_norm(vb.pp("encoder_attn_layer_norm"), dim)?,
+            ffn: FeedForward::load(&vb, dim, ffn, act)?,
+            final_layer_norm: layer_norm(vb.pp("final_layer_norm"), dim)?,
+        })
+    }
+
+    /// Runs new positions `xs`, appending their keys and values to `cache`.
+    /// `causal_mask` is needed only when `xs` holds more than one position.
+    pub fn forward(
+        &self,
+        xs: &Tensor,
+        cache: &mut Option<KeyValue>,
+        causal_mask: Option<&Tensor>,
+        cross: &KeyValue,
+        cross_mask: &Tensor,
+    ) -> candle_core::Result<Tensor> {
+        let new = self.self_attn.key_value(xs)?;
+        let kv = match cache.take() {
+            Some(past) => KeyValue {
+                keys: Tensor::cat(&[&past.keys, &new.keys], 2)?,
+                values: Tensor::cat(&[&past.values, &new.values], 2)?,
+            },
+            None => new,
+        };
+        let attended = self.self_attn.attend(xs, &kv, causal_mask)?;
+        *cache = Some(kv);
+        let xs = self.self_attn_layer_norm.forward(&(xs + attended)?)?;
+        let attended = self.encoder_attn.attend(&xs, cross, Some(cross_mask))?;
+        let xs = self.encoder_attn_layer_norm.forward(&(xs + attended)?)?;
+        self.final_layer_norm
+            .forward(&(&xs + self.ffn.forward(&xs)?)?)
+    }
+}
+
+/// HF's `MarianSinusoidalPositionalEmbedding`: sines in the first half of each
+/// vector, cosines in the second (not interleaved), computed in f64 like numpy.
+pub fn sinusoidal_positions(
+    positions: usize,
+    dim: usize,
+    dtype: DType,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let sines = dim.div_ceil(2);
+    let mut table = vec![0f32; positions * dim];
+    for pos in 0..positions {
+        let row = &mut table[pos * dim..(pos + 1) * dim];
+        for j in 0..dim {
+            let angle = pos as f64 / 10000f64.powf((2 * (j / 2)) as f64 / dim as f64);
+            if j % 2 == 0 {
+                row[j / 2] = angle.sin() as f32;
+            } else {
+                row[sines + j / 2] = angle.cos() as f32;
+            }
+        }
+    }
+    Tensor::from_vec(table, (positions, dim), device)?.to_dtype(dtype)
+}
+
+/// Additive mask that hides keys at padded positions: `(rows, 1, 1, keys)`.
+pub fn padding_mask(
+    lengths: &[usize],
+    keys: usize,
+    dtype: DType,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let values: Vec<f32> = lengths
+        .iter()
+        .flat_map(|&len| (0..keys).map(move |k| if k < len { 0.0 } else { f32::NEG_INFINITY }))
+        .collect();
+    Tensor::from_vec(values, (lengths.len(), 1, 1, keys), device)?.to_dtype(dtype)
+}
+
+/// Additive causal mask for `queries` new positions after `past` cached ones:
+/// `(1, 1, queries, past + queries)`.
+pub fn causal_mask(
+    queries: usize,
+    past: usize,
+    dtype: DType,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let keys = past + queries;
+    let values: Vec<f32> = (0..queries)
+        .flat_map(|q| {
+            (0..keys).map(move |k| {
+                if k <= past + q {
+                    0.0
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
+        })
+        .collect();
+    Tensor::from_vec(values, (1, 1, queries, keys), device)?.to_dtype(dtype)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_put_sines_first_and_cosines_second() {
+        let table = sinusoidal_positions(3, 4, DType::F32, &Device::Cpu)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert_eq!(table[0], vec![0.0, 0.0, 1.0, 1.0]);
+        let expected = [
+            1f64.sin(),
+            (1.0 / 100f64).sin(),
+            1f64.cos(),
+            (1.0 / 100f64).cos(),
+        ];
+        for (got, want) in table[1].iter().zip(expected) {
+            assert!((f64::from(*got) - want).abs() < 1e-7, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn causal_mask_hides_only_the_future() {
+        let mask = causal_mask(2, 1, DType::F32, &Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap();
+        let mask = mask.to_vec1::<f32>().unwrap();
+        assert_eq!(mask[..3], [0.0, 0.0, f32::NEG_INFINITY]);
+        assert_eq!(mask[3..], [0.0, 0.0, 0.0]);
+    }
+}

@@ -1,0 +1,316 @@
+//! The Marian encoder-decoder as HF's `MarianMTModel` computes it, built for batched
+//! generation: the encoder masks padded source positions, the decoder keeps a
+//! key/value cache per layer, and the cross-attention keys and values are computed
+//! once per batch of sources, then only reordered or trimmed as beams move.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+
+use super::config::MarianConfig;
+use super::layers::{
+    causal_mask, padding_mask, sinusoidal_positions, Activation, DecoderLayer, EncoderLayer,
+    KeyValue,
+};
+use crate::engine::EngineError;
+use crate::model::Weights;
+
+/// A loaded Marian network.
+pub struct MarianModel {
+    encoder_embed: Tensor,
+    decoder_embed: Tensor,
+    lm_head: Tensor,
+    final_logits_bias: Tensor,
+    positions: Tensor,
+    encoder_layers: Vec<EncoderLayer>,
+    decoder_layers: Vec<DecoderLayer>,
+    embed_scale: f64,
+    pad_id: u32,
+    max_positions: usize,
+    dtype: DType,
+    device: Device,
+}
+
+/// What the decoder carries between steps for one batch of rows.
+pub struct DecoderState {
+    cross: Vec<KeyValue>,
+    cross_mask: Tensor,
+    cache: Vec<Option<KeyValue>>,
+    /// Decoder positions already run.
+    pub position: usize,
+}
+
+impl DecoderState {
+    /// Keeps `rows` (indices into the current rows, repeats allowed): expands sources
+    /// into beams, follows beam reorders, drops finished sentences.
+    pub fn select_rows(&mut self, rows: &[u32]) -> Result<(), EngineError> {
+        let device = self.cross_mask.device().clone();
+        let rows = Tensor::new(rows, &device)?;
+        self.cross = self
+            .cross
+            .iter()
+            .map(|kv| kv.select_rows(&rows))
+            .collect::<Result<_, _>>()?;
+        self.cross_mask = self.cross_mask.index_select(&rows, 0)?;
+        for cache in self.cache.iter_mut().flatten() {
+            *cache = cache.select_rows(&rows)?;
+        }
+        Ok(())
+    }
+
+    /// Reorders the decoder cache only: for beams moving within their own sentence,
+    /// whose cross-attention rows are all the same.
+    pub fn reorder_beams(&mut self, rows: &[u32]) -> Result<(), EngineError> {
+        let rows = Tensor::new(rows, self.cross_mask.device())?;
+        for cache in self.cache.iter_mut().flatten() {
+            *cache = cache.select_rows(&rows)?;
+        }
+        Ok(())
+    }
+
+    pub fn rows(&self) -> usize {
+        self.cross_mask.dims().first().copied().unwrap_or(0)
+    }
+}
+
+fn weights_error(weights: &Weights, error: candle_core::Error) -> EngineError {
+    let path = match weights {
+        Weights::Safetensors(paths) => paths
+            .first()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        Weights::PytorchBin(path) | Weights::Gguf(path) => path.display().to_string(),
+    };
+    EngineError::Weights {
+        path,
+        message: error.to_string(),
+    }
+}
+
+impl MarianModel {
+    pub fn load(
+        config: &MarianConfig,
+        weights: &Weights,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Self, EngineError> {
+        let vb = match weights {
+            // SAFETY: the files are memory-mapped read-only; saar never writes model
+            // files while a model is loaded.
+            Weights::Safetensors(paths) => unsafe {
+                VarBuilder::from_mmaped_safetensors(paths, dtype, device)
+            },
+            Weights::PytorchBin(path) => VarBuilder::from_pth(path, dtype, device),
+            Weights::Gguf(path) => {
+                return Err(EngineError::Weights {
+                    path: path.display().to_string(),
+                    message: "Marian models load from safetensors or pytorch_model.bin, not GGUF"
+                        .into(),
+                })
+            }
+        }
+        .map_err(|e| weights_error(weights, e))?;
+        Self::from_var_builder(config, vb).map_err(|e| weights_error(weights, e))
+    }
+
+    pub(super) fn from_var_builder(
+        config: &MarianConfig,
+        vb: VarBuilder,
+    ) -> candle_core::Result<Self> {
+        let dim = config.d_model;
+        let target_vocab = config.target_vocab_size();
+        let embedding = |names: &[&str], rows: usize| -> candle_core::Result<Tensor> {
+            let name = names
+                .iter()
+                .find(|n| vb.contains_tensor(n))
+                .unwrap_or(&names[0]);
+            vb.get((rows, dim), name)
+        };
+        let (encoder_embed, decoder_embed) = if config.share_encoder_decoder_embeddings {
+            let shared = embedding(
+                &[
+                    "model.shared.weight",
+                    "model.encoder.embed_tokens.weight",
+                    "model.decoder.embed_tokens.weight",
+                ],
+                config.vocab_size,
+            )?;
+            (shared.clone(), shared)
+        } else {
+            (
+                embedding(&["model.encoder.embed_tokens.weight"], config.vocab_size)?,
+                embedding(&["model.decoder.embed_tokens.weight"], target_vocab)?,
+            )
+        };
+        let lm_head = if config.tie_word_embeddings {
+            decoder_embed.clone()
+        } else {
+            vb.get((target_vocab, dim), "lm_head.weight")?
+        };
+        // HF starts from zeros when a checkpoint lacks the bias.
+        let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
+            vb.get((1, target_vocab), "final_logits_bias")?
+                .to_dtype(DType::F32)?
+        } else {
+            Tensor::zeros((1, target_vocab), DType::F32, vb.device())?
+        };
+        let activation = Activation::parse(&config.activation_function)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let encoder_layers = (0..config.encoder_layers)
+            .map(|i| {
+                let vb = vb.pp(format!("model.encoder.layers.{i}"));
+                EncoderLayer::load(
+                    vb,
+                    dim,
+                    config.encoder_attention_heads,
+                    config.encoder_ffn_dim,
+                    activation,
+                )
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let decoder_layers = (0..config.decoder_layers)
+            .map(|i| {
+                let vb = vb.pp(format!("model.decoder.layers.{i}"));
+                DecoderLayer::load(
+                    vb,
+                    dim,
+                    config.decoder_attention_heads,
+                    config.decoder_ffn_dim,
+                    activation,
+                )
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(MarianModel {
+            positions: sinusoidal_positions(
+                config.max_position_embeddings,
+                dim,
+                vb.dtype(),
+                vb.device(),
+            )?,
+            encoder_embed,
+            decoder_embed,
+            lm_head,
+            final_logits_bias,
+            encoder_layers,
+            decoder_layers,
+            embed_scale: if config.scale_embedding {
+                (dim as f64).sqrt()
+            } else {
+                1.0
+            },
+            pad_id: config.pad_token_id.unwrap_or(0),
+            max_positions: config.max_position_embeddings,
+            dtype: vb.dtype(),
+            device: vb.device().clone(),
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    pub fn max_positions(&self) -> usize {
+        self.max_positions
+    }
+
+    pub fn target_vocab_size(&self) -> usize {
+        self.lm_head.dims()[0]
+    }
+
+    fn embed(
+        &self,
+        table: &Tensor,
+        ids: &Tensor,
+        first_position: usize,
+    ) -> candle_core::Result<Tensor> {
+        let (rows, len) = ids.dims2()?;
+        let dim = table.dims()[1];
+        let tokens = table
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((rows, len, dim))?;
+        let positions = self.positions.narrow(0, first_position, len)?;
+        (tokens * self.embed_scale)?.broadcast_add(&positions)
+    }
+
+    /// Runs the encoder over `sources` (padded on the right with the pad id) and
+    /// prepares the decoder: cross-attention keys and values for every layer.
+    pub fn encode(&self, sources: &[Vec<u32>]) -> Result<DecoderState, EngineError> {
+        let longest = sources.iter().map(Vec::len).max().unwrap_or(0);
+        if longest > self.max_positions {
+            return Err(EngineError::ContextOverflow {
+                tokens: longest,
+                context: self.max_positions,
+            });
+        }
+        let padded: Vec<u32> = sources
+            .iter()
+            .flat_map(|s| {
+                s.iter()
+                    .copied()
+                    .chain(std::iter::repeat_n(self.pad_id, longest - s.len()))
+            })
+            .collect();
+        let ids = Tensor::from_vec(padded, (sources.len(), longest), &self.device)?;
+        let lengths: Vec<usize> = sources.iter().map(Vec::len).collect();
+        let mask = padding_mask(&lengths, longest, self.dtype, &self.device)?;
+        let mut hidden = self.embed(&self.encoder_embed, &ids, 0)?;
+        for layer in &self.encoder_layers {
+            hidden = layer.forward(&hidden, &mask)?;
+        }
+        let cross = self
+            .decoder_layers
+            .iter()
+            .map(|layer| layer.encoder_attn.key_value(&hidden))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        Ok(DecoderState {
+            cross,
+            cross_mask: mask,
+            cache: vec![None; self.decoder_layers.len()],
+            position: 0,
+        })
+    }
+
+    /// Runs decoder tokens `ids` `(rows, new)` after the cached positions and returns
+    /// f32 logits `(rows, new, target_vocab)`.
+    pub fn decode(&self, state: &mut DecoderState, ids: &Tensor) -> Result<Tensor, EngineError> {
+        let (rows, new) = ids.dims2()?;
+        if state.position + new > self.max_positions {
+            return Err(EngineError::ContextOverflow {
+                tokens: state.position + new,
+                context: self.max_positions,
+            });
+        }
+        let mut hidden = self.embed(&self.decoder_embed, ids, state.position)?;
+        let causal = if new > 1 {
+            Some(causal_mask(new, state.position, self.dtype, &self.device)?)
+        } else {
+            None
+        };
+        let layers = self
+            .decoder_layers
+            .iter()
+            .zip(state.cache.iter_mut())
+            .zip(&state.cross);
+        for ((layer, cache), cross) in layers {
+            hidden = layer.forward(&hidden, cache, causal.as_ref(), cross, &state.cross_mask)?;
+        }
+        state.position += new;
+        let dim = hidden.dims()[2];
+        let logits = hidden
+            .reshape((rows * new, dim))?
+            .matmul(&self.lm_head.t()?)?;
+        let logits = logits
+            .to_dtype(DType::F32)?
+            .broadcast_add(&self.final_logits_bias)?;
+        Ok(logits.reshape((rows, new, ()))?)
+    }
+
+    /// Logits for the next token of every row: `(rows, target_vocab)`.
+    pub fn step(&self, state: &mut DecoderState, tokens: &[u32]) -> Result<Tensor, EngineError> {
+        let ids = Tensor::from_vec(tokens.to_vec(), (tokens.len(), 1), &self.device)?;
+        Ok(self.decode(state, &ids)?.squeeze(1)?)
+    }
+}

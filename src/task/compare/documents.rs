@@ -1,0 +1,219 @@
+//! Reading what a comparison runs over: the articles (files, or the `*.txt` files of a
+//! folder) and their optional references (JSONL `{"id", "text"}` matched by id, or plain
+//! text with one reference per article in order).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::score::{read_segments, ScoreError, SegmentFormat};
+use crate::text::{self, InputError, PrepareOptions};
+
+/// An article to run every model over, and the reference output when there is one.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Document {
+    /// The file name without its extension; JSONL references are matched on it.
+    pub id: String,
+    /// The prepared (normalized, cleaned) article text the models are given.
+    pub source: String,
+    pub reference: Option<String>,
+}
+
+/// Inputs a comparison cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+    #[error("cannot list {path}: {source}; give article files or a readable folder")]
+    ListDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no articles: {0} holds no .txt files; give article files or a folder of *.txt")]
+    NoDocuments(String),
+    #[error("two articles have the id `{0}`: give files with different names")]
+    DuplicateId(String),
+    #[error("{path} has {refs} references for {docs} articles: give one per article, in order, or JSONL with ids")]
+    ReferenceCount {
+        path: String,
+        refs: usize,
+        docs: usize,
+    },
+    #[error(
+        "{path} has no reference with id `{id}`: add a line {{\"id\": \"{id}\", \"text\": …}}"
+    )]
+    MissingReference { path: String, id: String },
+    #[error(
+        "{path} line {line}: no string field `id`: JSONL references need {{\"id\", \"text\"}}"
+    )]
+    MissingId { path: String, line: usize },
+}
+
+/// Expands `inputs` (files, or folders whose `*.txt` files are taken in name order)
+/// and reads and prepares every article.
+pub fn read_documents(inputs: &[PathBuf]) -> Result<Vec<Document>, CompareError> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found = list_txt(input)?;
+            if found.is_empty() {
+                return Err(CompareError::NoDocuments(input.display().to_string()));
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(input.clone());
+        }
+    }
+    if files.is_empty() {
+        return Err(CompareError::NoDocuments("the command line".into()));
+    }
+    let mut documents: Vec<Document> = Vec::with_capacity(files.len());
+    for file in files {
+        let id = document_id(&file);
+        if documents.iter().any(|d| d.id == id) {
+            return Err(CompareError::DuplicateId(id));
+        }
+        let raw = text::read_input(&file)?;
+        let prepared = text::prepare(&raw, PrepareOptions::default());
+        documents.push(Document {
+            id,
+            source: prepared.text,
+            reference: None,
+        });
+    }
+    Ok(documents)
+}
+
+fn list_txt(dir: &Path) -> Result<Vec<PathBuf>, CompareError> {
+    let list_error = |source| CompareError::ListDir {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(list_error)? {
+        let path = entry.map_err(list_error)?.path();
+        let is_txt = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+        if is_txt && path.is_file() {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
+
+fn document_id(file: &Path) -> String {
+    file.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string())
+}
+
+/// Attaches references from `path` to `documents`: JSONL (`.jsonl`/`.ndjson`) by `id`,
+/// plain text by position. Every document must get one.
+pub fn attach_references(documents: &mut [Document], path: &Path) -> Result<(), CompareError> {
+    let shown = path.display().to_string();
+    let texts = read_segments(path, SegmentFormat::Auto, &["text", "ref"])?;
+    let is_jsonl = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("jsonl") || e.eq_ignore_ascii_case("ndjson"));
+    if !is_jsonl {
+        if texts.len() != documents.len() {
+            return Err(CompareError::ReferenceCount {
+                path: shown,
+                refs: texts.len(),
+                docs: documents.len(),
+            });
+        }
+        for (document, reference) in documents.iter_mut().zip(texts) {
+            document.reference = Some(reference);
+        }
+        return Ok(());
+    }
+    let ids = read_segments(path, SegmentFormat::Jsonl, &["id"]).map_err(|err| match err {
+        ScoreError::MissingField { path, line, .. } => CompareError::MissingId { path, line },
+        other => other.into(),
+    })?;
+    let by_id: HashMap<String, String> = ids.into_iter().zip(texts).collect();
+    for document in documents.iter_mut() {
+        match by_id.get(&document.id) {
+            Some(reference) => document.reference = Some(reference.clone()),
+            None => {
+                return Err(CompareError::MissingReference {
+                    path: shown,
+                    id: document.id.clone(),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.txt"), "दूसरी खबर।\n").unwrap();
+        std::fs::write(dir.path().join("a.txt"), "पहली खबर।\n").unwrap();
+        std::fs::write(dir.path().join("skip.md"), "नहीं").unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_folder_gives_its_txt_files_in_name_order() {
+        let dir = folder();
+        let docs = read_documents(&[dir.path().to_path_buf()]).unwrap();
+        let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(docs[0].source.trim(), "पहली खबर।");
+    }
+
+    #[test]
+    fn the_same_file_twice_is_refused() {
+        let dir = folder();
+        let a = dir.path().join("a.txt");
+        let err = read_documents(&[a.clone(), a]).unwrap_err();
+        assert!(matches!(err, CompareError::DuplicateId(id) if id == "a"));
+    }
+
+    #[test]
+    fn jsonl_references_match_by_id_and_plain_text_by_position() {
+        let dir = folder();
+        let mut docs = read_documents(&[dir.path().to_path_buf()]).unwrap();
+        let jsonl = dir.path().join("refs.jsonl");
+        std::fs::write(
+            &jsonl,
+            "{\"id\": \"b\", \"text\": \"Second.\"}\n{\"id\": \"a\", \"text\": \"First.\"}\n",
+        )
+        .unwrap();
+        attach_references(&mut docs, &jsonl).unwrap();
+        assert_eq!(docs[0].reference.as_deref(), Some("First."));
+        assert_eq!(docs[1].reference.as_deref(), Some("Second."));
+
+        let plain = dir.path().join("refs.txt");
+        std::fs::write(&plain, "One.\nTwo.\n").unwrap();
+        attach_references(&mut docs, &plain).unwrap();
+        assert_eq!(docs[1].reference.as_deref(), Some("Two."));
+    }
+
+    #[test]
+    fn a_missing_id_or_reference_is_named() {
+        let dir = folder();
+        let mut docs = read_documents(&[dir.path().to_path_buf()]).unwrap();
+        let refs = dir.path().join("refs.jsonl");
+        std::fs::write(&refs, "{\"id\": \"a\", \"text\": \"First.\"}\n").unwrap();
+        let err = attach_references(&mut docs, &refs).unwrap_err();
+        assert!(matches!(&err, CompareError::MissingReference { id, .. } if id == "b"));
+        std::fs::write(&refs, "{\"text\": \"First.\"}\n").unwrap();
+        let err = attach_references(&mut docs, &refs).unwrap_err();
+        assert!(
+            matches!(err, CompareError::MissingId { line: 1, .. }),
+            "{err}"
+        );
+    }
+}

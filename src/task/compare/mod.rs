@@ -1,0 +1,258 @@
+//! Comparing models side by side: every model runs the same task over the same
+//! documents (one model loaded at a time, by the caller), and the outputs, lengths,
+//! speeds, number-check findings and, given references, corpus scores are gathered
+//! into a [`Comparison`] that renders as a Markdown table or a self-contained HTML report.
+//!
+//! ```no_run
+//! use saar::model::ModelFiles;
+//! use saar::task::compare::{self, CompareTask, Comparison};
+//!
+//! fn compare_two(a: ModelFiles, b: ModelFiles) -> Result<String, Box<dyn std::error::Error>> {
+//!     let documents = compare::read_documents(&["examples/articles".into()])?;
+//!     let task = CompareTask::summarize(64);
+//!     let placement = saar::engine::Placement { device: candle_core::Device::Cpu, dtype: None };
+//!     let mut runs = Vec::new();
+//!     for files in [a, b] {
+//!         // One model in memory at a time: the session drops before the next loads.
+//!         let prompts = saar::prompt::TaskPrompts::embedded();
+//!         let mut session = saar::task::LlmSession::load(files, &placement, prompts)?;
+//!         runs.push(compare::run_model(&mut session, &documents, &task, &mut |_| {})?);
+//!     }
+//!     Ok(Comparison::new(&task, documents, runs).markdown_table())
+//! }
+//! ```
+
+mod documents;
+mod html;
+mod markdown;
+mod svg;
+
+use std::time::Instant;
+
+use super::{summarize, translate, Event, LlmSession, SummarizeSettings, Usage};
+use crate::engine::GenerationSettings;
+use crate::prompt::{Lang, Length};
+use crate::score::{check_numbers, Corpus, Finding, Metric, ScoreReport};
+use crate::Result;
+
+pub use documents::{attach_references, read_documents, CompareError, Document};
+
+/// What every model is asked to do with each document.
+#[derive(Debug, Clone)]
+pub enum CompareTask {
+    Summarize(SummarizeSettings),
+    Translate(GenerationSettings),
+}
+
+impl CompareTask {
+    /// English summaries of medium length, greedy, at most `max_new_tokens` each.
+    pub fn summarize(max_new_tokens: usize) -> Self {
+        CompareTask::Summarize(SummarizeSettings {
+            lang: Lang::En,
+            length: Length::Medium,
+            generation: greedy_settings(max_new_tokens),
+        })
+    }
+
+    /// Full English translations, greedy, at most `max_new_tokens` per chunk.
+    pub fn translate(max_new_tokens: usize) -> Self {
+        CompareTask::Translate(greedy_settings(max_new_tokens))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            CompareTask::Summarize(_) => "summarize",
+            CompareTask::Translate(_) => "translate",
+        }
+    }
+}
+
+/// Greedy decoding with the CLI's default repeat penalty. EOS ids are left empty:
+/// [`run_model`] fills in each model's own (others must set them from the tokenizer).
+pub fn greedy_settings(max_new_tokens: usize) -> GenerationSettings {
+    GenerationSettings {
+        max_new_tokens,
+        temperature: 0.0,
+        top_k: None,
+        top_p: None,
+        seed: 0,
+        repeat_penalty: 1.1,
+        repeat_last_n: 64,
+        eos_token_ids: Vec::new(),
+    }
+}
+
+/// What a running comparison tells its caller (for progress lines).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress<'a> {
+    /// Document `index` (0-based) of `total` is starting.
+    Document {
+        id: &'a str,
+        index: usize,
+        total: usize,
+    },
+}
+
+/// One model's output for one document.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DocumentOutput {
+    pub id: String,
+    pub text: String,
+    /// Whitespace-separated words, and characters.
+    pub words: usize,
+    pub chars: usize,
+    pub usage: Usage,
+    /// Numbers and dates in the output that the source does not support.
+    pub findings: Vec<Finding>,
+}
+
+/// One model over every document.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ModelRun {
+    pub model: String,
+    pub architecture: String,
+    pub device: String,
+    pub dtype: String,
+    pub outputs: Vec<DocumentOutput>,
+    /// Summed over every document.
+    pub usage: Usage,
+    pub wall_secs: f64,
+    /// Corpus scores against the references, when every document has one.
+    pub scores: Option<ScoreReport>,
+}
+
+impl ModelRun {
+    pub fn findings(&self) -> usize {
+        self.outputs.iter().map(|o| o.findings.len()).sum()
+    }
+
+    pub fn mean_words(&self) -> f64 {
+        if self.outputs.is_empty() {
+            return 0.0;
+        }
+        self.outputs.iter().map(|o| o.words).sum::<usize>() as f64 / self.outputs.len() as f64
+    }
+}
+
+/// Runs `task` with the loaded `session` over every document, checks each output's
+/// numbers against its source, and scores the outputs when every document has a
+/// reference. The model's own end-of-sequence tokens stop generation.
+pub fn run_model(
+    session: &mut LlmSession,
+    documents: &[Document],
+    task: &CompareTask,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ModelRun> {
+    let eos = session.tokenizer().eos_token_ids().to_vec();
+    let started = Instant::now();
+    let mut outputs = Vec::with_capacity(documents.len());
+    let mut total = Usage::default();
+    for (index, document) in documents.iter().enumerate() {
+        progress(Progress::Document {
+            id: &document.id,
+            index,
+            total: documents.len(),
+        });
+        let (text, usage) = run_one(session, &document.source, task, &eos)?;
+        total.add(&usage);
+        outputs.push(DocumentOutput {
+            id: document.id.clone(),
+            words: text.split_whitespace().count(),
+            chars: text.chars().count(),
+            findings: check_numbers(&document.source, &text),
+            text,
+            usage,
+        });
+    }
+    let info = session.info();
+    Ok(ModelRun {
+        model: session.files().name.clone(),
+        architecture: info.architecture.clone(),
+        device: info.device.clone(),
+        dtype: info.dtype.clone(),
+        scores: score_outputs(documents, &outputs),
+        outputs,
+        usage: total,
+        wall_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn run_one(
+    session: &mut LlmSession,
+    source: &str,
+    task: &CompareTask,
+    eos: &[u32],
+) -> Result<(String, Usage)> {
+    let mut quiet = |_: Event| {};
+    match task {
+        CompareTask::Summarize(settings) => {
+            let mut settings = settings.clone();
+            settings.generation.eos_token_ids = eos.to_vec();
+            let summary = summarize(session, source, &settings, &mut quiet)?;
+            Ok((summary.text, summary.usage))
+        }
+        CompareTask::Translate(generation) => {
+            let mut generation = generation.clone();
+            generation.eos_token_ids = eos.to_vec();
+            let translation = translate(session, source, &generation, &mut quiet)?;
+            Ok((translation.text, translation.usage))
+        }
+    }
+}
+
+fn score_outputs(documents: &[Document], outputs: &[DocumentOutput]) -> Option<ScoreReport> {
+    let references: Option<Vec<String>> = documents.iter().map(|d| d.reference.clone()).collect();
+    let hyps = outputs.iter().map(|o| o.text.clone()).collect();
+    let corpus = Corpus::new(hyps, vec![references?]).ok()?;
+    Some(corpus.score(&Metric::ALL))
+}
+
+/// Every model's run over the same documents, ready to render.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Comparison {
+    pub task: String,
+    pub documents: Vec<Document>,
+    pub runs: Vec<ModelRun>,
+}
+
+impl Comparison {
+    pub fn new(task: &CompareTask, documents: Vec<Document>, runs: Vec<ModelRun>) -> Self {
+        Comparison {
+            task: task.name().to_string(),
+            documents,
+            runs,
+        }
+    }
+
+    /// True when the runs carry scores (every document had a reference).
+    pub fn has_scores(&self) -> bool {
+        self.runs.iter().any(|r| r.scores.is_some())
+    }
+
+    /// One row per model: length, speed, findings and scores, as Markdown.
+    pub fn markdown_table(&self) -> String {
+        markdown::table(self)
+    }
+
+    /// The whole comparison as one self-contained HTML page (inline CSS and SVG).
+    pub fn html_report(&self) -> String {
+        html::report(self)
+    }
+}
+
+/// The four corpus scores of a run, in [`Metric::ALL`] order, with their labels.
+pub(crate) fn score_columns(scores: &ScoreReport) -> [(&'static str, f64); 4] {
+    let value = |score: Option<f64>| score.unwrap_or(0.0);
+    [
+        ("BLEU", value(scores.bleu.as_ref().map(|s| s.score))),
+        ("chrF", value(scores.chrf.as_ref().map(|s| s.score))),
+        (
+            "chrF++",
+            value(scores.chrf_plus_plus.as_ref().map(|s| s.score)),
+        ),
+        ("ROUGE-L", value(scores.rouge_l.as_ref().map(|s| s.f))),
+    ]
+}
+
+#[cfg(test)]
+mod tests;
