@@ -347,3 +347,51 @@ fn favoured_token_must_exist() {
     let error = try_write(&Shape::tiny(Arch::Llama), &template).unwrap_err();
     assert!(error.to_string().contains("<no-such-token>"), "{error}");
 }
+
+#[test]
+fn bench_reports_one_json_line_per_format() {
+    let work = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args([
+            "bench",
+            "--shape",
+            "tiny-qwen3",
+            "--device",
+            "cpu",
+            "--quant",
+            "q8_0",
+        ])
+        .args(["--prompt-tokens", "24", "--new-tokens", "3", "--work-dir"])
+        .arg(work.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let reports: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let formats: Vec<&str> = reports
+        .iter()
+        .map(|r| r["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["safetensors-f32", "gguf-q8_0"]);
+    for report in &reports {
+        assert_eq!(report["shape"], "tiny-qwen3");
+        assert_eq!(report["prompt_tokens"], 24);
+        assert_eq!(report["new_tokens"], 3);
+        for key in ["prefill_tok_s", "decode_tok_s", "load_secs", "file_bytes"] {
+            assert!(report[key].as_f64().unwrap() > 0.0, "{key}: {report}");
+        }
+    }
+    // --work-dir keeps what was built.
+    assert!(work
+        .path()
+        .join("tiny-qwen3-f32/model.safetensors")
+        .is_file());
+    assert!(work.path().join("tiny-qwen3-q8_0.gguf").is_file());
+}
