@@ -108,12 +108,33 @@ fn safetensors_folder_has_every_tensor_and_real_config_fields() {
             assert_eq!(config["query_pre_attn_scalar"], shape.head_dim);
             assert_eq!(config["sliding_window"], 128);
             assert_eq!(config["hidden_activation"], "gelu_pytorch_tanh");
-            let types = config["layer_types"].as_array().unwrap();
-            assert_eq!(types.len(), 6);
-            assert_eq!(types[5], "full_attention");
-            assert_eq!(types[0], "sliding_attention");
+            assert_eq!(
+                config["layer_types"],
+                serde_json::json!(["sliding_attention", "sliding_attention"])
+            );
         }
     }
+}
+
+#[test]
+fn gemma3_puts_a_global_layer_every_sixth_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let shape = Shape {
+        layers: 7,
+        ..Shape::tiny(Arch::Gemma3)
+    };
+    write_hf(dir.path(), &shape, DType::F32, 1);
+    let config = read_json(&dir.path().join("config.json"));
+    let globals: Vec<usize> = config["layer_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, kind)| *kind == "full_attention")
+        .map(|(layer, _)| layer)
+        .collect();
+    assert_eq!(globals, [5]);
+    assert_eq!(config["sliding_window_pattern"], 6);
 }
 
 #[test]
@@ -325,4 +346,52 @@ fn favoured_token_must_exist() {
     let template = ModelTemplate::new(TEMPLATE).with_favoured_token("<no-such-token>", 10.0);
     let error = try_write(&Shape::tiny(Arch::Llama), &template).unwrap_err();
     assert!(error.to_string().contains("<no-such-token>"), "{error}");
+}
+
+#[test]
+fn bench_reports_one_json_line_per_format() {
+    let work = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args([
+            "bench",
+            "--shape",
+            "tiny-qwen3",
+            "--device",
+            "cpu",
+            "--quant",
+            "q8_0",
+        ])
+        .args(["--prompt-tokens", "24", "--new-tokens", "3", "--work-dir"])
+        .arg(work.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let reports: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let formats: Vec<&str> = reports
+        .iter()
+        .map(|r| r["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["safetensors-f32", "gguf-q8_0"]);
+    for report in &reports {
+        assert_eq!(report["shape"], "tiny-qwen3");
+        assert_eq!(report["prompt_tokens"], 24);
+        assert_eq!(report["new_tokens"], 3);
+        for key in ["prefill_tok_s", "decode_tok_s", "load_secs", "file_bytes"] {
+            assert!(report[key].as_f64().unwrap() > 0.0, "{key}: {report}");
+        }
+    }
+    // --work-dir keeps what was built.
+    assert!(work
+        .path()
+        .join("tiny-qwen3-f32/model.safetensors")
+        .is_file());
+    assert!(work.path().join("tiny-qwen3-q8_0.gguf").is_file());
 }
