@@ -120,11 +120,11 @@ pub fn beam_search(
             .collect();
         let logits = model.step(&mut state, &last)?;
         let vocab = logits.dims()[1];
-        let logits = logits.flatten_all()?.to_vec1::<f32>()?;
+        let mut logits = logits.flatten_all()?.to_vec1::<f32>()?;
         let mut next_rows = Vec::new();
         let mut still_active = Vec::new();
         for (position, &s) in active.iter().enumerate() {
-            let rows = &logits[position * beams * vocab..(position + 1) * beams * vocab];
+            let rows = &mut logits[position * beams * vocab..(position + 1) * beams * vocab];
             let chosen = advance(&mut sentences[s], rows, vocab, plan, cur_len);
             if !sentences[s].over {
                 still_active.push(s);
@@ -163,7 +163,7 @@ pub fn beam_search(
 /// One step for one sentence; returns, for each new running beam, the beam it grew from.
 fn advance(
     sentence: &mut Sentence,
-    logits: &[f32],
+    logits: &mut [f32],
     vocab: usize,
     plan: &SearchPlan,
     cur_len: usize,
@@ -172,9 +172,9 @@ fn advance(
     let keep = 2usize.max(1 + plan.eos_token_ids.len()) * beams;
     let mut top = TopK::new(keep);
     for (beam, (sequence, running_score)) in sentence.running.iter().enumerate() {
-        let mut scores = logits[beam * vocab..(beam + 1) * vocab].to_vec();
-        log_softmax_in_place(&mut scores);
-        plan.processors.apply(sequence, &mut scores);
+        let scores = &mut logits[beam * vocab..(beam + 1) * vocab];
+        log_softmax_in_place(scores);
+        plan.processors.apply(sequence, scores);
         for (token, score) in scores.iter().enumerate() {
             top.offer(score + running_score, beam * vocab + token);
         }

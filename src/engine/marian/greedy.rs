@@ -23,10 +23,12 @@ pub fn greedy(
             .iter()
             .map(|&i| sequences[i].last().copied().unwrap_or(plan.decoder_start))
             .collect();
-        let logits = model.step(&mut state, &last)?.to_vec2::<f32>()?;
-        for (mut scores, &i) in logits.into_iter().zip(&active) {
-            plan.processors.apply(&sequences[i], &mut scores);
-            let next = argmax(&scores);
+        let logits = model.step(&mut state, &last)?;
+        let vocab = logits.dims()[1];
+        let mut logits = logits.flatten_all()?.to_vec1::<f32>()?;
+        for (scores, &i) in logits.chunks_mut(vocab).zip(&active) {
+            plan.processors.apply(&sequences[i], scores);
+            let next = argmax(scores);
             sequences[i].push(next);
             if plan.eos_token_ids.contains(&next) {
                 stops[i] = Some(StopReason::Eos);

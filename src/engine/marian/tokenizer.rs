@@ -34,11 +34,27 @@ pub struct MarianTokenizerFiles {
 struct TokenizerConfig {
     #[serde(default)]
     separate_vocabs: bool,
-    unk_token: Option<String>,
-    eos_token: Option<String>,
-    pad_token: Option<String>,
+    unk_token: Option<TokenText>,
+    eos_token: Option<TokenText>,
+    pad_token: Option<TokenText>,
     #[serde(default)]
     clean_up_tokenization_spaces: bool,
+}
+
+/// A special token as tokenizer configs write it: a string or an `AddedToken` object.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum TokenText {
+    Plain(String),
+    Added { content: String },
+}
+
+impl TokenText {
+    fn text(self) -> String {
+        match self {
+            TokenText::Plain(text) | TokenText::Added { content: text } => text,
+        }
+    }
 }
 
 /// A loaded Marian tokenizer.
@@ -88,9 +104,15 @@ impl MarianTokenizer {
                 )
             })
         };
-        let unk = config.unk_token.unwrap_or_else(|| "<unk>".into());
-        let eos = config.eos_token.unwrap_or_else(|| "</s>".into());
-        let pad = config.pad_token.unwrap_or_else(|| "<pad>".into());
+        let unk = config
+            .unk_token
+            .map_or_else(|| "<unk>".into(), TokenText::text);
+        let eos = config
+            .eos_token
+            .map_or_else(|| "</s>".into(), TokenText::text);
+        let pad = config
+            .pad_token
+            .map_or_else(|| "<pad>".into(), TokenText::text);
         let mut specials = vec![
             (unk.clone(), special_id(&unk)?),
             (eos.clone(), special_id(&eos)?),
@@ -343,6 +365,20 @@ mod tests {
         );
         assert_eq!(split_language_code("a >>fra<<"), (None, "a >>fra<<"));
         assert_eq!(split_language_code(">>open"), (None, ">>open"));
+    }
+
+    #[test]
+    fn special_tokens_may_be_strings_or_added_token_objects() {
+        let json = r#"{"unk_token": "<unk>", "eos_token": {"content": "</s>", "lstrip": false}}"#;
+        let config: TokenizerConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            config.unk_token.map(TokenText::text).as_deref(),
+            Some("<unk>")
+        );
+        assert_eq!(
+            config.eos_token.map(TokenText::text).as_deref(),
+            Some("</s>")
+        );
     }
 
     #[test]
