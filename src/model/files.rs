@@ -18,6 +18,7 @@ pub(crate) const TOKENIZER_CONFIG: &str = "tokenizer_config.json";
 pub(crate) const CHAT_TEMPLATE: &str = "chat_template.jinja";
 /// Marian keeps its vocabulary in SentencePiece models plus a joint vocab.
 const MARIAN_FILES: [&str; 3] = ["source.spm", "target.spm", "vocab.json"];
+const MARIAN_TARGET_VOCAB: &str = "target_vocab.json";
 
 /// A place that holds a model's files under their repo names.
 pub(crate) trait FileSource {
@@ -86,6 +87,13 @@ pub(crate) fn fetch_support_files(source: &mut dyn FileSource) -> Result<Support
         if model_type(config)?.as_deref() == Some("marian") {
             for file in MARIAN_FILES {
                 other.insert(file.to_string(), fetch_required(source, file)?);
+            }
+            // Pairs with separate source and target vocabularies ship a second one.
+            if source.has(MARIAN_TARGET_VOCAB) {
+                other.insert(
+                    MARIAN_TARGET_VOCAB.to_string(),
+                    source.fetch(MARIAN_TARGET_VOCAB)?,
+                );
             }
         }
     }
