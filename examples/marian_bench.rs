@@ -1,6 +1,7 @@
 //! Speed of the Marian engine on random opus-mt-base weights, without tests or a
 //! model download: `cargo run --release --example marian_bench [tokens] [batches] [beams]`,
-//! e.g. `cargo run --release --example marian_bench 64 1,8 1,4`.
+//! e.g. `cargo run --release --example marian_bench 64 1,8 1,4`. Prints one JSON object
+//! per batch size and beam width.
 
 use saar::engine::marian::bench::{bench_marian_with, MarianBenchOptions, MarianShape};
 
@@ -16,29 +17,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let batches = list(args.next(), &[1, 8]);
     let beams = list(args.next(), &[1, 4]);
     let shape = MarianShape::opus_mt_base();
-    println!(
-        "opus-mt base shape {shape:?}; {tokens} source and {tokens} target tokens per sentence"
-    );
-    println!(
-        "{:>5} {:>5} {:>10} {:>10} {:>10} {:>12}",
-        "batch", "beams", "tokens", "encode s", "decode s", "tokens/s"
-    );
     for &beam in &beams {
         for &batch in &batches {
             let options = MarianBenchOptions {
                 beams: beam,
                 ..Default::default()
             };
-            let f = bench_marian_with(&shape, batch, tokens, &options)?;
-            println!(
-                "{:>5} {:>5} {:>10} {:>10.3} {:>10.3} {:>12.1}",
-                f.batch,
-                f.beams,
-                f.generated_tokens,
-                f.encode_secs,
-                f.decode_secs,
-                f.tokens_per_sec
-            );
+            let figures = bench_marian_with(&shape, batch, tokens, &options)?;
+            println!("{}", serde_json::to_string(&figures)?);
         }
     }
     Ok(())

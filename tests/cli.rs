@@ -302,4 +302,7 @@ fn translate_with_a_marian_model_keeps_english_and_paragraphs() {
     // Batching is an implementation detail: one sentence per batch gives the same text.
     let one_by_one = run(&["--batch-size", "1"]);
     assert_eq!(greedy["output"], one_by_one["output"]);
+    let beam = run(&["--beams", "4"]);
+    assert_eq!(beam["pieces"].as_array().unwrap().len(), pieces.len());
+    assert!(beam["output"].as_str().unwrap().contains(tweet));
 }
