@@ -24,6 +24,23 @@ pub struct GenerationSettings {
     pub eos_token_ids: Vec<u32>,
 }
 
+impl GenerationSettings {
+    /// Plain greedy decoding (no penalty, as HF's `generate` defaults): the baseline for
+    /// reproducible comparisons. EOS ids are left for the caller to fill from the model.
+    pub fn greedy(max_new_tokens: usize) -> Self {
+        GenerationSettings {
+            max_new_tokens,
+            temperature: 0.0,
+            top_k: None,
+            top_p: None,
+            seed: 0,
+            repeat_penalty: 1.0,
+            repeat_last_n: 64,
+            eos_token_ids: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {

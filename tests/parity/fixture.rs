@@ -124,14 +124,8 @@ pub fn max_abs_diff(got: &[f32], want: &[f32]) -> f32 {
 
 fn greedy(max_new_tokens: usize, eos_token_ids: Vec<u32>) -> GenerationSettings {
     GenerationSettings {
-        max_new_tokens,
-        temperature: 0.0,
-        top_k: None,
-        top_p: None,
-        seed: 0,
-        repeat_penalty: 1.0,
-        repeat_last_n: 64,
         eos_token_ids,
+        ..GenerationSettings::greedy(max_new_tokens)
     }
 }
 

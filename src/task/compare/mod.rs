@@ -71,14 +71,8 @@ impl CompareTask {
 /// [`run_model`] fills in each model's own (others must set them from the tokenizer).
 pub fn greedy_settings(max_new_tokens: usize) -> GenerationSettings {
     GenerationSettings {
-        max_new_tokens,
-        temperature: 0.0,
-        top_k: None,
-        top_p: None,
-        seed: 0,
         repeat_penalty: 1.1,
-        repeat_last_n: 64,
-        eos_token_ids: Vec::new(),
+        ..GenerationSettings::greedy(max_new_tokens)
     }
 }
 
