@@ -10,7 +10,6 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 
 use saar::engine::GenerationSettings;
-use saar::prompt::{Lang as PromptLang, Length};
 use saar::task::batch::{self, BatchOutput, Document, RecordKey, Shard};
 use saar::task::{self, LlmSession, SummarizeSettings, Usage};
 use saar::text::{self, PrepareOptions};
@@ -226,8 +225,8 @@ fn process(
     };
     if args.task != BatchTask::Translate {
         let settings = SummarizeSettings {
-            lang: summary_lang(args.lang),
-            length: summary_length(args.length),
+            lang: args.lang.into(),
+            length: args.length.into(),
             generation: generation.clone(),
         };
         let summary = task::summarize(session, &prepared.text, &settings, &mut |_| {})?;
@@ -299,19 +298,4 @@ fn settings_json(args: &BatchArgs, generation: &GenerationSettings, prompt_hash:
         "repeat_last_n": generation.repeat_last_n,
         "prompt_hash": prompt_hash,
     })
-}
-
-fn summary_lang(lang: Lang) -> PromptLang {
-    match lang {
-        Lang::En => PromptLang::En,
-        Lang::Hi => PromptLang::Hi,
-    }
-}
-
-fn summary_length(length: LengthArg) -> Length {
-    match length {
-        LengthArg::Short => Length::Short,
-        LengthArg::Medium => Length::Medium,
-        LengthArg::Long => Length::Long,
-    }
 }

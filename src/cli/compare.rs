@@ -97,13 +97,3 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     eprintln!("saar: report written to {}", args.report.display());
     Ok(ExitCode::SUCCESS)
 }
-
-impl From<LengthArg> for saar::prompt::Length {
-    fn from(length: LengthArg) -> Self {
-        match length {
-            LengthArg::Short => saar::prompt::Length::Short,
-            LengthArg::Medium => saar::prompt::Length::Medium,
-            LengthArg::Long => saar::prompt::Length::Long,
-        }
-    }
-}

@@ -57,15 +57,8 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
     let mut session = llm::open_session(&args.model, &args.runtime, verbose)?;
     generation.eos_token_ids = session.tokenizer().eos_token_ids().to_vec();
     let settings = SummarizeSettings {
-        lang: match args.lang {
-            Lang::En => PromptLang::En,
-            Lang::Hi => PromptLang::Hi,
-        },
-        length: match args.length {
-            LengthArg::Short => Length::Short,
-            LengthArg::Medium => Length::Medium,
-            LengthArg::Long => Length::Long,
-        },
+        lang: args.lang.into(),
+        length: args.length.into(),
         generation,
     };
     let stream = args.output.format == OutputFormat::Text;
@@ -93,4 +86,23 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
         llm::print_stats(&summary.usage);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+impl From<Lang> for PromptLang {
+    fn from(lang: Lang) -> Self {
+        match lang {
+            Lang::En => PromptLang::En,
+            Lang::Hi => PromptLang::Hi,
+        }
+    }
+}
+
+impl From<LengthArg> for Length {
+    fn from(length: LengthArg) -> Self {
+        match length {
+            LengthArg::Short => Length::Short,
+            LengthArg::Medium => Length::Medium,
+            LengthArg::Long => Length::Long,
+        }
+    }
 }
