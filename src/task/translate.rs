@@ -52,8 +52,10 @@ pub fn translate(
         events(Event::Output(text));
         translation.text.push_str(text);
     };
-    for run in runs(&text::split_sentences(article)) {
-        let source = &article[run.range.clone()];
+    let sentences = text::split_sentences(article);
+    for run in runs(&sentences) {
+        let source = &article[sentences[run.sentences.start].range.start
+            ..sentences[run.sentences.end - 1].range.end];
         if run.verbatim {
             emit(&mut translation, events, source.trim_end());
             translation.pieces.push(TranslationPiece {
@@ -62,19 +64,19 @@ pub fn translate(
                 verbatim: true,
             });
         } else {
-            let sentences = text::split_sentences(source);
             let settings = ChunkSettings {
                 max_tokens: budget,
                 overlap_sentences: 0,
             };
-            for (i, chunk) in text::chunk(source, &sentences, session.tokenizer(), settings)?
+            let run_sentences = &sentences[run.sentences.clone()];
+            for (i, chunk) in text::chunk(article, run_sentences, session.tokenizer(), settings)?
                 .iter()
                 .enumerate()
             {
                 if i > 0 {
                     emit(&mut translation, events, " ");
                 }
-                let chunk_text = source[chunk.range.clone()].trim();
+                let chunk_text = article[chunk.range.clone()].trim();
                 let vars = PromptVars::new(chunk_text);
                 let done = session.complete(Task::Translate, &vars, generation, &mut |p| {
                     events(Event::Output(p))
@@ -96,22 +98,23 @@ pub fn translate(
 /// Consecutive sentences on one line that are either all kept verbatim (English) or
 /// all translated, and what follows the last of them.
 struct Run {
-    range: Range<usize>,
+    /// Indices into the article's sentences.
+    sentences: Range<usize>,
     verbatim: bool,
     boundary: Boundary,
 }
 
 fn runs(sentences: &[Sentence]) -> Vec<Run> {
     let mut runs: Vec<Run> = Vec::new();
-    for sentence in sentences {
+    for (index, sentence) in sentences.iter().enumerate() {
         let verbatim = sentence.script == Script::Latin;
         match runs.last_mut() {
             Some(run) if run.verbatim == verbatim && run.boundary == Boundary::Inline => {
-                run.range.end = sentence.range.end;
+                run.sentences.end = index + 1;
                 run.boundary = sentence.boundary;
             }
             _ => runs.push(Run {
-                range: sentence.range.clone(),
+                sentences: index..index + 1,
                 verbatim,
                 boundary: sentence.boundary,
             }),
