@@ -4,6 +4,7 @@
 //! [`CausalLm`] trait, and the decode loop in [`generate()`] serves any `CausalLm`.
 
 pub mod generate;
+pub mod kernels;
 pub mod llm;
 pub mod marian;
 

@@ -1,0 +1,33 @@
+//! Run-time CPU feature checks, so one binary uses AVX2/FMA/F16C where the CPU has
+//! them and a scalar path where it does not (never decided only at build time).
+
+/// The SIMD features the kernels can use on this CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Features {
+    pub avx2: bool,
+    pub fma: bool,
+    pub f16c: bool,
+}
+
+impl Features {
+    /// Checked once per call; cheap (std caches the cpuid answer).
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            Features {
+                avx2: std::arch::is_x86_feature_detected!("avx2"),
+                fma: std::arch::is_x86_feature_detected!("fma"),
+                f16c: std::arch::is_x86_feature_detected!("f16c"),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            Features::default()
+        }
+    }
+
+    /// AVX2 with FMA: what the x86 fast paths need.
+    pub fn avx2_fma(self) -> bool {
+        self.avx2 && self.fma
+    }
+}

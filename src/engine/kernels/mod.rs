@@ -1,0 +1,62 @@
+//! The project's own CPU kernels for the hot path: the matrix products that take
+//! almost all of an LLM's or a Marian model's time on a CPU. Candle's generic CPU
+//! paths stay as the reference ("stock candle") and as the path on GPUs; these
+//! kernels replace them on CPUs where they are faster, chosen at load time.
+//!
+//! - [`cpu`]: which SIMD features this CPU has, checked at run time.
+//! - [`quant`]: GGUF block types (Q4_K, Q5_0, Q6_K, Q8_0…) times f32 activations,
+//!   with the activations quantized once per product.
+//! - [`dense`]: f32, f16 and bf16 weights times f32 activations, with f16/bf16
+//!   converted on the fly instead of upcast copies.
+
+pub mod cpu;
+pub mod dense;
+pub mod quant;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// Which implementation runs the matrix products on a CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// saar's own kernels (the default).
+    Saar,
+    /// candle's own CPU paths, kept as the reference that `saar bench` compares with.
+    Candle,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Saar => "saar",
+            Backend::Candle => "candle",
+        }
+    }
+}
+
+const UNSET: u8 = 0;
+const SAAR: u8 = 1;
+const CANDLE: u8 = 2;
+
+static BACKEND: AtomicU8 = AtomicU8::new(UNSET);
+
+/// The backend models load with: set by [`set_backend`], else `SAAR_KERNELS=candle`
+/// in the environment picks candle's, else saar's.
+pub fn backend() -> Backend {
+    match BACKEND.load(Ordering::Relaxed) {
+        SAAR => Backend::Saar,
+        CANDLE => Backend::Candle,
+        _ => match std::env::var("SAAR_KERNELS").as_deref() {
+            Ok("candle") => Backend::Candle,
+            _ => Backend::Saar,
+        },
+    }
+}
+
+/// Chooses the backend for models loaded from now on (models already loaded keep theirs).
+pub fn set_backend(backend: Backend) {
+    let value = match backend {
+        Backend::Saar => SAAR,
+        Backend::Candle => CANDLE,
+    };
+    BACKEND.store(value, Ordering::Relaxed);
+}

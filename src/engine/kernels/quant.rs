@@ -1,0 +1,1 @@
+//! GGUF block-quantized weights times f32 activations (owned by the quantized-kernel work).
