@@ -150,29 +150,34 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         }
         progress.begin(&doc.id);
         let started = Instant::now();
-        let outcome = match text {
-            Ok(text) => process(&mut session, &text, args, &generation),
-            Err(err) => Err(err.into()),
+        let processed = match text {
+            Ok(text) => Ok(process(&mut session, &text, args, &generation)),
+            Err(err) => Err(format!("{:#}", anyhow::Error::from(err))),
         };
-        let mut record = base_record(&session, doc, &key, &settings, outcome.as_ref().ok());
+        let mut record = base_record(&session, doc, &key, &settings, processed.as_ref().ok());
         record["elapsed_secs"] = started.elapsed().as_secs_f64().into();
-        let generated = match &outcome {
-            Ok(done) => {
-                tally.done += 1;
-                done.usage.generated_tokens
-            }
-            Err(err) => {
+        let error = match &processed {
+            Ok(done) if done.failures.is_empty() => None,
+            Ok(done) => Some(done.failures.join("; ")),
+            Err(err) => Some(err.clone()),
+        };
+        let generated = processed
+            .as_ref()
+            .map_or(0, |done| done.usage.generated_tokens);
+        let ok = error.is_none();
+        match error {
+            None => tally.done += 1,
+            Some(err) => {
                 tally.failed += 1;
                 record["status"] = "error".into();
-                record["error"] = format!("{err:#}").into();
                 if !args.quiet {
-                    progress.note(&format!("saar: {}: {err:#}", doc.id));
+                    progress.note(&format!("saar: {}: {err}", doc.id));
                 }
-                0
+                record["error"] = err.into();
             }
-        };
+        }
         output.append(&record)?;
-        resumed.done.insert(key, outcome.is_ok());
+        resumed.done.insert(key, ok);
         progress.end(&doc.id, generated);
     }
     progress.finish();
@@ -202,6 +207,8 @@ struct Processed {
     translation: Option<String>,
     usage: Usage,
     removed_boilerplate: usize,
+    /// One line per part that failed (`summary: …`, `translation: …`).
+    failures: Vec<String>,
 }
 
 fn process(
@@ -209,7 +216,7 @@ fn process(
     raw: &str,
     args: &BatchArgs,
     generation: &GenerationSettings,
-) -> anyhow::Result<Processed> {
+) -> Processed {
     let prepared = text::prepare(
         raw,
         PrepareOptions {
@@ -222,23 +229,33 @@ fn process(
         translation: None,
         usage: Usage::default(),
         removed_boilerplate: prepared.removed.len(),
+        failures: Vec::new(),
     };
+    // Each part runs even when the other failed, and what succeeded is kept.
     if args.task != BatchTask::Translate {
         let settings = SummarizeSettings {
             lang: args.lang.into(),
             length: args.length.into(),
             generation: generation.clone(),
         };
-        let summary = task::summarize(session, &prepared.text, &settings, &mut |_| {})?;
-        done.usage.add(&summary.usage);
-        done.summary = Some(summary.text);
+        match task::summarize(session, &prepared.text, &settings, &mut |_| {}) {
+            Ok(summary) => {
+                done.usage.add(&summary.usage);
+                done.summary = Some(summary.text);
+            }
+            Err(err) => done.failures.push(format!("summary: {err:#}")),
+        }
     }
     if args.task != BatchTask::Summarize {
-        let translation = task::translate(session, &prepared.text, generation, &mut |_| {})?;
-        done.usage.add(&translation.usage);
-        done.translation = Some(translation.text);
+        match task::translate(session, &prepared.text, generation, &mut |_| {}) {
+            Ok(translation) => {
+                done.usage.add(&translation.usage);
+                done.translation = Some(translation.text);
+            }
+            Err(err) => done.failures.push(format!("translation: {err:#}")),
+        }
     }
-    Ok(done)
+    done
 }
 
 /// The record of one document: what it was, the model and settings, the resume key's
