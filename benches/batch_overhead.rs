@@ -5,10 +5,12 @@
 //! ```text
 //! cargo bench --bench batch_overhead              # 16 documents, task summarize
 //! cargo bench --bench batch_overhead -- 8 translate
+//! cargo bench --bench batch_overhead -- 16 marian     # a Marian model, --task translate
 //! ```
-//! The model is a random-weight Qwen3-style model from `saar::synth`, 512 wide and 8
+//! The LLM is a random-weight Qwen3-style model from `saar::synth`, 512 wide and 8
 //! layers deep: small enough to run in seconds on a CPU, big enough that a document
-//! takes as long as with a small real model. The figures printed are:
+//! takes as long as with a small real model. The Marian model is the tiny test model
+//! widened to opus-mt-base's layers (see [`wide_marian`]). The figures printed are:
 //! - wall: the whole run after the model is loaded (reading, preparing, prompting,
 //!   generating, writing);
 //! - model: the sum of every record's `prefill_secs + decode_secs`;
@@ -17,12 +19,12 @@
 //! - between documents: the rest (reading the next document, hashing, the JSON record,
 //!   write + fsync), of which the output writes are timed separately.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use saar::engine::marian::MarianSettings;
+use saar::engine::marian::{MarianSettings, MarianTranslator};
 use saar::engine::Placement;
-use saar::model::{HubSettings, ModelSpec};
+use saar::model::{HubSettings, ModelFiles, ModelSpec};
 use saar::prompt::{Lang, Length, TaskPrompts};
 use saar::synth::sample_text::HINDI_SENTENCES;
 use saar::synth::{write_safetensors_model, Arch, ModelTemplate, Shape};
@@ -51,6 +53,116 @@ impl RecordSink for TimedOutput {
     }
 }
 
+/// The loaded model.
+enum Loaded {
+    Llm(LlmSession),
+    Marian(MarianTranslator, ModelFiles),
+}
+
+/// A random-weight Qwen3-style model, 512 wide and 8 layers deep.
+fn llm_session(dir: &Path, placement: &Placement) -> AnyResult<LlmSession> {
+    let shape = Shape {
+        hidden: 512,
+        layers: 8,
+        heads: 8,
+        kv_heads: 4,
+        head_dim: 64,
+        ffn: 1536,
+        ..Shape::tiny(Arch::Qwen3)
+    };
+    let template = ModelTemplate::simple(shape.arch.family());
+    write_safetensors_model(dir, &shape, candle_core::DType::F32, 7, &template)?;
+    let files = saar::model::resolve(
+        &ModelSpec::parse(&dir.to_string_lossy())?,
+        &HubSettings::from_env(),
+    )?;
+    Ok(LlmSession::load(files, placement, TaskPrompts::embedded())?)
+}
+
+/// The tiny Marian test model (its real SentencePiece files and 456-token vocabulary)
+/// widened to opus-mt-base's layers: 512 wide, FFN 2048, 6 + 6 layers, 8 heads, with
+/// random weights. Its generation config (4 beams, at most 24 tokens) is kept.
+fn wide_marian(dir: &Path) -> AnyResult<ModelFiles> {
+    const FIXTURE: &str = "tests/fixtures/marian/tiny";
+    const D: usize = 512;
+    const FFN: usize = 2048;
+    const LAYERS: usize = 6;
+    std::fs::create_dir_all(dir)?;
+    for name in [
+        "generation_config.json",
+        "source.spm",
+        "target.spm",
+        "tokenizer_config.json",
+        "vocab.json",
+    ] {
+        std::fs::copy(Path::new(FIXTURE).join(name), dir.join(name))?;
+    }
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(
+        Path::new(FIXTURE).join("config.json"),
+    )?)?;
+    let tiny = (
+        config["d_model"].as_u64().unwrap_or(0) as usize,
+        config["encoder_ffn_dim"].as_u64().unwrap_or(0) as usize,
+    );
+    for (key, value) in [
+        ("d_model", D),
+        ("encoder_ffn_dim", FFN),
+        ("decoder_ffn_dim", FFN),
+        ("encoder_layers", LAYERS),
+        ("decoder_layers", LAYERS),
+        ("encoder_attention_heads", 8),
+        ("decoder_attention_heads", 8),
+    ] {
+        config[key] = value.into();
+    }
+    std::fs::write(dir.join("config.json"), config.to_string())?;
+    let device = candle_core::Device::Cpu;
+    let small =
+        candle_core::safetensors::load(Path::new(FIXTURE).join("model.safetensors"), &device)?;
+    let mut tensors = std::collections::HashMap::new();
+    for (name, tensor) in &small {
+        // Layer 0's tensors stand for every layer; the other tiny layers are dropped.
+        if name.contains(".layers.") && !name.contains(".layers.0.") {
+            continue;
+        }
+        let dims: Vec<usize> = tensor
+            .dims()
+            .iter()
+            .map(|&d| {
+                if d == tiny.0 {
+                    D
+                } else if d == tiny.1 {
+                    FFN
+                } else {
+                    d
+                }
+            })
+            .collect();
+        let copies: Vec<String> = if name.contains(".layers.0.") {
+            (0..LAYERS)
+                .map(|l| name.replace(".layers.0.", &format!(".layers.{l}.")))
+                .collect()
+        } else {
+            vec![name.clone()]
+        };
+        for copy in copies {
+            let value = if name.ends_with("layer_norm.weight") {
+                candle_core::Tensor::ones(dims.as_slice(), candle_core::DType::F32, &device)?
+            } else if name.ends_with("bias") {
+                candle_core::Tensor::zeros(dims.as_slice(), candle_core::DType::F32, &device)?
+            } else {
+                candle_core::Tensor::randn(0f32, 0.05, dims.as_slice(), &device)?
+            };
+            tensors.insert(copy, value);
+        }
+    }
+    candle_core::safetensors::save(&tensors, dir.join("model.safetensors"))?;
+    Ok(saar::model::resolve(
+        &ModelSpec::parse(&dir.to_string_lossy())?,
+        &HubSettings::from_env(),
+    )?)
+}
+
 /// An article of 6 to 11 sentences in two or three paragraphs, different for each `i`.
 fn article(i: usize) -> String {
     let sentences = 6 + i % 6;
@@ -69,33 +181,26 @@ fn main() -> AnyResult<()> {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let documents: usize = args.first().map_or(Ok(16), |n| n.parse())?;
-    let task = match args.get(1).map(String::as_str) {
-        Some("both") => BatchTask::Both,
-        None | Some("summarize") => BatchTask::Summarize,
-        Some("translate") => BatchTask::Translate,
+    let (task, marian) = match args.get(1).map(String::as_str) {
+        Some("both") => (BatchTask::Both, false),
+        None | Some("summarize") => (BatchTask::Summarize, false),
+        Some("translate") => (BatchTask::Translate, false),
+        Some("marian") => (BatchTask::Translate, true),
         Some(other) => return Err(format!("unknown task {other}").into()),
     };
     let tmp = tempfile::tempdir()?;
-    let shape = Shape {
-        hidden: 512,
-        layers: 8,
-        heads: 8,
-        kv_heads: 4,
-        head_dim: 64,
-        ffn: 1536,
-        ..Shape::tiny(Arch::Qwen3)
-    };
-    let model_dir = tmp.path().join("model");
-    let template = ModelTemplate::simple(shape.arch.family());
-    write_safetensors_model(&model_dir, &shape, candle_core::DType::F32, 7, &template)?;
-    let spec = ModelSpec::parse(&model_dir.to_string_lossy())?;
-    let files = saar::model::resolve(&spec, &HubSettings::from_env())?;
     let placement = Placement {
         device: candle_core::Device::Cpu,
         dtype: None,
     };
-    let mut session = LlmSession::load(files, &placement, TaskPrompts::embedded())?;
-
+    let mut loaded = if marian {
+        let files = wide_marian(&tmp.path().join("marian"))?;
+        let cache = tmp.path().join("tokenizer-cache");
+        let translator = MarianTranslator::load_with_cache(&files, &placement, Some(&cache))?;
+        Loaded::Marian(translator, files)
+    } else {
+        Loaded::Llm(llm_session(&tmp.path().join("model"), &placement)?)
+    };
     let corpus = tmp.path().join("corpus.jsonl");
     let lines: String = (0..documents)
         .map(|i| {
@@ -117,13 +222,21 @@ fn main() -> AnyResult<()> {
         marian: MarianSettings::default(),
         retry_failed: false,
     };
-    let plan = BatchPlan::new(job, ModelIdentity::of_session(&session))?;
+    let identity = match &loaded {
+        Loaded::Llm(session) => ModelIdentity::of_session(session),
+        Loaded::Marian(_, files) => ModelIdentity::of_files(files, &TaskPrompts::embedded()),
+    };
+    let plan = BatchPlan::new(job, identity)?;
+    let model = match &mut loaded {
+        Loaded::Llm(session) => BatchModel::Llm(session),
+        Loaded::Marian(translator, files) => BatchModel::Marian { translator, files },
+    };
 
     let started = Instant::now();
     let pending = plan.pending(&docs, &mut resumed.done);
     let mut sink = TimedOutput { output, secs: 0.0 };
     let tally = plan.run(
-        BatchModel::Llm(&mut session),
+        model,
         &pending.todo,
         &mut resumed,
         &mut sink,
@@ -144,10 +257,11 @@ fn main() -> AnyResult<()> {
     let elapsed = sum("elapsed_secs");
     let percent = |secs: f64| 100.0 * secs / wall;
     println!(
-        "batch_overhead: {} documents ({} ok, {} failed), task {}, {} generated tokens, {} model calls",
+        "batch_overhead: {} documents ({} ok, {} failed), {} task {}, {} generated tokens, {} model calls",
         records.len(),
         tally.done,
         tally.failed,
+        if marian { "Marian" } else { "LLM" },
         task.name(),
         tally.generated_tokens,
         sum("calls")

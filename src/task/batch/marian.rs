@@ -16,7 +16,10 @@ use crate::task::MtPlan;
 struct InFlight<'d> {
     doc: &'d Document,
     key: RecordKey,
-    started: Instant,
+    /// Time spent on this document alone (reading, cutting, putting back together)
+    /// plus its share of the model time: documents in flight overlap, so the wall
+    /// time from reading to writing would count the same seconds several times.
+    own_secs: f64,
     state: State,
     /// Its share of the model time of the batches its sentences were in.
     model_secs: f64,
@@ -101,7 +104,7 @@ pub(super) fn run(
         pipeline.queue.push_back(InFlight {
             doc,
             key,
-            started,
+            own_secs: started.elapsed().as_secs_f64(),
             state,
             model_secs: 0.0,
         });
@@ -201,6 +204,7 @@ impl Pipeline<'_> {
                 break;
             };
             self.first += 1;
+            let started = Instant::now();
             let outcome = match done.state {
                 State::Failed(message) => Outcome::failed(message),
                 State::Waiting {
@@ -222,7 +226,7 @@ impl Pipeline<'_> {
                 }
             };
             in_flight_keys.remove(&done.key);
-            let elapsed = done.started.elapsed().as_secs_f64();
+            let elapsed = done.own_secs + done.model_secs + started.elapsed().as_secs_f64();
             writer.write(done.doc, done.key, &outcome, elapsed, events)?;
         }
         Ok(())
