@@ -10,22 +10,8 @@ mod corpus;
 #[path = "cli/support.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
-
-use corpus::{article, ids, records, summary_line};
+use corpus::{article, ids, marian_model, records, summary_line};
 use support::*;
-
-/// A copy of the fixture model: loading caches the converted tokenizer beside it,
-/// which must never land in tests/fixtures.
-fn marian_model(root: &Path) -> PathBuf {
-    let dir = root.join("opus-mt-tiny");
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir("tests/fixtures/marian/tiny").unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-    }
-    dir
-}
 
 /// Documents of different lengths (one with English kept verbatim, one with several
 /// paragraphs, one all English) and a bad one in the middle.
@@ -215,5 +201,77 @@ fn a_marian_model_cannot_summarize() {
         );
         assert_one_line_error(&run, "use an LLM for summaries");
         assert!(!out.exists(), "refused before the output is opened");
+    }
+}
+
+#[test]
+fn killed_marian_runs_resume_to_every_document_exactly_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = marian_model(tmp.path());
+    let model = model.to_str().unwrap();
+    let total = 30;
+    let docs: Vec<(String, String)> = (0..total).map(|i| (format!("k{i}"), article(i))).collect();
+    let corpus = tmp.path().join("corpus.jsonl");
+    std::fs::write(&corpus, jsonl(&docs)).unwrap();
+    let clean = tmp.path().join("clean.jsonl");
+    let clean_args = batch_args(model, clean.to_str().unwrap(), corpus.to_str().unwrap());
+    assert!(saar(&clean_args, b"", tmp.path()).status.success());
+    let expected = records(&clean);
+
+    let out = tmp.path().join("out.jsonl");
+    let args = [
+        &batch_args(model, out.to_str().unwrap(), corpus.to_str().unwrap())[..],
+        &["--batch-size", "3"],
+    ]
+    .concat();
+    let whole_lines = || std::fs::read_to_string(&out).map_or(0, |t| t.matches('\n').count());
+    let mut kills_mid_run = 0;
+    for round in 0..8 {
+        let before = whole_lines();
+        if before == total {
+            break;
+        }
+        let mut child = corpus::spawn_saar(
+            &args,
+            tmp.path(),
+            std::process::Stdio::null(),
+            std::process::Stdio::null(),
+        );
+        // Wait for a few more records, then kill at once (SIGKILL) mid-pipeline.
+        let wanted = before + 1 + round % 3;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while whole_lines() < wanted
+            && child.try_wait().unwrap().is_none()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let finished = child.try_wait().unwrap().is_some();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if !finished && whole_lines() < total {
+            kills_mid_run += 1;
+        }
+    }
+    let last = saar(&args, b"", tmp.path());
+    assert!(last.status.success(), "{}", stderr(&last));
+    let written = records(&out);
+    assert!(
+        ids(&written).values().all(|&n| n == 1),
+        "{:?}",
+        ids(&written)
+    );
+    assert_eq!(written.len(), total);
+    assert!(
+        kills_mid_run >= 2,
+        "only {kills_mid_run} kills landed mid-run"
+    );
+    for record in &written {
+        let clean = expected.iter().find(|r| r["id"] == record["id"]).unwrap();
+        assert_eq!(
+            record["translation"], clean["translation"],
+            "{}",
+            record["id"]
+        );
     }
 }

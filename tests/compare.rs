@@ -2,6 +2,9 @@
 //! llama GGUF) over three short articles: the Markdown table on stdout, and an HTML
 //! report that is well formed, escapes what it shows, and names every model and article.
 
+#[path = "batch/corpus.rs"]
+#[allow(dead_code)]
+mod corpus;
 #[path = "cli/support.rs"]
 #[allow(dead_code)]
 mod support;
@@ -280,13 +283,7 @@ fn a_marian_model_translates_next_to_an_llm_and_cannot_summarize() {
     let tmp = tempfile::tempdir().unwrap();
     let corpus = corpus(tmp.path());
     let [qwen, _] = models(tmp.path());
-    // A copy: loading caches the converted tokenizer beside the model.
-    let marian = tmp.path().join("opus-mt-tiny");
-    std::fs::create_dir(&marian).unwrap();
-    for entry in std::fs::read_dir("tests/fixtures/marian/tiny").unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, marian.join(path.file_name().unwrap())).unwrap();
-    }
+    let marian = corpus::marian_model(tmp.path());
     let marian = marian.to_str().unwrap();
     let report = tmp.path().join("t.html");
     let run = |task: &str| {
