@@ -270,6 +270,27 @@ fn tokenizer_only_resolution_skips_the_weights() {
 }
 
 #[test]
+fn a_download_that_breaks_off_is_retried() {
+    let hub = FakeHub::start(vec![(
+        "acme/tiny",
+        tiny_repo().flaky("model.safetensors", 2),
+    )]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let files = resolve(&spec("acme/tiny"), &settings(&hub, cache.path())).expect("retried");
+    assert_eq!(
+        std::fs::read(single_weights(&files)).expect("read"),
+        WEIGHTS
+    );
+    let tries = hub
+        .requests()
+        .iter()
+        .filter(|seen| seen.url.ends_with("/model.safetensors"))
+        .count();
+    // One size probe, two failures, one success.
+    assert_eq!(tries, 4);
+}
+
+#[test]
 fn offline_reuses_the_cache_without_network() {
     let hub = FakeHub::start(vec![("acme/tiny", tiny_repo())]);
     let cache = tempfile::tempdir().expect("tempdir");
