@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use saar::prompt::TaskPrompts;
 use saar::task::compare::{self, CompareTask, Comparison, Progress, RunCache};
 use saar::task::SummarizeSettings;
 
@@ -100,15 +99,12 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
         };
         let files = llm::resolve_verbose(&model, args.verbose)?;
         compare::check_model(&files, &task)?;
-        resolved.push((name, files));
+        resolved.push((name, files, model));
     }
     let mut runs = Vec::with_capacity(args.models.len());
-    for (m, (name, files)) in resolved.into_iter().enumerate() {
+    for (m, (name, files, model)) in resolved.into_iter().enumerate() {
         eprintln!("saar: model {}/{}: {name}", m + 1, args.models.len());
-        let prompts = match &args.prompts {
-            Some(dir) => TaskPrompts::from_dir(dir)?,
-            None => TaskPrompts::embedded(),
-        };
+        let prompts = model.task_prompts()?;
         // A model is loaded only when some article is not in its earlier run, and is
         // dropped before the next one loads: one model in memory at a time.
         let cached = compare::run_cached(

@@ -9,7 +9,7 @@ mod summarize;
 mod translate;
 mod translate_mt;
 
-pub use session::{Completion, LlmSession, Usage};
+pub use session::{write_model_json, Completion, LlmSession, Usage};
 pub use summarize::{summarize, SummarizeSettings, Summary};
 pub use translate::{translate, Translation, TranslationPiece};
 pub use translate_mt::{is_marian, translate_mt, MtPlan};

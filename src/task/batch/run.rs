@@ -12,7 +12,7 @@ use super::{BatchError, BatchOutput, BatchPlan, Document, RecordKey, Resumed};
 use crate::engine::marian::MarianTranslator;
 use crate::engine::ModelInfo;
 use crate::model::ModelFiles;
-use crate::task::{summarize, translate, LlmSession, Usage};
+use crate::task::{summarize, translate, write_model_json, LlmSession, Usage};
 use crate::text::{self, PrepareOptions};
 
 /// The loaded model a run drives.
@@ -177,30 +177,18 @@ impl Writer<'_> {
     /// The record of one document: what it was, the model and settings, the resume
     /// key's hashes, and the outputs with their cost.
     fn record(&self, doc: &Document, key: &RecordKey, outcome: &Outcome) -> Value {
-        let usage = &outcome.usage;
-        let mut record = json!({
-            "id": doc.id,
-            "source": doc.source,
-            "task": self.plan.job.task.name(),
-            "status": "ok",
-            "model": self.files.name,
-            "repo": self.files.repo,
-            "revision": self.files.revision,
-            "architecture": self.info.architecture,
-            "device": self.info.device,
-            "dtype": self.info.dtype,
-            "prompt_hash": self.plan.model.prompt_hash,
-            "content_hash": key.content_hash,
-            "settings_hash": key.settings_hash,
-            "settings": self.plan.settings,
-            "calls": usage.calls,
-            "prompt_tokens": usage.prompt_tokens,
-            "generated_tokens": usage.generated_tokens,
-            "prefill_secs": usage.prefill_secs,
-            "decode_secs": usage.decode_secs,
-            "prefill_tokens_per_sec": usage.prefill_tokens_per_sec(),
-            "decode_tokens_per_sec": usage.decode_tokens_per_sec(),
-        });
+        let mut fields = serde_json::Map::new();
+        fields.insert("id".into(), doc.id.clone().into());
+        fields.insert("source".into(), json!(doc.source));
+        fields.insert("task".into(), self.plan.job.task.name().into());
+        fields.insert("status".into(), "ok".into());
+        let prompt_hash = self.plan.model.prompt_hash.as_deref();
+        write_model_json(&mut fields, self.files, self.info, prompt_hash);
+        fields.insert("content_hash".into(), key.content_hash.clone().into());
+        fields.insert("settings_hash".into(), key.settings_hash.clone().into());
+        fields.insert("settings".into(), self.plan.settings.clone());
+        outcome.usage.write_json(&mut fields);
+        let mut record = Value::Object(fields);
         if let Some(summary) = &outcome.summary {
             record["summary"] = summary.clone().into();
         }
