@@ -1,0 +1,181 @@
+//! AVX2 + FMA kernels (x86-64): 8 f32 lanes per instruction, several activation rows
+//! sharing each weight load, f16 converted by F16C and bf16 by a 16-bit shift. Only
+//! called after the CPU was seen to have the features (see [`super::Isa::detect`]).
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::*;
+
+use super::skinny::{TileOut, MAX_TILE_ROWS, PANEL_ROWS};
+use super::WeightData;
+
+/// As [`super::scalar::panel`].
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA; `x` must hold `mr * k` values and `w` `nr * k`.
+#[cfg(target_arch = "x86_64")]
+pub(super) unsafe fn panel(
+    x: &[f32],
+    mr: usize,
+    w: &[f32],
+    nr: usize,
+    k: usize,
+    out: &mut TileOut,
+) {
+    assert!(mr <= MAX_TILE_ROWS && nr <= PANEL_ROWS && x.len() >= mr * k && w.len() >= nr * k);
+    let (x, w) = (x.as_ptr(), w.as_ptr());
+    // SAFETY: the lengths were checked above; the features are the caller's promise.
+    unsafe {
+        // Register budget (16 ymm): MR x NR accumulators plus a weight and an activation.
+        let wide = match mr {
+            1 => 8,
+            2 | 3 => 4,
+            _ => 2,
+        };
+        let mut r = 0;
+        while r + wide <= nr {
+            match mr {
+                1 => tile::<1, 8>(x, w.add(r * k), k, out, r),
+                2 => tile::<2, 4>(x, w.add(r * k), k, out, r),
+                3 => tile::<3, 4>(x, w.add(r * k), k, out, r),
+                _ => tile::<4, 2>(x, w.add(r * k), k, out, r),
+            }
+            r += wide;
+        }
+        while r < nr {
+            match mr {
+                1 => tile::<1, 1>(x, w.add(r * k), k, out, r),
+                2 => tile::<2, 1>(x, w.add(r * k), k, out, r),
+                3 => tile::<3, 1>(x, w.add(r * k), k, out, r),
+                _ => tile::<4, 1>(x, w.add(r * k), k, out, r),
+            }
+            r += 1;
+        }
+    }
+}
+
+/// `MR` activation rows times `NR` weight rows, written to `out[i][r0 + r]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn tile<const MR: usize, const NR: usize>(
+    x: *const f32,
+    w: *const f32,
+    k: usize,
+    out: &mut TileOut,
+    r0: usize,
+) {
+    let mut acc = [[_mm256_setzero_ps(); NR]; MR];
+    let k8 = k / 8 * 8;
+    let mut p = 0;
+    // SAFETY: every read stays below `MR * k` of `x` and `NR * k` of `w` (caller).
+    unsafe {
+        while p < k8 {
+            for r in 0..NR {
+                let wv = _mm256_loadu_ps(w.add(r * k + p));
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(x.add(i * k + p)), wv, acc[r]);
+                }
+            }
+            p += 8;
+        }
+        for (i, acc) in acc.iter().enumerate() {
+            for (r, &lanes) in acc.iter().enumerate() {
+                let mut sum = horizontal_sum(lanes);
+                for q in k8..k {
+                    sum += *x.add(i * k + q) * *w.add(r * k + q);
+                }
+                out[i][r0 + r] = sum;
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn horizontal_sum(v: __m256) -> f32 {
+    let pairs = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    let quads = _mm_add_ps(pairs, _mm_movehl_ps(pairs, pairs));
+    let one = _mm_add_ss(quads, _mm_shuffle_ps(quads, quads, 1));
+    _mm_cvtss_f32(one)
+}
+
+/// As [`super::scalar::convert`], 8 values per instruction.
+///
+/// # Safety
+/// The CPU must have AVX2 (and F16C when `f16c` is true, the only case f16 uses it).
+#[cfg(target_arch = "x86_64")]
+pub(super) unsafe fn convert(src: WeightData, start: usize, dst: &mut [f32], f16c: bool) {
+    let end = start + dst.len();
+    match src {
+        WeightData::Bf16(w) => {
+            let w = &w[start..end];
+            // SAFETY: same lengths; AVX2 is the caller's promise.
+            unsafe { bf16_to_f32(w.as_ptr().cast(), dst) }
+        }
+        WeightData::F16(w) if f16c => {
+            let w = &w[start..end];
+            // SAFETY: same lengths; F16C is the caller's promise.
+            unsafe { f16_to_f32(w.as_ptr().cast(), dst) }
+        }
+        other => super::scalar::convert(other, start, dst),
+    }
+}
+
+/// bf16 is the top half of an f32: widen to 32 bits and shift left by 16.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn bf16_to_f32(src: *const u16, dst: &mut [f32]) {
+    let len = dst.len();
+    let full = len / 8 * 8;
+    let out = dst.as_mut_ptr();
+    // SAFETY: `src` holds `len` values (caller); reads and writes stay below `len`.
+    unsafe {
+        let mut i = 0;
+        while i < full {
+            let halves = _mm_loadu_si128(src.add(i).cast());
+            let wide = _mm256_slli_epi32(_mm256_cvtepu16_epi32(halves), 16);
+            _mm256_storeu_ps(out.add(i), _mm256_castsi256_ps(wide));
+            i += 8;
+        }
+        for j in full..len {
+            *out.add(j) = f32::from_bits(u32::from(*src.add(j)) << 16);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,f16c")]
+unsafe fn f16_to_f32(src: *const u16, dst: &mut [f32]) {
+    let len = dst.len();
+    let full = len / 8 * 8;
+    let out = dst.as_mut_ptr();
+    // SAFETY: `src` holds `len` values (caller); reads and writes stay below `len`.
+    unsafe {
+        let mut i = 0;
+        while i < full {
+            let halves = _mm_loadu_si128(src.add(i).cast());
+            _mm256_storeu_ps(out.add(i), _mm256_cvtph_ps(halves));
+            i += 8;
+        }
+        for j in full..len {
+            *out.add(j) = half::f16::from_bits(*src.add(j)).to_f32();
+        }
+    }
+}
+
+/// Other architectures never detect AVX2; these keep the callers portable.
+#[cfg(not(target_arch = "x86_64"))]
+pub(super) unsafe fn panel(
+    x: &[f32],
+    mr: usize,
+    w: &[f32],
+    nr: usize,
+    k: usize,
+    out: &mut TileOut,
+) {
+    super::scalar::panel(x, mr, w, nr, k, out)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(super) unsafe fn convert(src: WeightData, start: usize, dst: &mut [f32], _f16c: bool) {
+    super::scalar::convert(src, start, dst)
+}
