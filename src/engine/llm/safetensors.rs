@@ -90,10 +90,6 @@ impl SafetensorsFile {
         self.tensors.keys()
     }
 
-    pub fn dtype(&self, name: &str) -> Option<DType> {
-        self.tensors.get(name).map(|e| e.dtype)
-    }
-
     /// Reads tensor `name` into a new CPU tensor of its stored dtype.
     pub fn load(&self, name: &str) -> Result<Tensor, String> {
         let entry = self
@@ -185,7 +181,7 @@ mod tests {
             [("a".to_string(), a.clone()), ("b".to_string(), b)].into();
         candle_core::safetensors::save(&tensors, &path).unwrap();
         let file = SafetensorsFile::open(&path).unwrap();
-        assert_eq!(file.dtype("b"), Some(DType::BF16));
+        assert_eq!(file.load("b").unwrap().dtype(), DType::BF16);
         let read = file.load("a").unwrap();
         assert_eq!(read.to_vec2::<f32>().unwrap(), a.to_vec2::<f32>().unwrap());
         let read = file.load("b").unwrap().to_dtype(DType::F32).unwrap();
