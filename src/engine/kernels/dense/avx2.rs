@@ -27,13 +27,73 @@ pub(super) unsafe fn panel(
     // the panel as one sequential stream, the pattern memory prefetchers serve best.
     // SAFETY: the lengths were checked above; the features are the caller's promise.
     unsafe {
-        for r in 0..nr {
-            let row = w.add(r * k);
+        if mr == 1 {
+            for r in 0..nr {
+                row_tile::<1>(x, w.add(r * k), k, out, r);
+            }
+            return;
+        }
+        // More activation rows: two or four adjacent weight rows per pass, so each
+        // activation load feeds several FMAs (loads, not FMAs, limit this loop).
+        let wide = if mr == 2 { 4 } else { 2 };
+        let mut r = 0;
+        while r + wide <= nr {
             match mr {
-                1 => row_tile::<1>(x, row, k, out, r),
-                2 => row_tile::<2>(x, row, k, out, r),
-                3 => row_tile::<3>(x, row, k, out, r),
-                _ => row_tile::<4>(x, row, k, out, r),
+                2 => rows_tile::<2, 4>(x, w.add(r * k), k, out, r),
+                3 => rows_tile::<3, 2>(x, w.add(r * k), k, out, r),
+                _ => rows_tile::<4, 2>(x, w.add(r * k), k, out, r),
+            }
+            r += wide;
+        }
+        while r < nr {
+            match mr {
+                2 => row_tile::<2>(x, w.add(r * k), k, out, r),
+                3 => row_tile::<3>(x, w.add(r * k), k, out, r),
+                _ => row_tile::<4>(x, w.add(r * k), k, out, r),
+            }
+            r += 1;
+        }
+    }
+}
+
+/// `MR` activation rows times `NR` adjacent weight rows, written to `out[i][r0 + r]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows_tile<const MR: usize, const NR: usize>(
+    x: *const f32,
+    w: *const f32,
+    k: usize,
+    out: &mut TileOut,
+    r0: usize,
+) {
+    let mut acc = [[_mm256_setzero_ps(); NR]; MR];
+    let k8 = k / 8 * 8;
+    let mut p = 0;
+    // SAFETY: every read stays below `MR * k` of `x` and `NR * k` of `w` (caller).
+    unsafe {
+        while p < k8 {
+            if p % 16 == 0 {
+                _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(p + PREFETCH_AHEAD).cast());
+            }
+            let mut wv = [_mm256_setzero_ps(); NR];
+            for (r, wv) in wv.iter_mut().enumerate() {
+                *wv = _mm256_loadu_ps(w.add(r * k + p));
+            }
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let xv = _mm256_loadu_ps(x.add(i * k + p));
+                for r in 0..NR {
+                    acc[r] = _mm256_fmadd_ps(xv, wv[r], acc[r]);
+                }
+            }
+            p += 8;
+        }
+        for (i, acc) in acc.iter().enumerate() {
+            for (r, &lanes) in acc.iter().enumerate() {
+                let mut sum = horizontal_sum(lanes);
+                for q in k8..k {
+                    sum += *x.add(i * k + q) * *w.add(r * k + q);
+                }
+                out[i][r0 + r] = sum;
             }
         }
     }

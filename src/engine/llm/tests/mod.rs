@@ -5,6 +5,7 @@ mod configs;
 mod errors;
 mod families;
 mod gguf_files;
+mod sixteen_bit;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
