@@ -4,7 +4,6 @@
 mod configs;
 mod errors;
 mod families;
-mod gguf_files;
 mod sixteen_bit;
 
 use std::collections::HashMap;
