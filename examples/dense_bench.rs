@@ -8,11 +8,24 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor};
 use saar::engine::kernels::dense;
 
-/// Nanoseconds this thread has run on a CPU (Linux), so that time spent waiting for a
-/// core on a loaded machine does not count; `None` elsewhere.
+#[repr(C)]
+struct Timespec {
+    secs: i64,
+    nanos: i64,
+}
+
+extern "C" {
+    fn clock_gettime(clock: i32, time: *mut Timespec) -> i32;
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux, x86-64/aarch64 `timespec`), so that
+/// time spent waiting for a core on a loaded machine does not count.
 fn cpu_nanos() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    stat.split_whitespace().next()?.parse().ok()
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    let mut time = Timespec { secs: 0, nanos: 0 };
+    // SAFETY: `time` is a valid timespec for the call to fill.
+    let ok = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut time) } == 0;
+    ok.then(|| time.secs as u64 * 1_000_000_000 + time.nanos as u64)
 }
 
 /// The best of `repeats` runs: on-CPU time with one thread (`RAYON_NUM_THREADS=1`),
