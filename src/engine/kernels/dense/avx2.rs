@@ -72,9 +72,6 @@ unsafe fn rows_tile<const MR: usize, const NR: usize>(
     // SAFETY: every read stays below `MR * k` of `x` and `NR * k` of `w` (caller).
     unsafe {
         while p < k8 {
-            if p % 16 == 0 {
-                _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(p + PREFETCH_AHEAD).cast());
-            }
             let mut wv = [_mm256_setzero_ps(); NR];
             for (r, wv) in wv.iter_mut().enumerate() {
                 *wv = _mm256_loadu_ps(w.add(r * k + p));
@@ -99,9 +96,6 @@ unsafe fn rows_tile<const MR: usize, const NR: usize>(
     }
 }
 
-/// How far ahead of the current weights (in f32 values) to start fetching.
-const PREFETCH_AHEAD: usize = 1024;
-
 /// `MR` activation rows times one weight row, written to `out[i][r]`; two
 /// accumulators per activation row keep two FMA chains in flight.
 #[cfg(target_arch = "x86_64")]
@@ -119,9 +113,6 @@ unsafe fn row_tile<const MR: usize>(
     // SAFETY: every read stays below `MR * k` of `x` and `k` of `w` (caller).
     unsafe {
         while p + 16 <= k {
-            // Rows are consecutive: this also reaches into the next rows, so their
-            // fetch from memory overlaps this row's arithmetic.
-            _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(p + PREFETCH_AHEAD).cast());
             let w0 = _mm256_loadu_ps(w.add(p));
             let w1 = _mm256_loadu_ps(w.add(p + 8));
             for i in 0..MR {
