@@ -147,6 +147,96 @@ fn horizontal_sum(v: __m256) -> f32 {
     _mm_cvtss_f32(one)
 }
 
+/// `out[0][r] = x · w_r` for one activation row and `nr` f16/bf16 weight rows from
+/// element `start`, widened in registers (no scratch round trip).
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA, and F16C when the weights are f16 (`f16c` true).
+#[cfg(target_arch = "x86_64")]
+pub(super) unsafe fn single_row_16bit(
+    x: &[f32],
+    w: WeightData,
+    start: usize,
+    nr: usize,
+    k: usize,
+    f16c: bool,
+    out: &mut TileOut,
+) {
+    assert!(x.len() >= k && nr <= PANEL_ROWS);
+    for r in 0..nr {
+        let from = start + r * k;
+        // SAFETY: each row slice holds `k` values; the features are the caller's promise.
+        out[0][r] = unsafe {
+            match w {
+                WeightData::Bf16(v) => {
+                    dot_16bit::<true>(x.as_ptr(), v[from..from + k].as_ptr().cast(), k)
+                }
+                WeightData::F16(v) if f16c => {
+                    dot_16bit::<false>(x.as_ptr(), v[from..from + k].as_ptr().cast(), k)
+                }
+                WeightData::F16(v) => super::scalar::dot(
+                    &x[..k],
+                    &v[from..from + k]
+                        .iter()
+                        .map(|h| h.to_f32())
+                        .collect::<Vec<_>>(),
+                ),
+                WeightData::F32(v) => super::scalar::dot(&x[..k], &v[from..from + k]),
+            }
+        };
+    }
+}
+
+/// Eight 16-bit weights widened to f32: bf16 by a shift, f16 by F16C.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn widen<const BF16: bool>(w: *const u16) -> __m256 {
+    // SAFETY: the caller guarantees 8 readable values at `w`.
+    let halves = unsafe { _mm_loadu_si128(w.cast()) };
+    if BF16 {
+        _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(halves), 16))
+    } else {
+        _mm256_cvtph_ps(halves)
+    }
+}
+
+/// `x · w` over `k` values with `w` in bf16 (`BF16`) or f16.
+///
+/// F16C is enabled for the whole function but only executed for f16 (`BF16` false).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn dot_16bit<const BF16: bool>(x: *const f32, w: *const u16, k: usize) -> f32 {
+    let (mut even, mut odd) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut p = 0;
+    // SAFETY: reads stay below `k` of `x` and `w` (caller).
+    unsafe {
+        while p + 16 <= k {
+            even = _mm256_fmadd_ps(_mm256_loadu_ps(x.add(p)), widen::<BF16>(w.add(p)), even);
+            odd = _mm256_fmadd_ps(
+                _mm256_loadu_ps(x.add(p + 8)),
+                widen::<BF16>(w.add(p + 8)),
+                odd,
+            );
+            p += 16;
+        }
+        if p + 8 <= k {
+            even = _mm256_fmadd_ps(_mm256_loadu_ps(x.add(p)), widen::<BF16>(w.add(p)), even);
+            p += 8;
+        }
+        let mut sum = horizontal_sum(_mm256_add_ps(even, odd));
+        for q in p..k {
+            let bits = *w.add(q);
+            let weight = if BF16 {
+                f32::from_bits(u32::from(bits) << 16)
+            } else {
+                half::f16::from_bits(bits).to_f32()
+            };
+            sum += *x.add(q) * weight;
+        }
+        sum
+    }
+}
+
 /// As [`super::scalar::convert`], 8 values per instruction.
 ///
 /// # Safety
@@ -222,6 +312,23 @@ pub(super) unsafe fn panel(
     out: &mut TileOut,
 ) {
     super::scalar::panel(x, mr, w, nr, k, out)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub(super) unsafe fn single_row_16bit(
+    x: &[f32],
+    w: WeightData,
+    start: usize,
+    nr: usize,
+    k: usize,
+    _f16c: bool,
+    out: &mut TileOut,
+) {
+    let mut row = vec![0f32; k];
+    for r in 0..nr {
+        super::scalar::convert(w, start + r * k, &mut row);
+        out[0][r] = super::scalar::dot(&x[..k], &row);
+    }
 }
 
 #[cfg(not(target_arch = "x86_64"))]

@@ -94,6 +94,11 @@ fn run_panels(
     for panel in panels {
         let row0 = panel * PANEL_ROWS;
         let nr = PANEL_ROWS.min(n - row0);
+        // One activation row: widen 16-bit weights in registers, not through scratch.
+        if m == 1 && widened_in_registers(isa, x, w.data, row0 * k, nr, k, &mut tile) {
+            store(out, bias, &tile, 0, 1, row0, nr);
+            continue;
+        }
         let weights: &[f32] = match w.data {
             WeightData::F32(data) => &data[row0 * k..(row0 + nr) * k],
             other => {
@@ -106,17 +111,51 @@ fn run_panels(
         while i < m {
             let mr = MAX_TILE_ROWS.min(m - i);
             kernel(isa, &x[i * k..(i + mr) * k], mr, weights, nr, k, &mut tile);
-            for (ii, sums) in tile.iter().enumerate().take(mr) {
-                let row = (i + ii) * out.columns + row0;
-                for (r, &sum) in sums.iter().enumerate().take(nr) {
-                    let value = sum + bias.map_or(0.0, |b| b[row0 + r]);
-                    // SAFETY: `row + r < m * n` (shapes checked by the caller) and this
-                    // panel's columns belong to this task alone.
-                    unsafe { *out.ptr.add(row + r) = value };
-                }
-            }
+            store(out, bias, &tile, i, mr, row0, nr);
             i += mr;
         }
+    }
+}
+
+/// Writes `mr` rows of a tile (plus bias) to activation rows `i..` and columns `row0..`.
+fn store(
+    out: &SharedOut,
+    bias: Option<&[f32]>,
+    tile: &TileOut,
+    i: usize,
+    mr: usize,
+    row0: usize,
+    nr: usize,
+) {
+    for (ii, sums) in tile.iter().enumerate().take(mr) {
+        let row = (i + ii) * out.columns + row0;
+        for (r, &sum) in sums.iter().enumerate().take(nr) {
+            let value = sum + bias.map_or(0.0, |b| b[row0 + r]);
+            // SAFETY: `row + r < m * n` (shapes checked by the caller) and this
+            // panel's columns belong to this task alone.
+            unsafe { *out.ptr.add(row + r) = value };
+        }
+    }
+}
+
+/// `tile[0][r] = x · w_r` for `nr` 16-bit rows from `start`, when the CPU can widen
+/// them in registers; false (nothing done) otherwise.
+fn widened_in_registers(
+    isa: Isa,
+    x: &[f32],
+    w: WeightData,
+    start: usize,
+    nr: usize,
+    k: usize,
+    tile: &mut TileOut,
+) -> bool {
+    match (isa, w) {
+        (Isa::Avx2 { f16c: true }, WeightData::Bf16(_) | WeightData::F16(_)) => {
+            // SAFETY: `available` confirmed AVX2, FMA and F16C.
+            unsafe { avx2::single_row_16bit(x, w, start, nr, k, true, tile) };
+            true
+        }
+        _ => false,
     }
 }
 
