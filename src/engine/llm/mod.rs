@@ -9,6 +9,7 @@ mod gguf;
 mod hf_config;
 mod modules;
 pub mod rope;
+mod safetensors;
 mod weights;
 
 #[cfg(test)]

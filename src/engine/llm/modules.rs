@@ -6,6 +6,8 @@ use std::sync::Arc;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Module, Result, Tensor};
 
+use crate::engine::kernels::{self, dense, Backend};
+
 /// A projection `x @ W^T (+ b)` with `W` of shape `(out, in)`.
 #[derive(Debug, Clone)]
 pub enum Linear {
@@ -17,6 +19,21 @@ pub enum Linear {
         weight: QMatMul,
         bias: Option<Tensor>,
     },
+    /// Dense weights (f32, f16 or bf16) on saar's CPU kernels; f32 activations.
+    Kernel {
+        weight: Tensor,
+        bias: Option<Tensor>,
+    },
+}
+
+/// A dense projection on saar's kernels when that backend is chosen and the weight
+/// is on the CPU, else on candle's matmul; decided once, when the model loads.
+pub fn dense_linear(weight: Tensor, bias: Option<Tensor>) -> Linear {
+    if kernels::backend() == Backend::Saar && dense::runs_on(&weight) {
+        Linear::Kernel { weight, bias }
+    } else {
+        Linear::Dense { weight, bias }
+    }
 }
 
 impl Linear {
@@ -29,6 +46,7 @@ impl Linear {
                 (y.reshape((b, s, ()))?, bias)
             }
             Self::Quantized { weight, bias } => (weight.forward(&x.contiguous()?)?, bias),
+            Self::Kernel { weight, bias } => return dense::linear(x, weight, bias.as_ref()),
         };
         match bias {
             Some(bias) => y.broadcast_add(bias),
@@ -59,10 +77,7 @@ impl Embedding {
     /// The same table as an output projection, for tied embeddings.
     pub fn as_linear(&self) -> Result<Linear> {
         Ok(match self {
-            Self::Dense(table) => Linear::Dense {
-                weight: table.clone(),
-                bias: None,
-            },
+            Self::Dense(table) => dense_linear(table.clone(), None),
             Self::Quantized(table) => Linear::Quantized {
                 weight: QMatMul::from_arc(table.clone())?,
                 bias: None,

@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use candle_core::pickle::PthTensors;
 use candle_core::quantized::QMatMul;
-use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device, Tensor};
 
 use super::config::{DecoderConfig, Family};
 use super::gguf::GgufFile;
-use super::modules::{Embedding, Linear, RmsNorm};
+use super::modules::{dense_linear, Embedding, Linear, RmsNorm};
+use super::safetensors::SafetensorsFile;
+use crate::engine::kernels::{self, Backend};
 use crate::engine::EngineError;
 use crate::model::Weights as WeightFiles;
 
@@ -41,7 +42,7 @@ pub enum Part {
 
 enum Source {
     Safetensors {
-        shards: Vec<(PathBuf, MmapedSafetensors)>,
+        shards: Vec<(PathBuf, SafetensorsFile)>,
         /// Which shard holds each tensor.
         index: HashMap<String, usize>,
     },
@@ -56,6 +57,33 @@ pub struct WeightLoader {
     family: Family,
     device: Device,
     dtype: DType,
+    /// What dense weight matrices are stored as.
+    matrices: MatrixDtype,
+}
+
+/// The dtype dense weight matrices are kept in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MatrixDtype {
+    /// The activation dtype (candle's matmuls need both sides alike).
+    Activations,
+    /// As stored in the file when that is f16 or bf16 (exact: saar's kernels widen
+    /// them on the fly), else f32.
+    File,
+    /// Converted to this 16-bit type, as asked for.
+    Convert(DType),
+}
+
+/// Activation dtype and weight storage for a dense model: with saar's kernels on a
+/// CPU, activations are f32 and matrices stay 16-bit (the file's, or the asked-for
+/// type); otherwise everything runs in the requested dtype as candle needs.
+fn dense_dtypes(device: &Device, requested: DType) -> (DType, MatrixDtype) {
+    if kernels::backend() != Backend::Saar || !device.is_cpu() {
+        return (requested, MatrixDtype::Activations);
+    }
+    match requested {
+        DType::F16 | DType::BF16 => (DType::F32, MatrixDtype::Convert(requested)),
+        _ => (DType::F32, MatrixDtype::File),
+    }
 }
 
 fn weights_error(path: &Path, message: impl std::fmt::Display) -> EngineError {
@@ -81,12 +109,9 @@ impl WeightLoader {
                 let mut shards = Vec::with_capacity(paths.len());
                 let mut index = HashMap::new();
                 for (shard, path) in paths.iter().enumerate() {
-                    // SAFETY: the file is mapped read-only; like every mmap user we rely on
-                    // nobody truncating it while the model is loaded.
-                    let mapped = unsafe { MmapedSafetensors::new(path) }
-                        .map_err(|e| weights_error(path, e))?;
-                    index.extend(mapped.tensors().into_iter().map(|(name, _)| (name, shard)));
-                    shards.push((path.clone(), mapped));
+                    let file = SafetensorsFile::open(path).map_err(|e| weights_error(path, e))?;
+                    index.extend(file.names().map(|name| (name.clone(), shard)));
+                    shards.push((path.clone(), file));
                 }
                 if shards.is_empty() {
                     return Err(weights_error(
@@ -104,12 +129,14 @@ impl WeightLoader {
                 return Err(weights_error(path, "expected dense weights, got GGUF"))
             }
         };
+        let (dtype, matrices) = dense_dtypes(device, dtype);
         let mut loader = Self {
             source,
             prefix: String::new(),
             family,
             device: device.clone(),
             dtype,
+            matrices,
         };
         let found = HF_PREFIXES
             .iter()
@@ -133,6 +160,7 @@ impl WeightLoader {
             family,
             device: device.clone(),
             dtype: DType::F32,
+            matrices: MatrixDtype::Activations,
         }
     }
 
@@ -223,7 +251,7 @@ impl WeightLoader {
                         format!("tensor `{name}` is missing"),
                     ));
                 };
-                (path.clone(), st.load(name, &Device::Cpu))
+                (path.clone(), st.load(name).map_err(candle_core::Error::Msg))
             }
             Source::Pytorch(path, pth) => match pth.get(name) {
                 Ok(Some(t)) => (path.clone(), Ok(t)),
@@ -237,6 +265,7 @@ impl WeightLoader {
             }
         };
         let tensor = tensor.map_err(|e| weights_error(&path, format!("tensor `{name}`: {e}")))?;
+        let dtype = self.stored_dtype(dtype, &tensor);
         if tensor.dims() != shape {
             return Err(weights_error(
                 &path,
@@ -274,8 +303,8 @@ impl WeightLoader {
             let weight = QMatMul::from_qtensor(q).map_err(|e| weights_error(file.path(), e))?;
             return Ok(Linear::Quantized { weight, bias });
         }
-        let weight = self.dense(&name, &[out, inp], self.dtype)?;
-        Ok(Linear::Dense { weight, bias })
+        let weight = self.dense(&name, &[out, inp], self.matrix_dtype())?;
+        Ok(dense_linear(weight, bias))
     }
 
     /// An RMSNorm weight in f32 with the family's offset added.
@@ -295,6 +324,26 @@ impl WeightLoader {
         Ok(RmsNorm::new(weight, cfg.rms_norm_eps))
     }
 
+    /// The dtype asked of [`Self::dense`] for weight matrices; [`MatrixDtype::File`]
+    /// is resolved per tensor by [`Self::stored_dtype`].
+    fn matrix_dtype(&self) -> DType {
+        match self.matrices {
+            MatrixDtype::Convert(dtype) => dtype,
+            MatrixDtype::Activations | MatrixDtype::File => self.dtype,
+        }
+    }
+
+    /// The dtype `read` is kept in when `asked` was asked for: under
+    /// [`MatrixDtype::File`] a matrix stored in f16/bf16 stays so (norms and biases,
+    /// vectors, get the f32 they ask for).
+    fn stored_dtype(&self, asked: DType, read: &Tensor) -> DType {
+        let matrix = self.matrices == MatrixDtype::File && asked == self.dtype && read.rank() == 2;
+        match read.dtype() {
+            DType::F16 | DType::BF16 if matrix => read.dtype(),
+            _ => asked,
+        }
+    }
+
     pub fn embedding(&mut self, vocab: usize, hidden: usize) -> Result<Embedding, EngineError> {
         let name = self.name(Part::Embed, 0, false);
         let device = self.device.clone();
@@ -305,7 +354,7 @@ impl WeightLoader {
         Ok(Embedding::Dense(self.dense(
             &name,
             &[vocab, hidden],
-            self.dtype,
+            self.matrix_dtype(),
         )?))
     }
 

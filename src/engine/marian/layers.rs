@@ -3,8 +3,9 @@
 //! Weight names follow the HF checkpoint (`self_attn.q_proj`, `fc1`, ...).
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{LayerNorm, Linear, VarBuilder};
+use candle_nn::{LayerNorm, VarBuilder};
 
+use crate::engine::kernels::{self, dense, Backend};
 use crate::engine::EngineError;
 
 /// Keys and values of one attention block, `(rows, heads, positions, head_dim)`.
@@ -58,8 +59,36 @@ impl Activation {
     }
 }
 
+/// A projection with bias: saar's dense kernels on a CPU with f32 weights (chosen
+/// at load time), candle's `Linear` otherwise.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    inner: candle_nn::Linear,
+    saar: bool,
+}
+
+impl Linear {
+    pub fn new(inner: candle_nn::Linear) -> Self {
+        let saar = uses_saar_kernels(inner.weight());
+        Linear { inner, saar }
+    }
+
+    pub fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        match self.saar {
+            true => dense::linear(xs, self.inner.weight(), self.inner.bias()),
+            false => self.inner.forward(xs),
+        }
+    }
+}
+
+/// Whether products with `weight` run on saar's kernels: the saar backend, a CPU,
+/// and f32 weights (so the activations are f32 too).
+pub fn uses_saar_kernels(weight: &Tensor) -> bool {
+    kernels::backend() == Backend::Saar && weight.dtype() == DType::F32 && dense::runs_on(weight)
+}
+
 fn linear(vb: VarBuilder, dim_in: usize, dim_out: usize) -> candle_core::Result<Linear> {
-    candle_nn::linear(dim_in, dim_out, vb)
+    candle_nn::linear(dim_in, dim_out, vb).map(Linear::new)
 }
 
 fn layer_norm(vb: VarBuilder, dim: usize) -> candle_core::Result<LayerNorm> {

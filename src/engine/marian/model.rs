@@ -8,9 +8,10 @@ use candle_nn::VarBuilder;
 
 use super::config::MarianConfig;
 use super::layers::{
-    causal_mask, padding_mask, sinusoidal_positions, Activation, DecoderLayer, EncoderLayer,
-    KeyValue,
+    causal_mask, padding_mask, sinusoidal_positions, uses_saar_kernels, Activation, DecoderLayer,
+    EncoderLayer, KeyValue,
 };
+use crate::engine::kernels::dense;
 use crate::engine::EngineError;
 use crate::model::Weights;
 
@@ -20,6 +21,8 @@ pub struct MarianModel {
     decoder_embed: Tensor,
     lm_head: Tensor,
     final_logits_bias: Tensor,
+    /// The output head runs on saar's dense kernels (decided at load time).
+    saar_head: bool,
     positions: Tensor,
     encoder_layers: Vec<EncoderLayer>,
     decoder_layers: Vec<DecoderLayer>,
@@ -188,6 +191,7 @@ impl MarianModel {
             )?,
             encoder_embed,
             decoder_embed,
+            saar_head: uses_saar_kernels(&lm_head),
             lm_head,
             final_logits_bias,
             encoder_layers,
@@ -299,12 +303,15 @@ impl MarianModel {
         }
         state.position += new;
         let dim = hidden.dims()[2];
-        let logits = hidden
-            .reshape((rows * new, dim))?
-            .matmul(&self.lm_head.t()?)?;
-        let logits = logits
-            .to_dtype(DType::F32)?
-            .broadcast_add(&self.final_logits_bias)?;
+        let hidden = hidden.reshape((rows * new, dim))?;
+        let logits = if self.saar_head {
+            dense::linear(&hidden, &self.lm_head, Some(&self.final_logits_bias))?
+        } else {
+            hidden
+                .matmul(&self.lm_head.t()?)?
+                .to_dtype(DType::F32)?
+                .broadcast_add(&self.final_logits_bias)?
+        };
         Ok(logits.reshape((rows, new, ()))?)
     }
 

@@ -4,6 +4,7 @@
 mod configs;
 mod errors;
 mod families;
+mod sixteen_bit;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
