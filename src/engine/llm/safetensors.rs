@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
@@ -42,7 +41,7 @@ impl SafetensorsFile {
         let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
         let file_len = file.metadata().map_err(|e| e.to_string())?.len();
         let mut len_bytes = [0u8; 8];
-        file.read_exact_at(&mut len_bytes, 0)
+        read_exact_at(&file, &mut len_bytes, 0)
             .map_err(|_| "too short to be a safetensors file".to_string())?;
         let header_len = u64::from_le_bytes(len_bytes);
         if header_len > MAX_HEADER || 8 + header_len > file_len {
@@ -51,8 +50,7 @@ impl SafetensorsFile {
             ));
         }
         let mut header = vec![0u8; header_len as usize];
-        file.read_exact_at(&mut header, 8)
-            .map_err(|e| format!("cannot read the header: {e}"))?;
+        read_exact_at(&file, &mut header, 8).map_err(|e| format!("cannot read the header: {e}"))?;
         let raw: HashMap<String, serde_json::Value> =
             serde_json::from_slice(&header).map_err(|e| format!("bad header: {e}"))?;
         let data_start = 8 + header_len;
@@ -115,13 +113,28 @@ impl SafetensorsFile {
         // buffer holds exactly `count * size_of::<T>() == bytes_len` bytes.
         let bytes =
             unsafe { std::slice::from_raw_parts_mut(values.as_mut_ptr().cast::<u8>(), bytes_len) };
-        self.file
-            .read_exact_at(bytes, entry.start)
+        read_exact_at(&self.file, bytes, entry.start)
             .map_err(|e| format!("cannot read tensor data: {e}"))?;
         if cfg!(target_endian = "big") {
             values.iter_mut().for_each(Plain::from_little_endian);
         }
         Ok(values)
+    }
+}
+
+/// A positioned read: Unix has one that leaves no shared cursor behind; elsewhere a
+/// seek and a read do the same for this single-threaded reader.
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = file;
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(buf)
     }
 }
 
