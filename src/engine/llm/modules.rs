@@ -6,6 +6,8 @@ use std::sync::Arc;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Module, Result, Tensor};
 
+use crate::engine::kernels::quant::{candle_op, QuantMatrix};
+
 /// A projection `x @ W^T (+ b)` with `W` of shape `(out, in)`.
 #[derive(Debug, Clone)]
 pub enum Linear {
@@ -15,6 +17,11 @@ pub enum Linear {
     },
     Quantized {
         weight: QMatMul,
+        bias: Option<Tensor>,
+    },
+    /// GGUF blocks run by saar's own CPU kernels (`kernels::quant`).
+    SaarQuantized {
+        weight: Arc<QuantMatrix>,
         bias: Option<Tensor>,
     },
 }
@@ -29,6 +36,7 @@ impl Linear {
                 (y.reshape((b, s, ()))?, bias)
             }
             Self::Quantized { weight, bias } => (weight.forward(&x.contiguous()?)?, bias),
+            Self::SaarQuantized { weight, bias } => (candle_op::linear_forward(weight, x)?, bias),
         };
         match bias {
             Some(bias) => y.broadcast_add(bias),
@@ -43,6 +51,8 @@ impl Linear {
 pub enum Embedding {
     Dense(Tensor),
     Quantized(Arc<QTensor>),
+    /// Run by saar's kernels: a lookup dequantizes only the rows asked for.
+    SaarQuantized(Arc<QuantMatrix>),
 }
 
 impl Embedding {
@@ -52,6 +62,7 @@ impl Embedding {
         let rows = match self {
             Self::Dense(table) => table.index_select(&ids.flatten_all()?, 0)?,
             Self::Quantized(table) => table.embedding(&ids.flatten_all()?)?,
+            Self::SaarQuantized(table) => candle_op::embedding_rows(table, ids)?,
         };
         rows.reshape((b, s, ()))?.to_dtype(dtype)
     }
@@ -65,6 +76,10 @@ impl Embedding {
             },
             Self::Quantized(table) => Linear::Quantized {
                 weight: QMatMul::from_arc(table.clone())?,
+                bias: None,
+            },
+            Self::SaarQuantized(table) => Linear::SaarQuantized {
+                weight: table.clone(),
                 bias: None,
             },
         })

@@ -1,12 +1,13 @@
 //! The activations' side of a quantized product: each f32 row quantized once per
 //! product to 8-bit blocks (as llama.cpp does), so the weights' dot products run in
 //! integers. Q8_K (256 elements, with sums per 16) pairs with the K-quants; the 32-element
-//! block pairs with Q4_0/Q4_1/Q5_0/Q5_1/Q8_0. The scale stays f32 (llama.cpp stores f16
-//! for Q8_0): it never leaves memory, and f32 skips a rounding and a conversion.
+//! block pairs with Q4_0/Q4_1/Q5_0/Q5_1/Q8_0. The 32-element block's scale is rounded to
+//! f16 as ggml's Q8_0 stores it (kept as f32 to skip a conversion per use), so products
+//! match candle's and llama.cpp's to float rounding, not only to quantization error.
 
 use super::blocks::{QK, QK_K};
 
-/// 32 activations: `x ≈ d · qs`, with `sum = Σ qs` for the weight types with an offset.
+/// 32 activations: `x ≈ d · qs` (`d` an f16 value), with `sum = Σ qs` for the weight types with an offset.
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 pub struct Q8Block {
@@ -60,7 +61,7 @@ impl ActBlock for Q8Block {
     fn quantize(x: &[f32]) -> Self {
         let (d, id) = scale_of(x);
         let mut block = Self::ZERO;
-        block.d = d;
+        block.d = half::f16::from_f32(d).to_f32();
         for (q, &v) in block.qs.iter_mut().zip(x) {
             *q = nearest_int(v * id).clamp(-127, 127) as i8;
         }

@@ -105,12 +105,22 @@ impl Simd {
 }
 
 /// A quantized weight matrix `W` of `rows × cols` (`out × in`), as ggml blocks row by row.
-#[derive(Debug)]
 pub struct QuantMatrix {
     kind: QuantKind,
     rows: usize,
     cols: usize,
     data: Vec<u8>,
+}
+
+impl std::fmt::Debug for QuantMatrix {
+    // Not derived: the blocks are megabytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuantMatrix")
+            .field("kind", &self.kind)
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Views `data` as blocks of `W` (alignment 1, so any byte slice of the right length is valid).
