@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use candle_core::quantized::{ggml_file::qtensor_from_ggml, GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use saar::engine::kernels::quant::{QuantKind, QuantMatrix};
 
 /// Random weights, quantized once for 64 rows and repeated to `n` rows (quantizing a
@@ -143,5 +143,42 @@ fn quantized_matmul(c: &mut Criterion) {
     }
 }
 
+/// `SAAR_KERNEL_PROBE=impl,type,k,n,m,reps` (e.g. `saar,q5_0,896,4864,512,3`) runs just
+/// that product `reps` times and exits, without criterion: for `valgrind --tool=callgrind`,
+/// whose instruction counts stay stable on a loaded machine.
+fn probe(spec: &str) {
+    let parts: Vec<&str> = spec.split(',').collect();
+    let number = |i: usize| parts.get(i).and_then(|v| v.parse::<usize>().ok());
+    let (Some(k), Some(n), Some(m), Some(reps)) = (number(2), number(3), number(4), number(5))
+    else {
+        panic!("SAAR_KERNEL_PROBE=impl,type,k,n,m,reps");
+    };
+    let dtype = TYPES
+        .iter()
+        .find(|(name, _)| Some(name) == parts.get(1))
+        .map(|&(_, dtype)| dtype)
+        .expect("type: q4k, q5_0, q6k or q8_0");
+    let (saar, candle) = weights(dtype, n, k);
+    let x: Vec<f32> = (0..m * k)
+        .map(|i| ((i % 97) as f32 - 48.0) / 50.0)
+        .collect();
+    let xt = Tensor::from_vec(x.clone(), (m, k), &Device::Cpu).unwrap();
+    let mut y = vec![0f32; m * n];
+    for _ in 0..reps {
+        match parts[0] {
+            "candle" => drop(black_box(candle.forward(&xt).unwrap())),
+            _ => saar.matmul(&x, m, &mut y).unwrap(),
+        }
+    }
+    black_box(&y);
+}
+
 criterion_group!(benches, quantized_matmul);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("SAAR_KERNEL_PROBE") {
+        return probe(&spec);
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

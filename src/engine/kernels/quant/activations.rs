@@ -7,12 +7,13 @@
 
 use super::blocks::{QK, QK_K};
 
-/// 32 activations: `x ≈ d · qs` (`d` an f16 value), with `sum = Σ qs` for the weight types with an offset.
+/// 32 activations: `x ≈ d · qs` (`d` an f16 value), with `dsum = d · Σ qs` for the weight
+/// types with an offset or a min (their share of the dot product is `offset · dsum`).
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 pub struct Q8Block {
     pub d: f32,
-    pub sum: i32,
+    pub dsum: f32,
     pub qs: [i8; QK],
 }
 
@@ -55,7 +56,7 @@ impl ActBlock for Q8Block {
     const SIZE: usize = QK;
     const ZERO: Self = Q8Block {
         d: 0.0,
-        sum: 0,
+        dsum: 0.0,
         qs: [0; QK],
     };
     fn quantize(x: &[f32]) -> Self {
@@ -65,7 +66,7 @@ impl ActBlock for Q8Block {
         for (q, &v) in block.qs.iter_mut().zip(x) {
             *q = nearest_int(v * id).clamp(-127, 127) as i8;
         }
-        block.sum = block.qs.iter().map(|&q| q as i32).sum();
+        block.dsum = block.d * block.qs.iter().map(|&q| q as i32).sum::<i32>() as f32;
         block
     }
 }

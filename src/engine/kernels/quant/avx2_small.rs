@@ -86,12 +86,14 @@ impl<const R: usize> Sums<R> {
     #[inline]
     fn add_unsigned(&mut self, q: __m256i, d: f32, offset: f32, acts: &[&Q8Block; R]) {
         let ones = _mm256_set1_epi16(1);
+        let d = _mm256_set1_ps(d);
         for r in 0..R {
             let a = acts[r];
             let products = _mm256_madd_epi16(_mm256_maddubs_epi16(q, load(&a.qs)), ones);
-            let scale = _mm256_set1_ps(d * a.d);
-            self.vec[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), scale, self.vec[r]);
-            self.scalar[r] += offset * a.d * a.sum as f32;
+            // (products · d_a) · d_w: a broadcast load and two float ops per row.
+            let scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(products), _mm256_broadcast_ss(&a.d));
+            self.vec[r] = _mm256_fmadd_ps(scaled, d, self.vec[r]);
+            self.scalar[r] = offset.mul_add(a.dsum, self.scalar[r]);
         }
     }
 
@@ -102,14 +104,23 @@ impl<const R: usize> Sums<R> {
     }
 }
 
-/// Every row's block `i`.
+/// Every row's block `i`; [`check_rows`] must have passed for these `acts`.
 #[inline(always)]
 fn blocks_at<'a, const R: usize>(acts: &[&'a [Q8Block]; R], i: usize) -> [&'a Q8Block; R] {
-    std::array::from_fn(|r| &acts[r][i])
+    // SAFETY: `check_rows` made every row at least as long as the weight row, and `i`
+    // indexes the weight row.
+    std::array::from_fn(|r| unsafe { acts[r].get_unchecked(i) })
+}
+
+/// Every activation row has a block for each weight block (so the loops skip bounds checks).
+#[inline(always)]
+fn check_rows<W, const R: usize>(w: &[W], acts: &[&[Q8Block]; R]) {
+    assert!(acts.iter().all(|a| a.len() >= w.len()));
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn q4_0<const R: usize>(w: &[BlockQ4_0], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
     let mut sums = Sums::<R>::new();
     for (i, b) in w.iter().enumerate() {
         let d = f16(b.d);
@@ -120,6 +131,7 @@ pub(super) fn q4_0<const R: usize>(w: &[BlockQ4_0], acts: [&[Q8Block]; R]) -> [f
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn q4_1<const R: usize>(w: &[BlockQ4_1], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
     let mut sums = Sums::<R>::new();
     for (i, b) in w.iter().enumerate() {
         sums.add_unsigned(nibbles(&b.qs), f16(b.d), f16(b.m), &blocks_at(&acts, i));
@@ -129,6 +141,7 @@ pub(super) fn q4_1<const R: usize>(w: &[BlockQ4_1], acts: [&[Q8Block]; R]) -> [f
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn q5_0<const R: usize>(w: &[BlockQ5_0], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
     let mut sums = Sums::<R>::new();
     for (i, b) in w.iter().enumerate() {
         let d = f16(b.d);
@@ -140,6 +153,7 @@ pub(super) fn q5_0<const R: usize>(w: &[BlockQ5_0], acts: [&[Q8Block]; R]) -> [f
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn q5_1<const R: usize>(w: &[BlockQ5_1], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
     let mut sums = Sums::<R>::new();
     for (i, b) in w.iter().enumerate() {
         let q = _mm256_or_si256(nibbles(&b.qs), fifth_bits(b.qh));
@@ -150,19 +164,19 @@ pub(super) fn q5_1<const R: usize>(w: &[BlockQ5_1], acts: [&[Q8Block]; R]) -> [f
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn q8_0<const R: usize>(w: &[BlockQ8_0], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
     let mut vec = [_mm256_setzero_ps(); R];
     let ones = _mm256_set1_epi16(1);
     for (i, b) in w.iter().enumerate() {
         let q = load(&b.qs);
         // maddubs multiplies unsigned by signed: move the weights' signs onto the activations.
         let magnitude = _mm256_sign_epi8(q, q);
-        let d = f16(b.d);
-        for r in 0..R {
-            let a = &acts[r][i];
+        let d = _mm256_set1_ps(f16(b.d));
+        for (r, a) in blocks_at(&acts, i).into_iter().enumerate() {
             let signed = _mm256_sign_epi8(load(&a.qs), q);
             let products = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, signed), ones);
-            let scale = _mm256_set1_ps(d * a.d);
-            vec[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), scale, vec[r]);
+            let scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(products), _mm256_broadcast_ss(&a.d));
+            vec[r] = _mm256_fmadd_ps(scaled, d, vec[r]);
         }
     }
     std::array::from_fn(|r| hsum(vec[r]))

@@ -144,8 +144,8 @@ impl WeightBlock for BlockQ4_0 {
         }
     }
     fn dot(&self, act: &Q8Block) -> f32 {
-        let sum = dot_u8(&nibbles(&self.qs), &act.qs) - 8 * act.sum;
-        f16_to_f32(self.d) * act.d * sum as f32
+        let d = f16_to_f32(self.d);
+        d * (act.d * dot_u8(&nibbles(&self.qs), &act.qs) as f32 - 8.0 * act.dsum)
     }
 }
 
@@ -160,7 +160,7 @@ impl WeightBlock for BlockQ4_1 {
     }
     fn dot(&self, act: &Q8Block) -> f32 {
         let sum = dot_u8(&nibbles(&self.qs), &act.qs);
-        act.d * (f16_to_f32(self.d) * sum as f32 + f16_to_f32(self.m) * act.sum as f32)
+        act.d * f16_to_f32(self.d) * sum as f32 + f16_to_f32(self.m) * act.dsum
     }
 }
 
@@ -174,8 +174,8 @@ impl WeightBlock for BlockQ5_0 {
         }
     }
     fn dot(&self, act: &Q8Block) -> f32 {
-        let sum = dot_u8(&five_bits(&self.qs, self.qh), &act.qs) - 16 * act.sum;
-        f16_to_f32(self.d) * act.d * sum as f32
+        let d = f16_to_f32(self.d);
+        d * (act.d * dot_u8(&five_bits(&self.qs, self.qh), &act.qs) as f32 - 16.0 * act.dsum)
     }
 }
 
@@ -190,7 +190,7 @@ impl WeightBlock for BlockQ5_1 {
     }
     fn dot(&self, act: &Q8Block) -> f32 {
         let sum = dot_u8(&five_bits(&self.qs, self.qh), &act.qs);
-        act.d * (f16_to_f32(self.d) * sum as f32 + f16_to_f32(self.m) * act.sum as f32)
+        act.d * f16_to_f32(self.d) * sum as f32 + f16_to_f32(self.m) * act.dsum
     }
 }
 

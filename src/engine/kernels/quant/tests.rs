@@ -177,7 +177,8 @@ fn activation_quantizers_round_trip() {
             assert!((got - want).abs() <= amax * (1.0 / 254.0 + 1.0 / 2048.0) * 1.001);
         }
         assert_eq!(block.d, half::f16::from_f32(block.d).to_f32());
-        assert_eq!(block.sum, block.qs.iter().map(|&q| q as i32).sum::<i32>());
+        let sum = block.qs.iter().map(|&q| q as i32).sum::<i32>();
+        assert_eq!(block.dsum, block.d * sum as f32);
     }
     let mut wide = Vec::<Q8K>::new();
     quantize_rows(&x, 512, &mut wide);
