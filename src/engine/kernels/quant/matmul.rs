@@ -147,10 +147,12 @@ pub fn matmul<W: Kernel>(
             }
         };
         let tasks = n.div_ceil(chunk);
-        if tasks > 1 {
+        // Below this a product takes a few microseconds: waking the pool costs more.
+        const PARALLEL_MIN_MACS: usize = 1 << 18;
+        if tasks > 1 && m * n * k >= PARALLEL_MIN_MACS {
             (0..tasks).into_par_iter().for_each(|t| task(t * chunk));
         } else {
-            task(0);
+            (0..tasks).for_each(|t| task(t * chunk));
         }
     })
 }
