@@ -83,52 +83,76 @@ fn add_k4<const R: usize>(
     }
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn q4k<const R: usize>(w: &[BlockQ4K], acts: [&[Q8K]; R]) -> [f32; R] {
-    let mut acc = [_mm256_setzero_ps(); R];
-    let mask = _mm256_set1_epi8(0x0F);
-    for (i, b) in w.iter().enumerate() {
-        let blocks: [&Q8K; R] = std::array::from_fn(|r| &acts[r][i]);
-        let (scales, mins) = scales_mins(&b.scales);
-        let mut sumi = [_mm256_setzero_si256(); R];
-        for c in 0..4 {
-            let x = load(&b.qs[32 * c..]);
-            let lo = _mm256_and_si256(x, mask);
-            let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), mask);
-            let s_lo = _mm256_set1_epi16(scales[2 * c]);
-            let s_hi = _mm256_set1_epi16(scales[2 * c + 1]);
-            for r in 0..R {
-                let part = chunk_sum(lo, hi, s_lo, s_hi, &blocks[r].qs[64 * c..]);
-                sumi[r] = _mm256_add_epi32(sumi[r], part);
-            }
-        }
-        add_k4(&mut acc, &sumi, mins, (f16(b.d), f16(b.dmin)), &blocks);
+/// What Q4_K and Q5_K share: scales and mins packed alike, 4 low bits per value in `qs`,
+/// and for Q5_K a fifth bit in `qh`.
+trait K4Block {
+    fn d(&self) -> [u8; 2];
+    fn dmin(&self) -> [u8; 2];
+    fn scales(&self) -> &[u8; 12];
+    fn qs(&self) -> &[u8; 128];
+    fn qh(&self) -> Option<&[u8; 32]>;
+}
+
+impl K4Block for BlockQ4K {
+    fn d(&self) -> [u8; 2] {
+        self.d
     }
-    std::array::from_fn(|r| hsum(acc[r]))
+    fn dmin(&self) -> [u8; 2] {
+        self.dmin
+    }
+    fn scales(&self) -> &[u8; 12] {
+        &self.scales
+    }
+    fn qs(&self) -> &[u8; 128] {
+        &self.qs
+    }
+    fn qh(&self) -> Option<&[u8; 32]> {
+        None
+    }
+}
+
+impl K4Block for BlockQ5K {
+    fn d(&self) -> [u8; 2] {
+        self.d
+    }
+    fn dmin(&self) -> [u8; 2] {
+        self.dmin
+    }
+    fn scales(&self) -> &[u8; 12] {
+        &self.scales
+    }
+    fn qs(&self) -> &[u8; 128] {
+        &self.qs
+    }
+    fn qh(&self) -> Option<&[u8; 32]> {
+        Some(&self.qh)
+    }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn q5k<const R: usize>(w: &[BlockQ5K], acts: [&[Q8K]; R]) -> [f32; R] {
+#[inline]
+fn k4<B: K4Block, const R: usize>(w: &[B], acts: [&[Q8K]; R]) -> [f32; R] {
     let mut acc = [_mm256_setzero_ps(); R];
     let mask = _mm256_set1_epi8(0x0F);
     let sixteen = _mm256_set1_epi8(0x10);
     for (i, b) in w.iter().enumerate() {
         let blocks: [&Q8K; R] = std::array::from_fn(|r| &acts[r][i]);
-        let (scales, mins) = scales_mins(&b.scales);
-        let high = load(&b.qh);
+        let (scales, mins) = scales_mins(b.scales());
+        let high = b.qh().map(|qh| load(qh));
         let mut sumi = [_mm256_setzero_si256(); R];
         for c in 0..4 {
-            let x = load(&b.qs[32 * c..]);
-            // Bit 2c of qh[l] is bit 4 of sub-block 2c's element l; bit 2c+1 of 2c+1's.
-            let bit_lo = _mm256_set1_epi8(1 << (2 * c));
-            let bit_hi = _mm256_set1_epi8(1 << (2 * c + 1));
-            let h_lo = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_lo), bit_lo);
-            let h_hi = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_hi), bit_hi);
-            let lo = _mm256_or_si256(_mm256_and_si256(x, mask), _mm256_and_si256(h_lo, sixteen));
-            let hi = _mm256_or_si256(
-                _mm256_and_si256(_mm256_srli_epi16::<4>(x), mask),
-                _mm256_and_si256(h_hi, sixteen),
-            );
+            let x = load(&b.qs()[32 * c..]);
+            let mut lo = _mm256_and_si256(x, mask);
+            let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), mask);
+            if let Some(high) = high {
+                // Bit 2c of qh[l] is bit 4 of sub-block 2c's element l; bit 2c+1 of 2c+1's.
+                let bit_lo = _mm256_set1_epi8(1 << (2 * c));
+                let bit_hi = _mm256_set1_epi8(1 << (2 * c + 1));
+                let h_lo = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_lo), bit_lo);
+                let h_hi = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_hi), bit_hi);
+                lo = _mm256_or_si256(lo, _mm256_and_si256(h_lo, sixteen));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(h_hi, sixteen));
+            }
             let s_lo = _mm256_set1_epi16(scales[2 * c]);
             let s_hi = _mm256_set1_epi16(scales[2 * c + 1]);
             for r in 0..R {
@@ -136,9 +160,19 @@ pub(super) fn q5k<const R: usize>(w: &[BlockQ5K], acts: [&[Q8K]; R]) -> [f32; R]
                 sumi[r] = _mm256_add_epi32(sumi[r], part);
             }
         }
-        add_k4(&mut acc, &sumi, mins, (f16(b.d), f16(b.dmin)), &blocks);
+        add_k4(&mut acc, &sumi, mins, (f16(b.d()), f16(b.dmin())), &blocks);
     }
     std::array::from_fn(|r| hsum(acc[r]))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q4k<const R: usize>(w: &[BlockQ4K], acts: [&[Q8K]; R]) -> [f32; R] {
+    k4(w, acts)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q5k<const R: usize>(w: &[BlockQ5K], acts: [&[Q8K]; R]) -> [f32; R] {
+    k4(w, acts)
 }
 
 /// A 16-bit scale vector: `a` in the low 128-bit lane, `b` in the high one.
