@@ -6,6 +6,7 @@ use std::sync::Arc;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Module, Result, Tensor};
 
+use crate::engine::kernels::quant::{candle_op, QuantMatrix};
 use crate::engine::kernels::{self, dense, Backend};
 
 /// A projection `x @ W^T (+ b)` with `W` of shape `(out, in)`.
@@ -20,8 +21,13 @@ pub enum Linear {
         bias: Option<Tensor>,
     },
     /// Dense weights (f32, f16 or bf16) on saar's CPU kernels; f32 activations.
-    Kernel {
+    SaarDense {
         weight: Tensor,
+        bias: Option<Tensor>,
+    },
+    /// GGUF blocks run by saar's own CPU kernels (`kernels::quant`).
+    SaarQuantized {
+        weight: Arc<QuantMatrix>,
         bias: Option<Tensor>,
     },
 }
@@ -30,7 +36,7 @@ pub enum Linear {
 /// is on the CPU, else on candle's matmul; decided once, when the model loads.
 pub fn dense_linear(weight: Tensor, bias: Option<Tensor>) -> Linear {
     if kernels::backend() == Backend::Saar && dense::runs_on(&weight) {
-        Linear::Kernel { weight, bias }
+        Linear::SaarDense { weight, bias }
     } else {
         Linear::Dense { weight, bias }
     }
@@ -46,7 +52,8 @@ impl Linear {
                 (y.reshape((b, s, ()))?, bias)
             }
             Self::Quantized { weight, bias } => (weight.forward(&x.contiguous()?)?, bias),
-            Self::Kernel { weight, bias } => return dense::linear(x, weight, bias.as_ref()),
+            Self::SaarDense { weight, bias } => return dense::linear(x, weight, bias.as_ref()),
+            Self::SaarQuantized { weight, bias } => (candle_op::linear_forward(weight, x)?, bias),
         };
         match bias {
             Some(bias) => y.broadcast_add(bias),
@@ -61,6 +68,8 @@ impl Linear {
 pub enum Embedding {
     Dense(Tensor),
     Quantized(Arc<QTensor>),
+    /// Run by saar's kernels: a lookup dequantizes only the rows asked for.
+    SaarQuantized(Arc<QuantMatrix>),
 }
 
 impl Embedding {
@@ -70,6 +79,7 @@ impl Embedding {
         let rows = match self {
             Self::Dense(table) => table.index_select(&ids.flatten_all()?, 0)?,
             Self::Quantized(table) => table.embedding(&ids.flatten_all()?)?,
+            Self::SaarQuantized(table) => candle_op::embedding_rows(table, ids)?,
         };
         rows.reshape((b, s, ()))?.to_dtype(dtype)
     }
@@ -80,6 +90,10 @@ impl Embedding {
             Self::Dense(table) => dense_linear(table.clone(), None),
             Self::Quantized(table) => Linear::Quantized {
                 weight: QMatMul::from_arc(table.clone())?,
+                bias: None,
+            },
+            Self::SaarQuantized(table) => Linear::SaarQuantized {
+                weight: table.clone(),
                 bias: None,
             },
         })

@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candle_core::pickle::PthTensors;
-use candle_core::quantized::QMatMul;
+use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Tensor};
 
 use super::config::{DecoderConfig, Family};
 use super::gguf::GgufFile;
 use super::modules::{dense_linear, Embedding, Linear, RmsNorm};
 use super::safetensors::SafetensorsFile;
+use crate::engine::kernels::quant::QuantMatrix;
 use crate::engine::kernels::{self, Backend};
 use crate::engine::EngineError;
 use crate::model::Weights as WeightFiles;
@@ -300,8 +301,7 @@ impl WeightLoader {
         let device = self.device.clone();
         if let Source::Gguf(file) = &mut self.source {
             let q = file.tensor(&name, &[out, inp], &device)?;
-            let weight = QMatMul::from_qtensor(q).map_err(|e| weights_error(file.path(), e))?;
-            return Ok(Linear::Quantized { weight, bias });
+            return quantized_linear(q, bias, file.path());
         }
         let weight = self.dense(&name, &[out, inp], self.matrix_dtype())?;
         Ok(dense_linear(weight, bias))
@@ -349,7 +349,7 @@ impl WeightLoader {
         let device = self.device.clone();
         if let Source::Gguf(file) = &mut self.source {
             let q = file.tensor(&name, &[vocab, hidden], &device)?;
-            return Ok(Embedding::Quantized(Arc::new(q)));
+            return quantized_embedding(q, file.path());
         }
         Ok(Embedding::Dense(self.dense(
             &name,
@@ -370,4 +370,31 @@ impl WeightLoader {
         }
         self.linear(Part::LmHead, 0, cfg.vocab_size, cfg.hidden_size, false)
     }
+}
+
+/// A GGUF tensor's blocks copied for saar's kernels when they run it (saar backend, CPU,
+/// a block type they know), else `None`; the `QTensor` is dropped by the caller either way.
+fn saar_matrix(q: &QTensor, path: &Path) -> Result<Option<Arc<QuantMatrix>>, EngineError> {
+    if kernels::backend() != Backend::Saar || !q.device().is_cpu() {
+        return Ok(None);
+    }
+    let matrix = QuantMatrix::from_qtensor(q).map_err(|e| weights_error(path, e))?;
+    Ok(matrix.map(Arc::new))
+}
+
+/// A GGUF projection: saar's kernels where they apply, candle's `QMatMul` otherwise.
+fn quantized_linear(q: QTensor, bias: Option<Tensor>, path: &Path) -> Result<Linear, EngineError> {
+    if let Some(weight) = saar_matrix(&q, path)? {
+        return Ok(Linear::SaarQuantized { weight, bias });
+    }
+    let weight = QMatMul::from_qtensor(q).map_err(|e| weights_error(path, e))?;
+    Ok(Linear::Quantized { weight, bias })
+}
+
+/// A GGUF embedding table: saar's kernels where they apply, candle's `QTensor` otherwise.
+fn quantized_embedding(q: QTensor, path: &Path) -> Result<Embedding, EngineError> {
+    if let Some(table) = saar_matrix(&q, path)? {
+        return Ok(Embedding::SaarQuantized(table));
+    }
+    Ok(Embedding::Quantized(Arc::new(q)))
 }

@@ -64,7 +64,7 @@ fn saar_kernels_keep_sixteen_bit_matrices_and_f32_norms() {
     assert_eq!(loader.dtype(), DType::F32, "activations run in f32");
     let hidden = config.hidden_size;
     match loader.linear(Part::Q, 0, hidden, hidden, true).unwrap() {
-        Linear::Kernel { weight, bias } => {
+        Linear::SaarDense { weight, bias } => {
             assert_eq!(weight.dtype(), DType::BF16);
             assert_eq!(bias.unwrap().dtype(), DType::F32);
         }

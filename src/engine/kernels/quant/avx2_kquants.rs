@@ -1,0 +1,257 @@
+//! AVX2 dot products of the K-quant weight types (Q4_K, Q5_K, Q6_K) with Q8_K
+//! activations, for `R` activation rows at once: each 256-element super-block is
+//! unpacked (scales, mins, 4/5/6-bit values) once and multiplied with every row's block.
+//!
+//! Values stay unsigned for `maddubs`; sub-block scales are applied in 16-bit `madd`s,
+//! and the mins (Q4_K/Q5_K) and the −32 offset (Q6_K) go through the activations'
+//! per-16 sums, so they cost one `madd` per super-block and row.
+
+use std::arch::x86_64::*;
+
+use super::activations::Q8K;
+use super::avx2_small::{f16, hsum};
+use super::blocks::{BlockQ4K, BlockQ5K, BlockQ6K};
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn load(bytes: &[u8]) -> __m256i {
+    assert!(bytes.len() >= 32);
+    // SAFETY: the assert above keeps the 32-byte read inside `bytes`.
+    unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn load_act(qs: &[i8]) -> __m256i {
+    assert!(qs.len() >= 32);
+    // SAFETY: the assert above keeps the 32-byte read inside `qs`.
+    unsafe { _mm256_loadu_si256(qs.as_ptr().cast()) }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn load_bsums(a: &Q8K) -> __m256i {
+    // SAFETY: `bsums` is 16 i16s, exactly 32 bytes.
+    unsafe { _mm256_loadu_si256(a.bsums.as_ptr().cast()) }
+}
+
+/// The 8 scales and 8 mins of a Q4_K/Q5_K block, mins as 16 i16 lanes (each min once
+/// per 16-element half of its sub-block, to pair with `bsums`). The 6-bit fields are
+/// unpacked four at a time in 32-bit words (the same bits as `blocks::scale_min_k4`):
+/// one by one they cost about 7% of the one-row kernel (callgrind, Q4_K 4864×896:
+/// 16.5 → 15.3 instructions per 32 multiply-adds).
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn scales_mins(packed: &[u8; 12]) -> ([u8; 8], __m256i) {
+    const LOW6: u32 = 0x3f3f_3f3f;
+    const LOW4: u32 = 0x0f0f_0f0f;
+    const LOW2: u32 = 0x0303_0303;
+    let word = |i: usize| {
+        u32::from_le_bytes([
+            packed[4 * i],
+            packed[4 * i + 1],
+            packed[4 * i + 2],
+            packed[4 * i + 3],
+        ])
+    };
+    let (w0, w1, w2) = (word(0), word(1), word(2));
+    // Sub-blocks 0..4 keep their low 6 bits in bytes 0..8; sub-blocks 4..8 take 4 bits
+    // from bytes 8..12 and their top 2 bits from the top of bytes 0..8.
+    let scales_lo = w0 & LOW6;
+    let scales_hi = (w2 & LOW4) | (((w0 >> 6) & LOW2) << 4);
+    let mins_lo = w1 & LOW6;
+    let mins_hi = ((w2 >> 4) & LOW4) | (((w1 >> 6) & LOW2) << 4);
+    let scales = ((scales_hi as u64) << 32 | scales_lo as u64).to_le_bytes();
+    let mins = (mins_hi as u64) << 32 | mins_lo as u64;
+    let mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(mins as i64));
+    let pairs = _mm256_set_m128i(
+        _mm_unpackhi_epi16(mins, mins),
+        _mm_unpacklo_epi16(mins, mins),
+    );
+    (scales, pairs)
+}
+
+/// `Σ_j scale_j · Σ q·a` for one 64-element chunk: `lo`/`hi` hold sub-blocks `2c`, `2c+1`.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn chunk_sum(lo: __m256i, hi: __m256i, s_lo: __m256i, s_hi: __m256i, a: &[i8]) -> __m256i {
+    let p_lo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, load_act(&a[..32])), s_lo);
+    let p_hi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, load_act(&a[32..64])), s_hi);
+    _mm256_add_epi32(p_lo, p_hi)
+}
+
+/// Adds one super-block's `d · sumi − dmin · Σ mins·bsums` for every row.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn add_k4<const R: usize>(
+    acc: &mut [__m256; R],
+    sumi: &[__m256i; R],
+    mins: __m256i,
+    (d, dmin): (f32, f32),
+    acts: &[&Q8K; R],
+) {
+    for r in 0..R {
+        let a = acts[r];
+        let min_sum = _mm256_madd_epi16(load_bsums(a), mins);
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r]), _mm256_set1_ps(d * a.d), acc[r]);
+        acc[r] = _mm256_fnmadd_ps(
+            _mm256_cvtepi32_ps(min_sum),
+            _mm256_set1_ps(dmin * a.d),
+            acc[r],
+        );
+    }
+}
+
+/// What Q4_K and Q5_K share: scales and mins packed alike, 4 low bits per value in `qs`,
+/// and for Q5_K a fifth bit in `qh`.
+trait K4Block {
+    fn d(&self) -> [u8; 2];
+    fn dmin(&self) -> [u8; 2];
+    fn scales(&self) -> &[u8; 12];
+    fn qs(&self) -> &[u8; 128];
+    fn qh(&self) -> Option<&[u8; 32]>;
+}
+
+impl K4Block for BlockQ4K {
+    fn d(&self) -> [u8; 2] {
+        self.d
+    }
+    fn dmin(&self) -> [u8; 2] {
+        self.dmin
+    }
+    fn scales(&self) -> &[u8; 12] {
+        &self.scales
+    }
+    fn qs(&self) -> &[u8; 128] {
+        &self.qs
+    }
+    fn qh(&self) -> Option<&[u8; 32]> {
+        None
+    }
+}
+
+impl K4Block for BlockQ5K {
+    fn d(&self) -> [u8; 2] {
+        self.d
+    }
+    fn dmin(&self) -> [u8; 2] {
+        self.dmin
+    }
+    fn scales(&self) -> &[u8; 12] {
+        &self.scales
+    }
+    fn qs(&self) -> &[u8; 128] {
+        &self.qs
+    }
+    fn qh(&self) -> Option<&[u8; 32]> {
+        Some(&self.qh)
+    }
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn k4<B: K4Block, const R: usize>(w: &[B], acts: [&[Q8K]; R]) -> [f32; R] {
+    let mut acc = [_mm256_setzero_ps(); R];
+    let mask = _mm256_set1_epi8(0x0F);
+    let sixteen = _mm256_set1_epi8(0x10);
+    for (i, b) in w.iter().enumerate() {
+        let blocks: [&Q8K; R] = std::array::from_fn(|r| &acts[r][i]);
+        let (scales, mins) = scales_mins(b.scales());
+        let high = b.qh().map(|qh| load(qh));
+        let mut sumi = [_mm256_setzero_si256(); R];
+        for c in 0..4 {
+            let x = load(&b.qs()[32 * c..]);
+            let mut lo = _mm256_and_si256(x, mask);
+            let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), mask);
+            if let Some(high) = high {
+                // Bit 2c of qh[l] is bit 4 of sub-block 2c's element l; bit 2c+1 of 2c+1's.
+                let bit_lo = _mm256_set1_epi8(1 << (2 * c));
+                let bit_hi = _mm256_set1_epi8(1 << (2 * c + 1));
+                let h_lo = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_lo), bit_lo);
+                let h_hi = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_hi), bit_hi);
+                lo = _mm256_or_si256(lo, _mm256_and_si256(h_lo, sixteen));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(h_hi, sixteen));
+            }
+            let s_lo = _mm256_set1_epi16(scales[2 * c] as i16);
+            let s_hi = _mm256_set1_epi16(scales[2 * c + 1] as i16);
+            for r in 0..R {
+                let part = chunk_sum(lo, hi, s_lo, s_hi, &blocks[r].qs[64 * c..]);
+                sumi[r] = _mm256_add_epi32(sumi[r], part);
+            }
+        }
+        add_k4(&mut acc, &sumi, mins, (f16(b.d()), f16(b.dmin())), &blocks);
+    }
+    std::array::from_fn(|r| hsum(acc[r]))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q4k<const R: usize>(w: &[BlockQ4K], acts: [&[Q8K]; R]) -> [f32; R] {
+    k4(w, acts)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q5k<const R: usize>(w: &[BlockQ5K], acts: [&[Q8K]; R]) -> [f32; R] {
+    k4(w, acts)
+}
+
+/// A 16-bit scale vector: `a` in the low 128-bit lane, `b` in the high one.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn scale_pair(a: i8, b: i8) -> __m256i {
+    _mm256_set_m128i(_mm_set1_epi16(b as i16), _mm_set1_epi16(a as i16))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R] {
+    let mut acc = [_mm256_setzero_ps(); R];
+    let low4 = _mm256_set1_epi8(0x0F);
+    let bits45 = _mm256_set1_epi8(0x30);
+    for (i, b) in w.iter().enumerate() {
+        let blocks: [&Q8K; R] = std::array::from_fn(|r| &acts[r][i]);
+        let mut sumi = [_mm256_setzero_si256(); R];
+        for h in 0..2 {
+            let ql0 = load(&b.ql[64 * h..]);
+            let ql1 = load(&b.ql[64 * h + 32..]);
+            let qh = load(&b.qh[32 * h..]);
+            // Elements 32t..32t+32 of this half; bits 2t, 2t+1 of qh are their bits 4, 5.
+            let q = [
+                _mm256_or_si256(
+                    _mm256_and_si256(ql0, low4),
+                    _mm256_and_si256(_mm256_slli_epi16::<4>(qh), bits45),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(ql1, low4),
+                    _mm256_and_si256(_mm256_slli_epi16::<2>(qh), bits45),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), low4),
+                    _mm256_and_si256(qh, bits45),
+                ),
+                _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), low4),
+                    _mm256_and_si256(_mm256_srli_epi16::<2>(qh), bits45),
+                ),
+            ];
+            for (t, &q) in q.iter().enumerate() {
+                let g = 8 * h + 2 * t;
+                let scale = scale_pair(b.scales[g], b.scales[g + 1]);
+                for r in 0..R {
+                    let a = load_act(&blocks[r].qs[128 * h + 32 * t..]);
+                    let part = _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale);
+                    sumi[r] = _mm256_add_epi32(sumi[r], part);
+                }
+            }
+        }
+        // The −32 offset: Σ_g scale_g · 32 · bsums_g.
+        // SAFETY: `scales` is 16 i8s, exactly 16 bytes.
+        let scales16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(b.scales.as_ptr().cast()) });
+        let d = f16(b.d);
+        for r in 0..R {
+            let a = blocks[r];
+            let offset = _mm256_madd_epi16(load_bsums(a), scales16);
+            let total = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32::<5>(offset));
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * a.d), acc[r]);
+        }
+    }
+    std::array::from_fn(|r| hsum(acc[r]))
+}

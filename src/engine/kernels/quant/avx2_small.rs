@@ -1,0 +1,183 @@
+//! AVX2 dot products of the 32-element weight types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0)
+//! with Q8 activation blocks, for `R` activation rows at once: each weight block is
+//! decoded into 32 bytes once and multiplied with every row's block.
+//!
+//! The 4- and 5-bit values stay unsigned (`maddubs` takes unsigned × signed bytes) and
+//! the types' offsets (−8, −16) or mins are applied once per block through the
+//! activations' block sums, instead of sign-flipping every byte.
+
+use std::arch::x86_64::*;
+
+use super::activations::Q8Block;
+use super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0};
+
+/// The sum of a vector's 8 lanes.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(super) fn hsum(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    _mm_cvtss_f32(s)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(super) fn f16(bytes: [u8; 2]) -> f32 {
+    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(
+        u16::from_le_bytes(bytes) as i32
+    )))
+}
+
+/// 16 bytes of nibbles as 32 bytes: element `j` from byte `j`'s low nibble, `j + 16`
+/// from its high nibble.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn nibbles(qs: &[u8; 16]) -> __m256i {
+    // SAFETY: reads exactly the 16 bytes of `qs`.
+    let x = unsafe { _mm_loadu_si128(qs.as_ptr().cast()) };
+    let mask = _mm_set1_epi8(0x0F);
+    let lo = _mm_and_si128(x, mask);
+    let hi = _mm_and_si128(_mm_srli_epi16::<4>(x), mask);
+    _mm256_set_m128i(hi, lo)
+}
+
+/// Bit `j` of `qh` as bit 4 of byte `j`.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn fifth_bits(qh: [u8; 4]) -> __m256i {
+    let all = _mm256_set1_epi32(i32::from_le_bytes(qh));
+    // Byte j takes byte j / 8 of `qh` (each 128-bit lane holds a copy of all four).
+    let spread = _mm256_setr_epi8(
+        0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3,
+        3, 3,
+    );
+    let bytes = _mm256_shuffle_epi8(all, spread);
+    let bit = _mm256_set1_epi64x(0x8040_2010_0804_0201u64 as i64);
+    let set = _mm256_cmpeq_epi8(_mm256_and_si256(bytes, bit), bit);
+    _mm256_and_si256(set, _mm256_set1_epi8(0x10))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn load(qs: &[i8; 32]) -> __m256i {
+    // SAFETY: reads exactly the 32 bytes of `qs`.
+    unsafe { _mm256_loadu_si256(qs.as_ptr().cast()) }
+}
+
+/// The R running sums: a vector part and a scalar part for the per-block offsets.
+struct Sums<const R: usize> {
+    vec: [__m256; R],
+    scalar: [f32; R],
+}
+
+impl<const R: usize> Sums<R> {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    fn new() -> Self {
+        Sums {
+            vec: [_mm256_setzero_ps(); R],
+            scalar: [0.0; R],
+        }
+    }
+
+    /// Adds `Σ (d·q_j + offset) · a_j` for unsigned `q` over every row's block.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    fn add_unsigned(&mut self, q: __m256i, d: f32, offset: f32, acts: &[&Q8Block; R]) {
+        let ones = _mm256_set1_epi16(1);
+        let d = _mm256_set1_ps(d);
+        for r in 0..R {
+            let a = acts[r];
+            let products = _mm256_madd_epi16(_mm256_maddubs_epi16(q, load(&a.qs)), ones);
+            // (products · d_a) · d_w: a broadcast load and two float ops per row.
+            let scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(products), _mm256_broadcast_ss(&a.d));
+            self.vec[r] = _mm256_fmadd_ps(scaled, d, self.vec[r]);
+            self.scalar[r] = offset.mul_add(a.dsum, self.scalar[r]);
+        }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    fn finish(&self) -> [f32; R] {
+        std::array::from_fn(|r| hsum(self.vec[r]) + self.scalar[r])
+    }
+}
+
+/// Every row's block `i`; [`check_rows`] must have passed for these `acts`.
+#[inline(always)]
+fn blocks_at<'a, const R: usize>(acts: &[&'a [Q8Block]; R], i: usize) -> [&'a Q8Block; R] {
+    // SAFETY: `check_rows` made every row at least as long as the weight row, and `i`
+    // indexes the weight row.
+    std::array::from_fn(|r| unsafe { acts[r].get_unchecked(i) })
+}
+
+/// Every activation row has a block for each weight block (so the loops skip bounds checks).
+#[inline(always)]
+fn check_rows<W, const R: usize>(w: &[W], acts: &[&[Q8Block]; R]) {
+    assert!(acts.iter().all(|a| a.len() >= w.len()));
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q4_0<const R: usize>(w: &[BlockQ4_0], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
+    let mut sums = Sums::<R>::new();
+    for (i, b) in w.iter().enumerate() {
+        let d = f16(b.d);
+        sums.add_unsigned(nibbles(&b.qs), d, -8.0 * d, &blocks_at(&acts, i));
+    }
+    sums.finish()
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q4_1<const R: usize>(w: &[BlockQ4_1], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
+    let mut sums = Sums::<R>::new();
+    for (i, b) in w.iter().enumerate() {
+        sums.add_unsigned(nibbles(&b.qs), f16(b.d), f16(b.m), &blocks_at(&acts, i));
+    }
+    sums.finish()
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q5_0<const R: usize>(w: &[BlockQ5_0], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
+    let mut sums = Sums::<R>::new();
+    for (i, b) in w.iter().enumerate() {
+        let d = f16(b.d);
+        let q = _mm256_or_si256(nibbles(&b.qs), fifth_bits(b.qh));
+        sums.add_unsigned(q, d, -16.0 * d, &blocks_at(&acts, i));
+    }
+    sums.finish()
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q5_1<const R: usize>(w: &[BlockQ5_1], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
+    let mut sums = Sums::<R>::new();
+    for (i, b) in w.iter().enumerate() {
+        let q = _mm256_or_si256(nibbles(&b.qs), fifth_bits(b.qh));
+        sums.add_unsigned(q, f16(b.d), f16(b.m), &blocks_at(&acts, i));
+    }
+    sums.finish()
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q8_0<const R: usize>(w: &[BlockQ8_0], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
+    let mut vec = [_mm256_setzero_ps(); R];
+    let ones = _mm256_set1_epi16(1);
+    for (i, b) in w.iter().enumerate() {
+        let q = load(&b.qs);
+        // maddubs multiplies unsigned by signed: move the weights' signs onto the activations.
+        let magnitude = _mm256_sign_epi8(q, q);
+        let d = _mm256_set1_ps(f16(b.d));
+        for (r, a) in blocks_at(&acts, i).into_iter().enumerate() {
+            let signed = _mm256_sign_epi8(load(&a.qs), q);
+            let products = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, signed), ones);
+            let scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(products), _mm256_broadcast_ss(&a.d));
+            vec[r] = _mm256_fmadd_ps(scaled, d, vec[r]);
+        }
+    }
+    std::array::from_fn(|r| hsum(vec[r]))
+}

@@ -1,0 +1,176 @@
+//! The driver of `y = x @ W^T`: quantizes the activations once, splits the weight rows
+//! across rayon's threads, and walks each thread's rows in tiles of up to four
+//! activation rows so every weight block is decoded once per tile rather than once per
+//! row. The kernel for the block type (AVX2 or scalar) is picked once per product.
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use super::activations::{quantize_rows, ActBlock, Q8Block, Q8K};
+use super::blocks::{
+    BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K, BlockQ8_0,
+    WeightBlock,
+};
+
+/// Activation rows per tile: as many as the AVX2 kernels keep accumulators for in
+/// registers.
+pub const TILE_ROWS: usize = 4;
+
+/// A weight block type with its dot products over `R` activation rows.
+pub trait Kernel: WeightBlock {
+    /// The AVX2 version of [`rows_scalar`].
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn rows_avx2<const R: usize>(w: &[Self], acts: [&[Self::Act]; R]) -> [f32; R];
+}
+
+/// Dot products of one weight row with `R` activation rows, block by block (the reference).
+pub fn rows_scalar<W: WeightBlock, const R: usize>(w: &[W], acts: [&[W::Act]; R]) -> [f32; R] {
+    std::array::from_fn(|r| w.iter().zip(acts[r]).map(|(b, a)| b.dot(a)).sum())
+}
+
+macro_rules! kernel {
+    ($block:ty, $avx2:ident, $module:ident) => {
+        impl Kernel for $block {
+            unsafe fn rows_avx2<const R: usize>(w: &[Self], acts: [&[Self::Act]; R]) -> [f32; R] {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the caller checked the CPU features.
+                unsafe {
+                    super::$module::$avx2::<R>(w, acts)
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                rows_scalar::<Self, R>(w, acts)
+            }
+        }
+    };
+}
+
+kernel!(BlockQ4_0, q4_0, avx2_small);
+kernel!(BlockQ4_1, q4_1, avx2_small);
+kernel!(BlockQ5_0, q5_0, avx2_small);
+kernel!(BlockQ5_1, q5_1, avx2_small);
+kernel!(BlockQ8_0, q8_0, avx2_small);
+kernel!(BlockQ4K, q4k, avx2_kquants);
+kernel!(BlockQ5K, q5k, avx2_kquants);
+kernel!(BlockQ6K, q6k, avx2_kquants);
+
+/// Reuses one activation buffer per thread and type, so a product allocates only its output.
+pub trait Scratch: ActBlock {
+    fn with_scratch<T>(f: impl FnOnce(&mut Vec<Self>) -> T) -> T;
+}
+
+thread_local! {
+    static Q8_SCRATCH: RefCell<Vec<Q8Block>> = const { RefCell::new(Vec::new()) };
+    static Q8K_SCRATCH: RefCell<Vec<Q8K>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Scratch for Q8Block {
+    fn with_scratch<T>(f: impl FnOnce(&mut Vec<Self>) -> T) -> T {
+        Q8_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffer) => f(&mut buffer),
+            Err(_) => f(&mut Vec::new()),
+        })
+    }
+}
+
+impl Scratch for Q8K {
+    fn with_scratch<T>(f: impl FnOnce(&mut Vec<Self>) -> T) -> T {
+        Q8K_SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buffer) => f(&mut buffer),
+            Err(_) => f(&mut Vec::new()),
+        })
+    }
+}
+
+/// The output pointer shared by the threads; each writes only its own columns.
+#[derive(Clone, Copy)]
+struct Output(*mut f32);
+// SAFETY: threads write disjoint elements (their own weight rows' columns).
+unsafe impl Send for Output {}
+unsafe impl Sync for Output {}
+
+/// How many weight rows one task takes: small enough that every thread gets several
+/// (decode), large enough that the rows stay in L2 while the activation tiles stream by.
+fn rows_per_task(n: usize, m: usize, row_bytes: usize, threads: usize) -> usize {
+    let balanced = n.div_ceil(threads.max(1) * 4);
+    let cache_fit = (256 * 1024 / row_bytes.max(1)).max(1);
+    let cap = if m == 1 { balanced } else { cache_fit.min(64) };
+    balanced.min(cap).max(1)
+}
+
+/// `y (m × n) = x (m × k) @ W^T` for `w` holding `n` rows of `k / W::SIZE` blocks.
+pub fn matmul<W: Kernel>(
+    w: &[W],
+    n: usize,
+    k: usize,
+    x: &[f32],
+    m: usize,
+    y: &mut [f32],
+    simd: bool,
+) where
+    W::Act: Scratch,
+{
+    let per_row = k / W::SIZE;
+    debug_assert_eq!(w.len(), n * per_row);
+    debug_assert_eq!(x.len(), m * k);
+    debug_assert_eq!(y.len(), m * n);
+    W::Act::with_scratch(|acts| {
+        quantize_rows(x, k, acts);
+        let acts: &[W::Act] = acts;
+        let row_bytes = per_row * std::mem::size_of::<W>();
+        let chunk = rows_per_task(n, m, row_bytes, rayon::current_num_threads());
+        let out = Output(y.as_mut_ptr());
+        let task = |first: usize| {
+            let last = (first + chunk).min(n);
+            let out = out;
+            let mut r0 = 0;
+            while r0 < m {
+                let tile = (m - r0).min(TILE_ROWS);
+                let act = |t: usize| &acts[(r0 + t) * per_row..(r0 + t + 1) * per_row];
+                for j in first..last {
+                    let row = &w[j * per_row..(j + 1) * per_row];
+                    let mut put = |t: usize, v: f32| {
+                        // SAFETY: (r0 + t) < m and j < n, so the index is inside `y`,
+                        // and only this task writes column j.
+                        unsafe { *out.0.add((r0 + t) * n + j) = v }
+                    };
+                    match tile {
+                        4 => dots(row, [act(0), act(1), act(2), act(3)], simd, &mut put),
+                        3 => dots(row, [act(0), act(1), act(2)], simd, &mut put),
+                        2 => dots(row, [act(0), act(1)], simd, &mut put),
+                        _ => dots(row, [act(0)], simd, &mut put),
+                    }
+                }
+                r0 += tile;
+            }
+        };
+        let tasks = n.div_ceil(chunk);
+        // Below this a product takes a few microseconds: waking the pool costs more.
+        const PARALLEL_MIN_MACS: usize = 1 << 18;
+        if tasks > 1 && m * n * k >= PARALLEL_MIN_MACS {
+            (0..tasks).into_par_iter().for_each(|t| task(t * chunk));
+        } else {
+            (0..tasks).for_each(|t| task(t * chunk));
+        }
+    })
+}
+
+#[inline(always)]
+fn dots<W: Kernel, const R: usize>(
+    row: &[W],
+    acts: [&[W::Act]; R],
+    simd: bool,
+    put: &mut impl FnMut(usize, f32),
+) {
+    let values = if simd {
+        // SAFETY: `simd` is only true when the CPU has AVX2, FMA and F16C.
+        unsafe { W::rows_avx2::<R>(row, acts) }
+    } else {
+        rows_scalar::<W, R>(row, acts)
+    };
+    for (t, v) in values.into_iter().enumerate() {
+        put(t, v);
+    }
+}

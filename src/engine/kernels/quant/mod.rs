@@ -1,0 +1,269 @@
+//! GGUF block-quantized weights times f32 activations: saar's own CPU kernels for the
+//! quantized matrix products (llama.cpp's approach: activations quantized to 8 bits once
+//! per product, integer dot products per block, several activation rows per weight
+//! block). The weights' raw ggml blocks are copied out of candle's `QTensor` at load time
+//! and owned here.
+//!
+//! - [`blocks`]: the weight block layouts and the scalar reference per type.
+//! - [`activations`]: the Q8_0-style and Q8_K activation blocks and their quantizer.
+//! - `avx2_small`, `avx2_kquants`: the AVX2 dot products (x86_64 only, chosen at run time).
+//! - [`matmul`]: tiling and threading.
+//! - [`candle_op`]: the bridge to candle tensors (linear layers, embeddings).
+
+pub mod activations;
+#[cfg(target_arch = "x86_64")]
+mod avx2_kquants;
+#[cfg(target_arch = "x86_64")]
+mod avx2_small;
+pub mod blocks;
+pub mod candle_op;
+pub mod matmul;
+#[cfg(test)]
+mod tests;
+
+use candle_core::quantized::{GgmlDType, QTensor};
+
+use super::cpu::Features;
+use blocks::{
+    BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K, BlockQ8_0,
+    WeightBlock,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum QuantError {
+    #[error("quantized weights: {0}")]
+    Shape(String),
+    #[error("quantized weights: cannot read the tensor's blocks: {0}")]
+    Data(String),
+}
+
+/// The GGUF block types these kernels run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantKind {
+    Q4_0,
+    Q4_1,
+    Q5_0,
+    Q5_1,
+    Q8_0,
+    Q4K,
+    Q5K,
+    Q6K,
+}
+
+impl QuantKind {
+    /// The kind for a ggml dtype, or `None` for types left to candle (F16, Q2_K…).
+    pub fn from_ggml(dtype: GgmlDType) -> Option<Self> {
+        Some(match dtype {
+            GgmlDType::Q4_0 => Self::Q4_0,
+            GgmlDType::Q4_1 => Self::Q4_1,
+            GgmlDType::Q5_0 => Self::Q5_0,
+            GgmlDType::Q5_1 => Self::Q5_1,
+            GgmlDType::Q8_0 => Self::Q8_0,
+            GgmlDType::Q4K => Self::Q4K,
+            GgmlDType::Q5K => Self::Q5K,
+            GgmlDType::Q6K => Self::Q6K,
+            _ => return None,
+        })
+    }
+
+    /// Elements per block.
+    pub fn block_size(self) -> usize {
+        match self {
+            Self::Q4K | Self::Q5K | Self::Q6K => blocks::QK_K,
+            _ => blocks::QK,
+        }
+    }
+
+    /// Bytes per block.
+    pub fn block_bytes(self) -> usize {
+        use std::mem::size_of;
+        match self {
+            Self::Q4_0 => size_of::<BlockQ4_0>(),
+            Self::Q4_1 => size_of::<BlockQ4_1>(),
+            Self::Q5_0 => size_of::<BlockQ5_0>(),
+            Self::Q5_1 => size_of::<BlockQ5_1>(),
+            Self::Q8_0 => size_of::<BlockQ8_0>(),
+            Self::Q4K => size_of::<BlockQ4K>(),
+            Self::Q5K => size_of::<BlockQ5K>(),
+            Self::Q6K => size_of::<BlockQ6K>(),
+        }
+    }
+}
+
+/// Which dot products run: the AVX2 ones where the CPU has them, or the scalar reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Simd {
+    Auto,
+    Scalar,
+}
+
+impl Simd {
+    fn enabled(self) -> bool {
+        let f = Features::detect();
+        self == Simd::Auto && f.avx2_fma() && f.f16c
+    }
+}
+
+/// A quantized weight matrix `W` of `rows × cols` (`out × in`), as ggml blocks row by row.
+pub struct QuantMatrix {
+    kind: QuantKind,
+    rows: usize,
+    cols: usize,
+    data: Vec<u8>,
+}
+
+impl std::fmt::Debug for QuantMatrix {
+    // Not derived: the blocks are megabytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuantMatrix")
+            .field("kind", &self.kind)
+            .field("rows", &self.rows)
+            .field("cols", &self.cols)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Views `data` as blocks of `W` (alignment 1, so any byte slice of the right length is valid).
+fn as_blocks<W: WeightBlock>(data: &[u8]) -> &[W] {
+    let count = data.len() / std::mem::size_of::<W>();
+    // SAFETY: W is repr(C) of byte arrays only (alignment 1, every bit pattern valid)
+    // and `count` blocks fit inside `data`.
+    unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<W>(), count) }
+}
+
+impl QuantMatrix {
+    /// Takes raw ggml blocks: `rows` rows of `cols / block_size` blocks each.
+    pub fn from_raw(
+        kind: QuantKind,
+        rows: usize,
+        cols: usize,
+        data: Vec<u8>,
+    ) -> Result<Self, QuantError> {
+        if cols == 0 || cols % kind.block_size() != 0 {
+            return Err(QuantError::Shape(format!(
+                "{kind:?} rows of {cols} values are not whole blocks of {}",
+                kind.block_size()
+            )));
+        }
+        let expected = rows * cols / kind.block_size() * kind.block_bytes();
+        if data.len() != expected {
+            return Err(QuantError::Shape(format!(
+                "{kind:?} {rows}×{cols} needs {expected} bytes, got {}",
+                data.len()
+            )));
+        }
+        Ok(Self {
+            kind,
+            rows,
+            cols,
+            data,
+        })
+    }
+
+    /// Copies a 2-D CPU `QTensor`'s blocks, or `None` when its type or device is not
+    /// one these kernels run (the caller keeps candle's path then).
+    pub fn from_qtensor(tensor: &QTensor) -> Result<Option<Self>, QuantError> {
+        let Some(kind) = QuantKind::from_ggml(tensor.dtype()) else {
+            return Ok(None);
+        };
+        if !tensor.device().is_cpu() {
+            return Ok(None);
+        }
+        let (rows, cols) = match tensor.shape().dims() {
+            &[rows, cols] => (rows, cols),
+            _ => return Ok(None),
+        };
+        let data = tensor.data().map_err(|e| QuantError::Data(e.to_string()))?;
+        Self::from_raw(kind, rows, cols, data.into_owned()).map(Some)
+    }
+
+    pub fn kind(&self) -> QuantKind {
+        self.kind
+    }
+
+    /// Output features (`W`'s rows).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Input features (`W`'s columns).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Bytes of weights held.
+    pub fn size_in_bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    /// `y (m × rows) = x (m × cols) @ W^T`, with `x` and `y` row-major.
+    pub fn matmul(&self, x: &[f32], m: usize, y: &mut [f32]) -> Result<(), QuantError> {
+        self.matmul_with(x, m, y, Simd::Auto)
+    }
+
+    /// [`matmul`](Self::matmul) with the dot products chosen by `simd`.
+    pub fn matmul_with(
+        &self,
+        x: &[f32],
+        m: usize,
+        y: &mut [f32],
+        simd: Simd,
+    ) -> Result<(), QuantError> {
+        if x.len() != m * self.cols || y.len() != m * self.rows {
+            return Err(QuantError::Shape(format!(
+                "a {}×{} product got {} inputs and {} outputs for {m} rows",
+                self.rows,
+                self.cols,
+                x.len(),
+                y.len()
+            )));
+        }
+        let (n, k, simd) = (self.rows, self.cols, simd.enabled());
+        let data = &self.data;
+        match self.kind {
+            QuantKind::Q4_0 => matmul::matmul::<BlockQ4_0>(as_blocks(data), n, k, x, m, y, simd),
+            QuantKind::Q4_1 => matmul::matmul::<BlockQ4_1>(as_blocks(data), n, k, x, m, y, simd),
+            QuantKind::Q5_0 => matmul::matmul::<BlockQ5_0>(as_blocks(data), n, k, x, m, y, simd),
+            QuantKind::Q5_1 => matmul::matmul::<BlockQ5_1>(as_blocks(data), n, k, x, m, y, simd),
+            QuantKind::Q8_0 => matmul::matmul::<BlockQ8_0>(as_blocks(data), n, k, x, m, y, simd),
+            QuantKind::Q4K => matmul::matmul::<BlockQ4K>(as_blocks(data), n, k, x, m, y, simd),
+            QuantKind::Q5K => matmul::matmul::<BlockQ5K>(as_blocks(data), n, k, x, m, y, simd),
+            QuantKind::Q6K => matmul::matmul::<BlockQ6K>(as_blocks(data), n, k, x, m, y, simd),
+        }
+        Ok(())
+    }
+
+    /// Dequantizes row `row` (one embedding) into `out` (`cols` values).
+    pub fn dequantize_row(&self, row: usize, out: &mut [f32]) -> Result<(), QuantError> {
+        if row >= self.rows || out.len() != self.cols {
+            return Err(QuantError::Shape(format!(
+                "row {row} of {} rows into {} values (expected {})",
+                self.rows,
+                out.len(),
+                self.cols
+            )));
+        }
+        let row_bytes = self.cols / self.kind.block_size() * self.kind.block_bytes();
+        let bytes = &self.data[row * row_bytes..(row + 1) * row_bytes];
+        match self.kind {
+            QuantKind::Q4_0 => dequantize::<BlockQ4_0>(bytes, out),
+            QuantKind::Q4_1 => dequantize::<BlockQ4_1>(bytes, out),
+            QuantKind::Q5_0 => dequantize::<BlockQ5_0>(bytes, out),
+            QuantKind::Q5_1 => dequantize::<BlockQ5_1>(bytes, out),
+            QuantKind::Q8_0 => dequantize::<BlockQ8_0>(bytes, out),
+            QuantKind::Q4K => dequantize::<BlockQ4K>(bytes, out),
+            QuantKind::Q5K => dequantize::<BlockQ5K>(bytes, out),
+            QuantKind::Q6K => dequantize::<BlockQ6K>(bytes, out),
+        }
+        Ok(())
+    }
+}
+
+fn dequantize<W: WeightBlock>(bytes: &[u8], out: &mut [f32]) {
+    for (block, values) in as_blocks::<W>(bytes)
+        .iter()
+        .zip(out.chunks_exact_mut(W::SIZE))
+    {
+        block.dequantize(values);
+    }
+}
