@@ -6,6 +6,7 @@
 //! [`task`] (summarize, translate). [`model`] resolves `--model` to files on disk,
 //! and [`score`] measures outputs. The CLI in `src/cli` is a thin edge over this library.
 
+mod calendar;
 pub mod engine;
 pub mod error;
 pub mod model;

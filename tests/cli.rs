@@ -306,3 +306,29 @@ fn translate_with_a_marian_model_keeps_english_and_paragraphs() {
     assert_eq!(beam["pieces"].as_array().unwrap().len(), pieces.len());
     assert!(beam["output"].as_str().unwrap().contains(tweet));
 }
+
+#[test]
+fn split_counts_chunk_tokens_with_the_tokenizer_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_dir(tmp.path(), Arch::Qwen2, &Shape::tiny(Arch::Qwen2));
+    // Counting tokens must not need (or download) the weights.
+    std::fs::remove_file(model.join("model.safetensors")).unwrap();
+    let args = [
+        "split",
+        "--chunks",
+        "-m",
+        model.to_str().unwrap(),
+        "--max-tokens",
+        "60",
+        "--format",
+        "json",
+        ARTICLE,
+    ];
+    let report = json(&saar(&args, b"", tmp.path()));
+    let chunks = report["chunks"].as_array().unwrap();
+    assert!(chunks.len() > 1, "{report}");
+    for chunk in chunks {
+        let tokens = chunk["tokens"].as_u64().unwrap();
+        assert!(tokens > 0 && tokens <= 60, "{chunk}");
+    }
+}

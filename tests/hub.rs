@@ -233,6 +233,64 @@ fn marian_vocabulary_files_land_in_other() {
 }
 
 #[test]
+fn tokenizer_only_resolution_skips_the_weights() {
+    let marian = FakeRepo::new().commit(
+        MAIN,
+        Some("main"),
+        &[
+            ("config.json", br#"{"model_type": "marian"}"#),
+            ("pytorch_model.bin", b"pickle"),
+            ("source.spm", b"spm source"),
+            ("target.spm", b"spm target"),
+            ("vocab.json", br#"{"<pad>": 0}"#),
+        ],
+    );
+    let hub = FakeHub::start(vec![("acme/tiny", tiny_repo()), ("acme/mt", marian)]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let s = settings(&hub, cache.path());
+    let llm = saar::model::resolve_tokenizer(&spec("acme/tiny"), &s, &mut ()).expect("llm");
+    assert!(llm.tokenizer.is_some() && llm.config.is_some());
+    let mt = saar::model::resolve_tokenizer(&spec("acme/mt"), &s, &mut ()).expect("marian");
+    assert_eq!(mt.other.len(), 3);
+    for files in [&llm, &mt] {
+        assert_eq!(files.weights, Weights::Safetensors(Vec::new()));
+    }
+    let asked: Vec<String> = hub.requests().into_iter().map(|seen| seen.url).collect();
+    assert!(
+        asked.iter().any(|url| url.ends_with("vocab.json")),
+        "{asked:?}"
+    );
+    for weights in ["model.safetensors", "pytorch_model.bin"] {
+        assert!(!asked.iter().any(|url| url.ends_with(weights)), "{asked:?}");
+    }
+    // The full model still downloads afterwards, into the same snapshot.
+    let full = resolve(&spec("acme/tiny"), &s).expect("full");
+    assert_eq!(full.tokenizer, llm.tokenizer);
+    assert_eq!(std::fs::read(single_weights(&full)).expect("read"), WEIGHTS);
+}
+
+#[test]
+fn a_download_that_breaks_off_is_retried() {
+    let hub = FakeHub::start(vec![(
+        "acme/tiny",
+        tiny_repo().flaky("model.safetensors", 2),
+    )]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let files = resolve(&spec("acme/tiny"), &settings(&hub, cache.path())).expect("retried");
+    assert_eq!(
+        std::fs::read(single_weights(&files)).expect("read"),
+        WEIGHTS
+    );
+    let tries = hub
+        .requests()
+        .iter()
+        .filter(|seen| seen.url.ends_with("/model.safetensors"))
+        .count();
+    // One size probe, two failures, one success.
+    assert_eq!(tries, 4);
+}
+
+#[test]
 fn offline_reuses_the_cache_without_network() {
     let hub = FakeHub::start(vec![("acme/tiny", tiny_repo())]);
     let cache = tempfile::tempdir().expect("tempdir");

@@ -86,7 +86,7 @@ fn run() -> anyhow::Result<ExitCode> {
 fn run_split(cmd: &SplitCommand) -> anyhow::Result<ExitCode> {
     let tokenizer = match &cmd.model {
         Some(name) => {
-            let files = options::resolve_model(Some(name), cmd.offline)?;
+            let files = options::resolve_tokenizer(name, cmd.offline)?;
             Some(saar::model::tokenizer::ModelTokenizer::load(&files)?)
         }
         None => None,

@@ -181,16 +181,32 @@ impl ModelOptions {
 
 /// Resolves a `--model` value (or the default preset) through the HF cache and hub.
 pub fn resolve_model(model: Option<&str>, offline: bool) -> anyhow::Result<ModelFiles> {
-    let spec = match model {
-        Some(name) => ModelSpec::parse(name)?,
-        None => ModelSpec::Preset(saar::model::default_preset()?),
-    };
-    let mut settings = HubSettings::from_env();
-    settings.offline |= offline;
+    let (spec, settings) = model_spec(model, offline)?;
     let mut progress = super::models::BarProgress::default();
     Ok(saar::model::resolve_with_progress(
         &spec,
         &settings,
         &mut progress,
     )?)
+}
+
+/// [`resolve_model`] for commands that only count tokens: the weights are not downloaded.
+pub fn resolve_tokenizer(model: &str, offline: bool) -> anyhow::Result<ModelFiles> {
+    let (spec, settings) = model_spec(Some(model), offline)?;
+    let mut progress = super::models::BarProgress::default();
+    Ok(saar::model::resolve_tokenizer(
+        &spec,
+        &settings,
+        &mut progress,
+    )?)
+}
+
+fn model_spec(model: Option<&str>, offline: bool) -> anyhow::Result<(ModelSpec, HubSettings)> {
+    let spec = match model {
+        Some(name) => ModelSpec::parse(name)?,
+        None => ModelSpec::Preset(saar::model::default_preset()?),
+    };
+    let mut settings = HubSettings::from_env();
+    settings.offline |= offline;
+    Ok((spec, settings))
 }

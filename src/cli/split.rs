@@ -38,7 +38,7 @@ pub struct SplitArgs {
     #[arg(long)]
     pub raw: bool,
     /// Print chunks that fit the model's context instead of sentences (needs --model
-    /// for its tokenizer).
+    /// for its tokenizer; only the tokenizer files are downloaded, not the weights).
     #[arg(long)]
     pub chunks: bool,
     /// Token budget of one chunk, overlap included (with --chunks).

@@ -20,6 +20,11 @@ struct Context<'a> {
     settings: &'a HubSettings,
 }
 
+/// A download that breaks off is tried again this many times (after 0.3, 0.6, 1.2 s),
+/// resuming from the bytes already on disk: one dropped connection must not cost a
+/// multi-gigabyte download, or an overnight batch run.
+const DOWNLOAD_RETRIES: usize = 3;
+
 fn api(settings: &HubSettings) -> Result<Api, ModelError> {
     // from_cache also reads a token file next to the cache; with_token replaces it
     // with the one HubSettings found (HF_TOKEN or $HF_HOME/token).
@@ -27,6 +32,7 @@ fn api(settings: &HubSettings) -> Result<Api, ModelError> {
         .with_endpoint(settings.endpoint.clone())
         .with_token(settings.token.clone())
         .with_progress(false)
+        .with_retries(DOWNLOAD_RETRIES)
         .with_user_agent("saar", env!("CARGO_PKG_VERSION"))
         .build()
         .map_err(|e| ModelError::Network {

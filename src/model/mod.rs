@@ -25,7 +25,7 @@ pub use error::ModelError;
 /// Download progress callbacks; the CLI implements it over an indicatif bar.
 pub use hf_hub::api::Progress;
 pub use preset::{default_preset, find_preset, presets, Preset};
-pub use resolve::{pull, resolve, resolve_with_progress};
+pub use resolve::{pull, resolve, resolve_tokenizer, resolve_with_progress};
 pub use settings::HubSettings;
 pub use spec::ModelSpec;
 pub use status::{cache_status, list_presets, CacheState, PresetStatus};

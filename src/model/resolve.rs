@@ -29,18 +29,47 @@ pub fn resolve_with_progress(
     settings: &HubSettings,
     progress: &mut dyn Progress,
 ) -> Result<ModelFiles, ModelError> {
+    resolve_scoped(spec, settings, progress, Scope::Everything)
+}
+
+/// Only what [`crate::model::tokenizer::ModelTokenizer::load`] needs, for work that
+/// counts tokens without running the model (`saar split --chunks`): the small files,
+/// and the weights only when the tokenizer lives inside them (a GGUF with nothing
+/// beside it). Otherwise `weights` is an empty [`Weights::Safetensors`] list: these
+/// files cannot load a model.
+pub fn resolve_tokenizer(
+    spec: &ModelSpec,
+    settings: &HubSettings,
+    progress: &mut dyn Progress,
+) -> Result<ModelFiles, ModelError> {
+    resolve_scoped(spec, settings, progress, Scope::TokenizerOnly)
+}
+
+/// How much of a model to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Everything,
+    TokenizerOnly,
+}
+
+fn resolve_scoped(
+    spec: &ModelSpec,
+    settings: &HubSettings,
+    progress: &mut dyn Progress,
+    scope: Scope,
+) -> Result<ModelFiles, ModelError> {
     if settings.offline {
-        return resolve_once(spec, settings, progress);
+        return resolve_once(spec, settings, progress, scope);
     }
     let offline = settings.offline();
     if is_pinned(spec) {
-        if let Ok(files) = resolve_once(spec, &offline, progress) {
+        if let Ok(files) = resolve_once(spec, &offline, progress, scope) {
             return Ok(files);
         }
     }
-    match resolve_once(spec, settings, progress) {
+    match resolve_once(spec, settings, progress, scope) {
         Err(network @ ModelError::Network { .. }) => {
-            resolve_once(spec, &offline, progress).map_err(|_| network)
+            resolve_once(spec, &offline, progress, scope).map_err(|_| network)
         }
         result => result,
     }
@@ -71,24 +100,25 @@ fn resolve_once(
     spec: &ModelSpec,
     settings: &HubSettings,
     progress: &mut dyn Progress,
+    scope: Scope,
 ) -> Result<ModelFiles, ModelError> {
     let name = spec.display_name();
     match spec {
         ModelSpec::LocalDir(dir) => {
             let mut source = DirSource::local(dir);
-            full_model(name, None, &mut source)
+            full_model(name, None, &mut source, scope)
         }
         ModelSpec::LocalGguf(path) => local_gguf(name, path),
         ModelSpec::Hub { repo, revision } => {
             let (mut source, commit) = open_repo(&name, repo, revision, settings, progress)?;
-            full_model(name, Some((repo, commit)), source.as_mut())
+            full_model(name, Some((repo, commit)), source.as_mut(), scope)
         }
         ModelSpec::Preset(preset) => match &preset.gguf {
-            Some(gguf) => preset_gguf(preset, gguf, settings, progress),
+            Some(gguf) => preset_gguf(preset, gguf, settings, progress, scope),
             None => {
                 let (mut source, commit) =
                     open_repo(&name, &preset.repo, &preset.revision, settings, progress)?;
-                let files = full_model(name, Some((&preset.repo, commit)), source.as_mut())?;
+                let files = full_model(name, Some((&preset.repo, commit)), source.as_mut(), scope)?;
                 Ok(ModelFiles {
                     context_length: Some(preset.context_length),
                     ..files
@@ -138,9 +168,15 @@ fn full_model(
     name: String,
     hub: Option<(&String, String)>,
     source: &mut dyn FileSource,
+    scope: Scope,
 ) -> Result<ModelFiles, ModelError> {
     let support = fetch_support_files(source)?;
-    let weights = fetch_weights(source)?;
+    // Marian's tokenizer is built from the vocabulary files in `other`.
+    let has_tokenizer = support.tokenizer.json.is_some() || !support.other.is_empty();
+    let weights = match scope {
+        Scope::TokenizerOnly if has_tokenizer => Weights::Safetensors(Vec::new()),
+        _ => fetch_weights(source)?,
+    };
     let (repo, revision) = match hub {
         Some((repo, commit)) => (Some(repo.clone()), Some(commit)),
         None => (None, None),
@@ -164,6 +200,7 @@ fn preset_gguf(
     gguf: &str,
     settings: &HubSettings,
     progress: &mut dyn Progress,
+    scope: Scope,
 ) -> Result<ModelFiles, ModelError> {
     let (tokenizer_repo, tokenizer_revision) = preset.tokenizer_source();
     let tokenizer = {
@@ -176,6 +213,14 @@ fn preset_gguf(
         )?;
         fetch_tokenizer_files(source.as_mut())?
     };
+    if scope == Scope::TokenizerOnly && tokenizer.json.is_some() {
+        return Ok(ModelFiles {
+            repo: Some(preset.repo.clone()),
+            context_length: Some(preset.context_length),
+            weights: Weights::Safetensors(Vec::new()),
+            ..gguf_model(preset.name.clone(), PathBuf::new(), tokenizer)
+        });
+    }
     let (mut source, commit) = open_repo(
         &preset.name,
         &preset.repo,

@@ -26,6 +26,8 @@ pub struct FakeRepo {
     commits: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// When set, file downloads need `Authorization: Bearer <token>`.
     gated_token: Option<String>,
+    /// Downloads of these files that still fail with 503 before one succeeds.
+    flaky: Arc<Mutex<HashMap<String, usize>>>,
 }
 
 impl FakeRepo {
@@ -44,6 +46,30 @@ impl FakeRepo {
             self.refs.insert(branch.to_string(), sha.to_string());
         }
         self
+    }
+
+    /// The next `failures` body downloads of `file` (not the size probes) get a 503.
+    pub fn flaky(self, file: &str, failures: usize) -> Self {
+        self.flaky
+            .lock()
+            .expect("lock")
+            .insert(file.to_string(), failures);
+        self
+    }
+
+    /// Consumes one planned failure of `file`, if any is left.
+    fn fails_now(&self, file: &str, range: Option<&str>) -> bool {
+        if range == Some("bytes=0-0") {
+            return false;
+        }
+        let mut flaky = self.flaky.lock().expect("lock");
+        match flaky.get_mut(file) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     pub fn gated(mut self, token: &str) -> Self {
@@ -178,6 +204,9 @@ fn route(
     let Some(bytes) = repo.commits[commit].get(file) else {
         return error(404, "EntryNotFound");
     };
+    if repo.fails_now(file, range) {
+        return error(503, "ServiceUnavailable");
+    }
     let etag = format!("\"{:x}\"", Sha256::digest(bytes));
     let (status, body, content_range) = slice(bytes, range);
     let mut reply = Response::from_data(body)

@@ -183,3 +183,23 @@ fn cache_status_follows_downloads() {
         bf16.state
     );
 }
+
+#[test]
+fn tokenizer_only_resolution_leaves_the_gguf_on_the_hub() {
+    let (hub, preset) = default_preset_hub();
+    let cache = tempfile::tempdir().expect("tempdir");
+    let files = saar::model::resolve_tokenizer(
+        &ModelSpec::Preset(preset),
+        &settings(&hub, cache.path()),
+        &mut (),
+    )
+    .expect("resolves");
+    assert_eq!(files.weights, Weights::Safetensors(Vec::new()));
+    assert!(files.tokenizer.as_ref().is_some_and(|path| path.is_file()));
+    let asked: Vec<String> = hub.requests().into_iter().map(|seen| seen.url).collect();
+    assert!(
+        asked.iter().any(|url| url.ends_with("tokenizer.json")),
+        "{asked:?}"
+    );
+    assert!(!asked.iter().any(|url| url.contains(".gguf")), "{asked:?}");
+}

@@ -36,8 +36,8 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::calendar::{MONTH_NAMES, WEEKDAY_NAMES};
 use quantity::{Mention, MentionKind, Quantity};
-use words::{MONTH_NAMES, WEEKDAY_NAMES};
 
 /// One number or date in the output that the source does not support.
 #[derive(Debug, Clone, PartialEq, Serialize)]

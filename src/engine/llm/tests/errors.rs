@@ -1,10 +1,8 @@
 //! Bad input never panics: incomplete configs, corrupt or truncated weights, missing
 //! tensors, foreign architectures and out-of-range requests give typed, named errors.
 
-use candle_core::quantized::GgmlDType;
-
-use super::gguf_files::write_gguf;
 use super::*;
+use crate::synth;
 
 fn load_err(files: &ModelFiles) -> EngineError {
     match load_cpu(files) {
@@ -100,22 +98,16 @@ fn missing_tensor_and_wrong_shape_are_named() {
 
 #[test]
 fn broken_gguf_files_give_typed_errors() {
-    let cfg = tiny_config(Family::Qwen2);
     let dir = tempfile::tempdir().unwrap();
-    let files = write_gguf(
-        dir.path(),
-        Family::Qwen2,
-        &cfg,
-        &tiny_weights(Family::Qwen2, &cfg),
-        GgmlDType::F32,
-    );
-    let crate::model::Weights::Gguf(path) = &files.weights else {
-        unreachable!()
-    };
-    let bytes = std::fs::read(path).unwrap();
-    std::fs::write(path, &bytes[..bytes.len() - 1000]).unwrap();
+    let path = dir.path().join("model.gguf");
+    let shape = synth::Shape::tiny(synth::Arch::Qwen2);
+    let template = synth::ModelTemplate::simple(synth::Family::Qwen);
+    synth::write_gguf_model(&path, &shape, synth::GgufQuant::F32, 3, &template).unwrap();
+    let files = model_files(dir.path(), crate::model::Weights::Gguf(path.clone()));
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() - 1000]).unwrap();
     assert!(matches!(load_err(&files), EngineError::Weights { .. }));
-    std::fs::write(path, &bytes[..200]).unwrap();
+    std::fs::write(&path, &bytes[..200]).unwrap();
     assert!(matches!(load_err(&files), EngineError::Weights { .. }));
     // The same bytes claiming another architecture.
     let needle = b"qwen2.block_count";
@@ -127,7 +119,7 @@ fn broken_gguf_files_give_typed_errors() {
     assert!(arch_at < at);
     let mut foreign = bytes.clone();
     foreign[arch_at..arch_at + 5].copy_from_slice(b"mamba");
-    std::fs::write(path, &foreign).unwrap();
+    std::fs::write(&path, &foreign).unwrap();
     assert!(matches!(
         load_err(&files),
         EngineError::UnsupportedArchitecture { .. }

@@ -4,7 +4,6 @@
 mod configs;
 mod errors;
 mod families;
-mod gguf_files;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
