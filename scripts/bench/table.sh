@@ -13,6 +13,7 @@
 #   SHAPES       LLM shapes                    ("qwen2.5-0.5b qwen3-1.7b")
 #   FORMATS      LLM rows                      ("gguf-q4_k_m gguf-q8_0 gguf-f16 safetensors-f32 safetensors-bf16")
 #   PROMPT, NEW  prompt and generated tokens   (512, 128)
+#   REPEAT       timed runs of llama-bench and the Marian script after a warm-up (5)
 #   MARIAN       1 to run the Marian rows      (1)
 #   WORK         where models are built        (/work/refs/bench); each is removed
 #                after its row unless KEEP=1
@@ -29,6 +30,7 @@ SHAPES=${SHAPES:-"qwen2.5-0.5b qwen3-1.7b"}
 FORMATS=${FORMATS:-"gguf-q4_k_m gguf-q8_0 gguf-f16 safetensors-f32 safetensors-bf16"}
 PROMPT=${PROMPT:-512}
 NEW=${NEW:-128}
+REPEAT=${REPEAT:-5}
 MARIAN=${MARIAN:-1}
 WORK=${WORK:-/work/refs/bench}
 KEEP=${KEEP:-0}
@@ -39,13 +41,14 @@ for shape in $SHAPES; do
   for format in $FORMATS; do
     "$SAAR" bench --threads "$THREADS" --shape "$shape" --formats "$format" --kernels both \
       --prompt-tokens "$PROMPT" --new-tokens "$NEW" --work-dir "$WORK"
+    echo "# $(date -u +%T) load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
     kind=${format%%-*}
     type=${format#*-}
     if [[ $kind == gguf ]]; then
       file="$WORK/$shape-$type.gguf"
       if [[ -n ${LLAMA_BENCH:-} ]]; then
         # -p/-n: the same prompt and generated lengths; JSON lines like saar's.
-        "$LLAMA_BENCH" -m "$file" -p "$PROMPT" -n "$NEW" -t "$THREADS" -o jsonl
+        "$LLAMA_BENCH" -m "$file" -p "$PROMPT" -n "$NEW" -t "$THREADS" -r "$REPEAT" -o jsonl
       fi
     else
       file="$WORK/$shape-$type"
@@ -62,6 +65,6 @@ if [[ $MARIAN == 1 ]]; then
   "$SAAR" bench --threads "$THREADS" --shape opus-mt-hi-en --kernels both --batch 1,8
   if [[ -n ${PYTHON:-} ]]; then
     "$PYTHON" scripts/bench/ctranslate2_marian.py --work-dir "$WORK/marian" \
-      --threads "$THREADS" --batch 1,8 --pytorch
+      --threads "$THREADS" --batch 1,8 --repeat "$REPEAT" --pytorch
   fi
 fi
