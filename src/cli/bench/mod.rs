@@ -43,13 +43,14 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value_t = BenchShape::Qwen2_5_0_5b)]
     pub shape: BenchShape,
     /// Bench this local GGUF file or safetensors folder instead of building one
-    /// (safetensors load in --dtype).
+    /// (a folder loads in --dtype).
     #[arg(long, value_name = "PATH", conflicts_with_all = ["formats", "shape"])]
     pub model: Option<PathBuf>,
-    /// LLM formats to build and measure, comma-separated: all, safetensors[-f32],
+    /// LLM formats to build and measure, comma-separated: safetensors[-f32],
     /// safetensors-bf16, safetensors-f16, gguf (of --quant), gguf-q4_k_m, gguf-q8_0,
-    /// gguf-f16, gguf-f32. Safetensors rows load in their own type. [default:
-    /// safetensors,gguf]
+    /// gguf-f16, gguf-f32, or all (the speed table's rows: gguf-q4_k_m, gguf-q8_0,
+    /// gguf-f16, safetensors-f32, -bf16, -f16). Safetensors rows load in their own
+    /// type. [default: safetensors,gguf]
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub formats: Vec<FormatChoice>,
     /// Weight type of `--formats gguf`: f32, f16, q8_0 or q4_k_m.
@@ -75,8 +76,6 @@ pub struct BenchArgs {
     /// CPU threads for the engine (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    #[command(flatten)]
-    pub runtime: RuntimeOptions,
     /// Seed of the weights and the prompt.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -87,6 +86,8 @@ pub struct BenchArgs {
     /// the table, on stdout.
     #[arg(long, value_enum, default_value_t = BenchOutput::Json)]
     pub format: BenchOutput,
+    #[command(flatten)]
+    pub runtime: RuntimeOptions,
     /// One row, measured in this process (how the rows run in child processes).
     #[arg(long, hide = true)]
     pub child_job: Option<String>,

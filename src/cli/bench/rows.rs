@@ -20,7 +20,7 @@ pub enum BenchShape {
     /// Marian, Helsinki-NLP/opus-mt-hi-en's shape: runs the Marian rows (see --batch).
     #[value(name = "opus-mt-hi-en")]
     OpusMtHiEn,
-    /// The test-sized models, for a quick check that the whole path runs.
+    /// Test-sized (as are the other tiny-*): a quick check that the whole path runs.
     #[value(name = "tiny-qwen2")]
     TinyQwen2,
     #[value(name = "tiny-qwen3")]
