@@ -1,5 +1,6 @@
 //! Two or more models over a folder of articles, with the library API only: summarize
 //! every article with each model (one loaded at a time) and print the per-model table.
+//! Runs are kept under the temp folder, so a rerun only runs models it has not seen.
 //!
 //! ```text
 //! cargo run --example compare_models -- [FOLDER] [MODEL MODEL …]
@@ -13,8 +14,7 @@ mod common;
 use saar::engine::Placement;
 use saar::prompt::TaskPrompts;
 use saar::synth::Arch;
-use saar::task::compare::{self, CompareTask, Comparison, Progress};
-use saar::task::LlmSession;
+use saar::task::compare::{self, CompareTask, Comparison, Progress, RunCache};
 
 fn main() -> common::AnyResult<()> {
     let (folder, names) = common::folder_and_models(std::env::args().skip(1).collect());
@@ -25,16 +25,36 @@ fn main() -> common::AnyResult<()> {
         device: candle_core::Device::Cpu,
         dtype: None,
     };
+    // Each model's run is kept as a batch output file: run the example again with one
+    // more model and only that model runs.
+    let cache = RunCache {
+        dir: std::env::temp_dir().join("saar-compare-models-runs"),
+        force: false,
+    };
     let mut runs = Vec::new();
     for files in models {
-        eprintln!("loading {}", files.name);
-        // The session is dropped before the next model loads: one in memory at a time.
-        let mut session = LlmSession::load(files, &placement, TaskPrompts::embedded())?;
-        let run = compare::run_model(&mut session, &documents, &task, &mut |event| {
-            let Progress::Document { id, index, total } = event;
-            eprintln!("  {}/{total}: {id}", index + 1);
-        })?;
-        runs.push(run);
+        let name = files.name.clone();
+        eprintln!("{name}");
+        // A model is loaded only when some article is not in its earlier run.
+        let cached = compare::run_cached(
+            files,
+            &placement,
+            TaskPrompts::embedded(),
+            &documents,
+            &task,
+            &cache,
+            &mut |event| {
+                let Progress::Document { id, index, total } = event;
+                eprintln!("  {}/{total}: {id}", index + 1);
+            },
+        )?;
+        eprintln!(
+            "  {} run, {} reused from {}",
+            cached.ran,
+            cached.reused,
+            cached.path.display()
+        );
+        runs.push(cached.run);
     }
     let comparison = Comparison::new(&task, documents, runs);
     print!("{}", comparison.markdown_table());

@@ -331,3 +331,38 @@ fn a_task_error_is_recorded_and_the_run_goes_on() {
     assert_eq!(written[1]["status"], "ok");
     assert_eq!(written[1]["translation"], "The metro opens next year.");
 }
+
+#[test]
+fn both_keeps_the_summary_when_the_translation_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = model(tmp.path());
+    let out = tmp.path().join("both.jsonl");
+    let mut args = batch_args(&model, out.to_str().unwrap(), &["-"]);
+    args[2] = "both";
+    // Two new tokens are enough for a summary but cannot hold the translation of a
+    // Hindi word: the translation fails inside the task, the summary succeeds.
+    let run = saar(&args, jsonl_corpus(2).as_bytes(), tmp.path());
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(summary_line(&run).contains("done 0, skipped 0, failed 2"));
+    let written = records(&out);
+    assert_eq!(written.len(), 2);
+    for record in &written {
+        assert_eq!(record["status"], "error", "{record}");
+        assert!(record["summary"].is_string(), "summary kept: {record}");
+        assert!(record.get("translation").is_none(), "{record}");
+        let error = record["error"].as_str().unwrap();
+        assert!(error.starts_with("translation: "), "{record}");
+        assert!(
+            error.contains("budget") && !error.contains('\n'),
+            "{record}"
+        );
+        assert!(record["generated_tokens"].as_u64().unwrap() > 0, "{record}");
+    }
+    // A failed document stays failed on resume, and --retry-failed redoes it whole.
+    let again = saar(&args, jsonl_corpus(2).as_bytes(), tmp.path());
+    assert!(summary_line(&again).contains("done 0, skipped 2, failed 0 (+2 failed"));
+    let retry = [&args[..], &["--retry-failed"]].concat();
+    let retried = saar(&retry, jsonl_corpus(2).as_bytes(), tmp.path());
+    assert!(summary_line(&retried).contains("skipped 0, failed 2;"));
+    assert_eq!(records(&out).len(), 4);
+}

@@ -2,6 +2,9 @@
 //! llama GGUF) over three short articles: the Markdown table on stdout, and an HTML
 //! report that is well formed, escapes what it shows, and names every model and article.
 
+#[path = "batch/corpus.rs"]
+#[allow(dead_code)]
+mod corpus;
 #[path = "cli/support.rs"]
 #[allow(dead_code)]
 mod support;
@@ -189,4 +192,127 @@ fn without_references_translate_reports_speeds_but_no_scores() {
     well_formed::check(&html).unwrap();
     assert!(html.contains("saar compare: translate over 1 document, 2 models"));
     assert_eq!(html.matches("<svg").count(), 1, "speed chart only");
+}
+
+/// The files of the runs directory, with their contents.
+fn run_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_rerun_reuses_earlier_runs_and_runs_only_a_new_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = corpus(tmp.path());
+    let [qwen, llama] = models(tmp.path());
+    let report = tmp.path().join("report.html");
+    let runs = tmp.path().join("report.runs");
+    let compare = |models: &[&str], extra: &[&str]| {
+        let mut args = vec!["compare", corpus.to_str().unwrap()];
+        for model in models {
+            args.extend(["-m", model]);
+        }
+        args.extend([
+            "--report",
+            report.to_str().unwrap(),
+            "--max-new-tokens",
+            MAX_NEW,
+        ]);
+        args.extend_from_slice(extra);
+        saar(&args, b"", tmp.path())
+    };
+    let first = compare(&[&qwen], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stderr(&first).contains(&format!("{qwen}: 3 article(s) run, 0 reused")));
+    let after_first = run_files(&runs);
+    assert_eq!(
+        after_first.len(),
+        1,
+        "one batch output per model, task and settings"
+    );
+    assert_eq!(after_first[0].1.lines().count(), 3);
+
+    // Break the first model's weights: a rerun that reuses its run never loads it.
+    std::fs::write(Path::new(&qwen).join("model.safetensors"), b"not weights").unwrap();
+    let second = compare(&[&qwen, &llama], &[]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(stderr(&second).contains(&format!("{qwen}: 0 article(s) run, 3 reused")));
+    assert!(stderr(&second).contains(&format!("{llama}: 3 article(s) run, 0 reused")));
+    let after_second = run_files(&runs);
+    assert_eq!(after_second.len(), 2);
+    assert!(
+        after_second.contains(&after_first[0]),
+        "the first run is untouched"
+    );
+    // The reused row (outputs, speeds, wall time) is the first run's row.
+    let row = |out: &std::process::Output| {
+        stdout(out)
+            .lines()
+            .find(|l| l.starts_with(&format!("| {qwen} |")))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(row(&first), row(&second));
+
+    // The same models again: nothing runs, nothing is written.
+    let third = compare(&[&qwen, &llama], &[]);
+    assert!(third.status.success(), "{}", stderr(&third));
+    assert!(stderr(&third).contains(&format!("{llama}: 0 article(s) run, 3 reused")));
+    assert_eq!(run_files(&runs), after_second);
+    // --force runs the models again, so the broken one now fails to load.
+    let forced = compare(&[&qwen, &llama], &["--force"]);
+    assert_eq!(forced.status.code(), Some(1));
+    assert!(
+        stderr(&forced).contains("running model"),
+        "{}",
+        stderr(&forced)
+    );
+}
+
+#[test]
+fn a_marian_model_translates_next_to_an_llm_and_cannot_summarize() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = corpus(tmp.path());
+    let [qwen, _] = models(tmp.path());
+    let marian = corpus::marian_model(tmp.path());
+    let marian = marian.to_str().unwrap();
+    let report = tmp.path().join("t.html");
+    let run = |task: &str| {
+        saar(
+            &[
+                "compare",
+                "-m",
+                marian,
+                "-m",
+                &qwen,
+                corpus.to_str().unwrap(),
+                "--task",
+                task,
+                "--report",
+                report.to_str().unwrap(),
+                "--max-new-tokens",
+                "4",
+            ],
+            b"",
+            tmp.path(),
+        )
+    };
+    let output = run("translate");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = stdout(&output);
+    assert!(table.contains(&format!("| {marian} | marian |")), "{table}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    well_formed::check(&html).unwrap();
+    assert_eq!(html.matches("<article class=\"card\"").count(), 6);
+    let summarize = run("summarize");
+    assert_one_line_error(&summarize, "use an LLM for summaries");
 }

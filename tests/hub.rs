@@ -203,9 +203,10 @@ fn pytorch_bin_is_the_last_fallback_and_absence_is_explained() {
     }
 }
 
-#[test]
-fn marian_vocabulary_files_land_in_other() {
-    let repo = FakeRepo::new().commit(
+/// A Marian repo as Helsinki-NLP publishes them: no tokenizer.json, two SentencePiece
+/// models and a vocabulary instead.
+fn marian_repo() -> FakeRepo {
+    FakeRepo::new().commit(
         MAIN,
         Some("main"),
         &[
@@ -217,8 +218,12 @@ fn marian_vocabulary_files_land_in_other() {
             ("tokenizer_config.json", b"{}"),
             ("generation_config.json", b"{}"),
         ],
-    );
-    let hub = FakeHub::start(vec![("Helsinki-NLP/opus-mt-hi-en", repo)]);
+    )
+}
+
+#[test]
+fn marian_vocabulary_files_land_in_other() {
+    let hub = FakeHub::start(vec![("Helsinki-NLP/opus-mt-hi-en", marian_repo())]);
     let cache = tempfile::tempdir().expect("tempdir");
     let s = settings(&hub, cache.path());
     let files = resolve(&spec("opus-mt-hi-en"), &s).expect("preset resolves");
@@ -234,18 +239,7 @@ fn marian_vocabulary_files_land_in_other() {
 
 #[test]
 fn tokenizer_only_resolution_skips_the_weights() {
-    let marian = FakeRepo::new().commit(
-        MAIN,
-        Some("main"),
-        &[
-            ("config.json", br#"{"model_type": "marian"}"#),
-            ("pytorch_model.bin", b"pickle"),
-            ("source.spm", b"spm source"),
-            ("target.spm", b"spm target"),
-            ("vocab.json", br#"{"<pad>": 0}"#),
-        ],
-    );
-    let hub = FakeHub::start(vec![("acme/tiny", tiny_repo()), ("acme/mt", marian)]);
+    let hub = FakeHub::start(vec![("acme/tiny", tiny_repo()), ("acme/mt", marian_repo())]);
     let cache = tempfile::tempdir().expect("tempdir");
     let s = settings(&hub, cache.path());
     let llm = saar::model::resolve_tokenizer(&spec("acme/tiny"), &s, &mut ()).expect("llm");

@@ -1,23 +1,28 @@
-//! `saar batch`: many documents through one loaded model, one JSON record per document
-//! appended to `--out`. A bad document gets an error record and the run goes on; a
-//! rerun of the same command skips what is done, so a crash costs one document.
+//! `saar batch`: many documents through one loaded model (an LLM, or a Marian model for
+//! translation), one JSON record per document appended to `--out`. A bad document gets
+//! an error record and the run goes on; a rerun of the same command skips what is
+//! done, so a crash costs one document. The driver is the library's
+//! [`saar::task::batch::BatchPlan::run`]; this file is options and progress.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
+use anyhow::Context;
 use clap::{Args, ValueEnum};
-use serde_json::{json, Value};
 
-use saar::engine::GenerationSettings;
-use saar::task::batch::{self, BatchOutput, Document, RecordKey, Shard};
-use saar::task::{self, LlmSession, SummarizeSettings, Usage};
-use saar::text::{self, PrepareOptions};
+use saar::engine::marian::{MarianSettings, MarianTranslator};
+use saar::model::ModelFiles;
+use saar::task::batch::{
+    self, BatchEvent, BatchJob, BatchModel, BatchOutput, BatchPlan, BatchTask, Document,
+    ModelIdentity, Shard,
+};
+use saar::task::{self, LlmSession, SummarizeSettings};
 
 use super::batch_progress::Progress;
 use super::llm;
 use super::options::{GenerationOptions, ModelOptions, RuntimeOptions};
 use super::summarize::{Lang, LengthArg};
+use super::translate::MtOptions;
 
 /// Summarize and/or translate a corpus into a JSON-lines file; resumable and shardable.
 #[derive(Debug, Args)]
@@ -28,7 +33,7 @@ pub struct BatchArgs {
     pub inputs: Vec<PathBuf>,
     /// What to compute for each document.
     #[arg(long, help_heading = "Batch", value_enum)]
-    pub task: BatchTask,
+    pub task: TaskArg,
     /// The JSON-lines file records are appended to; `<OUT>.lock` guards it.
     #[arg(long, short = 'o', help_heading = "Batch", value_name = "OUT")]
     pub out: PathBuf,
@@ -60,70 +65,87 @@ pub struct BatchArgs {
     pub runtime: RuntimeOptions,
     #[command(flatten)]
     pub generation: GenerationOptions,
+    #[command(flatten)]
+    pub mt: MtOptions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BatchTask {
+pub enum TaskArg {
     Summarize,
     Translate,
     Both,
 }
 
-impl BatchTask {
-    fn name(self) -> &'static str {
-        match self {
-            BatchTask::Summarize => "summarize",
-            BatchTask::Translate => "translate",
-            BatchTask::Both => "both",
+impl From<TaskArg> for BatchTask {
+    fn from(task: TaskArg) -> Self {
+        match task {
+            TaskArg::Summarize => BatchTask::Summarize,
+            TaskArg::Translate => BatchTask::Translate,
+            TaskArg::Both => BatchTask::Both,
         }
     }
 }
 
-/// Counts for the final summary line.
-#[derive(Default)]
-struct Tally {
-    done: usize,
-    skipped: usize,
-    failed: usize,
-    /// Skipped because an earlier run already recorded them as failed.
-    failed_before: usize,
+/// The loaded model, kept alive for the run.
+enum Loaded {
+    Llm(LlmSession),
+    Marian(MarianTranslator, ModelFiles),
 }
 
 pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
-    let mut generation = args.generation.settings()?;
+    let generation = args.generation.settings()?;
+    if args.mt.batch_size == 0 || args.mt.beams == Some(0) {
+        anyhow::bail!("--batch-size and --beams must be at least 1");
+    }
+    let placement = args.runtime.placement()?;
+    let job = BatchJob {
+        task: args.task.into(),
+        clean: !args.keep_boilerplate,
+        summarize: SummarizeSettings {
+            lang: args.lang.into(),
+            length: args.length.into(),
+            generation,
+        },
+        marian: MarianSettings {
+            beams: args.mt.beams,
+            batch_size: args.mt.batch_size,
+            ..MarianSettings::default()
+        },
+        retry_failed: args.retry_failed,
+    };
+    let files = llm::resolve_verbose(&args.model, false)?;
+    // A Marian model asked for summaries is refused before anything is opened or loaded.
+    let marian_plan = if task::is_marian(&files) {
+        let identity = ModelIdentity {
+            name: files.name.clone(),
+            revision: files.revision.clone().unwrap_or_default(),
+            prompt_hash: None,
+        };
+        Some(BatchPlan::new(job.clone(), identity)?)
+    } else {
+        None
+    };
     let (mut output, mut resumed) = BatchOutput::open(&args.out, args.force)?;
     let documents: Vec<Document> = batch::discover(&args.inputs, &mut std::io::stdin().lock())?
         .into_iter()
         .filter(|doc| args.shard.is_none_or(|shard| shard.contains(&doc.id)))
         .collect();
-    let mut session = llm::open_session(&args.model, &args.runtime, false)?;
-    generation.eos_token_ids = session.tokenizer().eos_token_ids().to_vec();
-    let settings = settings_json(args, &generation, &session.prompts_hash());
-    let settings_hash = batch::settings_hash(&settings);
-    let model = session.files().name.clone();
-    let revision = session.files().revision.clone().unwrap_or_default();
-
-    let key_of = |doc: &Document, content_hash: &str| {
-        RecordKey::new(&doc.id, content_hash, &model, &revision, &settings_hash)
+    let (mut loaded, plan) = match marian_plan {
+        Some(plan) => {
+            let name = files.name.clone();
+            let translator = MarianTranslator::load(&files, &placement)
+                .with_context(|| format!("loading model `{name}`"))?;
+            (Loaded::Marian(translator, files), plan)
+        }
+        None => {
+            let session = llm::load_session(files, &args.model, &placement)?;
+            let plan = BatchPlan::new(job, ModelIdentity::of_session(&session))?;
+            (Loaded::Llm(session), plan)
+        }
     };
     // Settle what is done first, so progress and its ETA count only the work left.
-    let mut tally = Tally::default();
-    let mut todo = Vec::new();
-    for doc in &documents {
-        let key = key_of(doc, &doc.load().0);
-        match resumed.done.get(&key) {
-            Some(false) if args.retry_failed => {
-                resumed.done.remove(&key);
-                todo.push(doc);
-            }
-            Some(&ok) => {
-                tally.skipped += 1;
-                tally.failed_before += usize::from(!ok);
-            }
-            None => todo.push(doc),
-        }
-    }
-    let mut progress = Progress::new(todo.len(), args.quiet);
+    let pending = plan.pending(&documents, &mut resumed.done);
+    let mut progress = Progress::new(pending.todo.len(), args.quiet);
     let duplicates = batch::duplicate_ids(&documents);
     if let Some(first) = duplicates.first() {
         progress.note(&format!(
@@ -138,50 +160,37 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
             args.out.display()
         ));
     }
-    for doc in todo {
-        // Read again rather than kept from the first pass: a corpus need not fit in memory.
-        let (content_hash, text) = doc.load();
-        let key = key_of(doc, &content_hash);
-        if resumed.done.contains_key(&key) {
-            // The same document appeared earlier in this run.
-            tally.skipped += 1;
-            progress.end(&doc.id, 0);
-            continue;
-        }
-        progress.begin(&doc.id);
-        let started = Instant::now();
-        let outcome = match text {
-            Ok(text) => process(&mut session, &text, args, &generation),
-            Err(err) => Err(err.into()),
-        };
-        let mut record = base_record(&session, doc, &key, &settings, outcome.as_ref().ok());
-        record["elapsed_secs"] = started.elapsed().as_secs_f64().into();
-        let generated = match &outcome {
-            Ok(done) => {
-                tally.done += 1;
-                done.usage.generated_tokens
-            }
-            Err(err) => {
-                tally.failed += 1;
-                record["status"] = "error".into();
-                record["error"] = format!("{err:#}").into();
-                if !args.quiet {
-                    progress.note(&format!("saar: {}: {err:#}", doc.id));
+    let model = match &mut loaded {
+        Loaded::Llm(session) => BatchModel::Llm(session),
+        Loaded::Marian(translator, files) => BatchModel::Marian { translator, files },
+    };
+    let tally = plan.run(
+        model,
+        &pending.todo,
+        &mut resumed,
+        &mut output,
+        &mut |event| match event {
+            BatchEvent::Begin { id } => progress.begin(id),
+            BatchEvent::Done {
+                id,
+                generated_tokens,
+                error,
+            } => {
+                if let (Some(error), false) = (error, args.quiet) {
+                    progress.note(&format!("saar: {id}: {error}"));
                 }
-                0
+                progress.end(id, generated_tokens);
             }
-        };
-        output.append(&record)?;
-        resumed.done.insert(key, outcome.is_ok());
-        progress.end(&doc.id, generated);
-    }
+            BatchEvent::Skipped { id } => progress.end(id, 0),
+        },
+    )?;
     progress.finish();
     eprintln!(
         "saar: batch done {}, skipped {}, failed {}{}; {} tokens at {:.1} tokens/s -> {}",
         tally.done,
-        tally.skipped,
+        pending.skipped + tally.skipped,
         tally.failed,
-        match tally.failed_before {
+        match pending.failed_before {
             0 => String::new(),
             n => format!(" (+{n} failed in an earlier run)"),
         },
@@ -189,113 +198,9 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         progress.tokens_per_sec(),
         args.out.display()
     );
-    Ok(if tally.failed + tally.failed_before > 0 {
+    Ok(if tally.failed + pending.failed_before > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
-}
-
-/// A document's outputs and what they cost.
-struct Processed {
-    summary: Option<String>,
-    translation: Option<String>,
-    usage: Usage,
-    removed_boilerplate: usize,
-}
-
-fn process(
-    session: &mut LlmSession,
-    raw: &str,
-    args: &BatchArgs,
-    generation: &GenerationSettings,
-) -> anyhow::Result<Processed> {
-    let prepared = text::prepare(
-        raw,
-        PrepareOptions {
-            normalize: true,
-            clean: !args.keep_boilerplate,
-        },
-    );
-    let mut done = Processed {
-        summary: None,
-        translation: None,
-        usage: Usage::default(),
-        removed_boilerplate: prepared.removed.len(),
-    };
-    if args.task != BatchTask::Translate {
-        let settings = SummarizeSettings {
-            lang: args.lang.into(),
-            length: args.length.into(),
-            generation: generation.clone(),
-        };
-        let summary = task::summarize(session, &prepared.text, &settings, &mut |_| {})?;
-        done.usage.add(&summary.usage);
-        done.summary = Some(summary.text);
-    }
-    if args.task != BatchTask::Summarize {
-        let translation = task::translate(session, &prepared.text, generation, &mut |_| {})?;
-        done.usage.add(&translation.usage);
-        done.translation = Some(translation.text);
-    }
-    Ok(done)
-}
-
-/// The record of one document: what it was, the model and settings, the resume key's
-/// hashes, and the outputs with their cost (zero for a failed document).
-fn base_record(
-    session: &LlmSession,
-    doc: &Document,
-    key: &RecordKey,
-    settings: &Value,
-    processed: Option<&Processed>,
-) -> Value {
-    let usage = processed.map(|p| p.usage).unwrap_or_default();
-    let mut record = llm::json_record(
-        session,
-        settings["task"].as_str().unwrap_or_default(),
-        "",
-        &usage,
-    );
-    if let Some(fields) = record.as_object_mut() {
-        fields.remove("output");
-    }
-    record["task"] = settings["task"].clone();
-    record["id"] = doc.id.clone().into();
-    record["source"] = doc.source.clone().into();
-    record["status"] = "ok".into();
-    record["content_hash"] = key.content_hash.clone().into();
-    record["settings_hash"] = key.settings_hash.clone().into();
-    record["settings"] = settings.clone();
-    if let Some(done) = processed {
-        if let Some(summary) = &done.summary {
-            record["summary"] = summary.clone().into();
-        }
-        if let Some(translation) = &done.translation {
-            record["translation"] = translation.clone().into();
-        }
-        record["removed_boilerplate"] = done.removed_boilerplate.into();
-    }
-    if !doc.extra.is_empty() {
-        record["extra"] = Value::Object(doc.extra.clone());
-    }
-    record
-}
-
-/// Everything that changes an output, hashed into the resume key.
-fn settings_json(args: &BatchArgs, generation: &GenerationSettings, prompt_hash: &str) -> Value {
-    json!({
-        "task": args.task.name(),
-        "lang": format!("{:?}", args.lang).to_lowercase(),
-        "length": format!("{:?}", args.length).to_lowercase(),
-        "keep_boilerplate": args.keep_boilerplate,
-        "max_new_tokens": generation.max_new_tokens,
-        "temperature": generation.temperature,
-        "top_k": generation.top_k,
-        "top_p": generation.top_p,
-        "seed": generation.seed,
-        "repeat_penalty": generation.repeat_penalty,
-        "repeat_last_n": generation.repeat_last_n,
-        "prompt_hash": prompt_hash,
     })
 }

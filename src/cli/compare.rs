@@ -1,13 +1,14 @@
 //! `saar compare`: several models over the same articles, one model loaded at a time;
 //! prints a Markdown table of per-model figures and writes a self-contained HTML report.
+//! Each model's run is kept as a batch output file, so a rerun only runs what is new.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use saar::task::compare::{self, CompareTask, Comparison, Progress};
+use saar::task::compare::{self, CompareTask, Comparison, Progress, RunCache};
 use saar::task::SummarizeSettings;
 
 use super::llm;
@@ -20,7 +21,8 @@ pub struct CompareArgs {
     /// Articles: UTF-8 text files, or folders whose *.txt files are taken in name order.
     #[arg(value_name = "CORPUS", required = true)]
     pub corpus: Vec<PathBuf>,
-    /// A model to compare (preset, hub id, local directory or .gguf); give two or more.
+    /// A model to compare (preset, hub id, local directory or .gguf; a Marian model for
+    /// --task translate); give two or more.
     #[arg(long = "model", short = 'm', value_name = "MODEL", required = true)]
     pub models: Vec<String>,
     /// References: JSONL `{"id", "text"}` (id = article file name without .txt), or
@@ -46,6 +48,14 @@ pub struct CompareArgs {
     pub runtime: RuntimeOptions,
     #[command(flatten)]
     pub generation: GenerationOptions,
+    /// Where each model's run is kept (one batch output file per model, task and
+    /// settings), so a rerun only runs new models and articles. Default: the report's
+    /// path with the extension `.runs`.
+    #[arg(long, value_name = "DIR")]
+    pub runs: Option<PathBuf>,
+    /// Run every model again instead of reusing earlier runs.
+    #[arg(long)]
+    pub force: bool,
     /// Say on stderr which model and article is running.
     #[arg(long, short = 'v')]
     pub verbose: bool,
@@ -71,24 +81,54 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     if let Some(refs) = &args.refs {
         compare::attach_references(&mut documents, refs)?;
     }
-    let mut runs = Vec::with_capacity(args.models.len());
-    for (m, name) in args.models.iter().enumerate() {
-        eprintln!("saar: model {}/{}: {name}", m + 1, args.models.len());
+    let placement = args.runtime.placement()?;
+    let cache = RunCache {
+        dir: args
+            .runs
+            .clone()
+            .unwrap_or_else(|| default_runs_dir(&args.report)),
+        force: args.force,
+    };
+    // Every model is resolved and checked against the task before any runs.
+    let mut resolved = Vec::with_capacity(args.models.len());
+    for name in &args.models {
         let model = ModelOptions {
             model: Some(name.clone()),
             offline: args.offline,
             prompts: args.prompts.clone(),
         };
-        // The session drops at the end of each turn, so one model is in memory at a time.
-        let mut session = llm::open_session(&model, &args.runtime, args.verbose)?;
-        let run = compare::run_model(&mut session, &documents, &task, &mut |event| {
-            let Progress::Document { id, index, total } = event;
-            if args.verbose {
-                eprintln!("saar: {name}: article {}/{total}: {id}", index + 1);
-            }
-        })
+        let files = llm::resolve_verbose(&model, args.verbose)?;
+        compare::check_model(&files, &task)?;
+        resolved.push((name, files, model));
+    }
+    let mut runs = Vec::with_capacity(args.models.len());
+    for (m, (name, files, model)) in resolved.into_iter().enumerate() {
+        eprintln!("saar: model {}/{}: {name}", m + 1, args.models.len());
+        let prompts = model.task_prompts()?;
+        // A model is loaded only when some article is not in its earlier run, and is
+        // dropped before the next one loads: one model in memory at a time.
+        let cached = compare::run_cached(
+            files,
+            &placement,
+            prompts,
+            &documents,
+            &task,
+            &cache,
+            &mut |event| {
+                let Progress::Document { id, index, total } = event;
+                if args.verbose {
+                    eprintln!("saar: {name}: article {}/{total}: {id}", index + 1);
+                }
+            },
+        )
         .with_context(|| format!("running model `{name}`"))?;
-        runs.push(run);
+        eprintln!(
+            "saar: {name}: {} article(s) run, {} reused from {}",
+            cached.ran,
+            cached.reused,
+            cached.path.display()
+        );
+        runs.push(cached.run);
     }
     let comparison = Comparison::new(&task, documents, runs);
     std::fs::write(&args.report, comparison.html_report())
@@ -96,4 +136,9 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
     print!("{}", comparison.markdown_table());
     eprintln!("saar: report written to {}", args.report.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `report.html` keeps its runs in `report.runs/` beside it.
+fn default_runs_dir(report: &Path) -> PathBuf {
+    report.with_extension("runs")
 }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use saar::task::{Event, LlmSession, Usage};
+use saar::task::{write_model_json, Event, LlmSession, Usage};
 use saar::text::{self, PrepareOptions, Prepared};
 
 use super::options::{ModelOptions, RuntimeOptions};
@@ -77,10 +77,7 @@ pub fn load_session(
     model: &ModelOptions,
     placement: &saar::engine::Placement,
 ) -> anyhow::Result<LlmSession> {
-    let prompts = match &model.prompts {
-        Some(dir) => saar::prompt::TaskPrompts::from_dir(dir)?,
-        None => saar::prompt::TaskPrompts::embedded(),
-    };
+    let prompts = model.task_prompts()?;
     let name = files.name.clone();
     LlmSession::load(files, placement, prompts).with_context(|| format!("loading model `{name}`"))
 }
@@ -135,26 +132,18 @@ impl StdoutSink {
 
 /// The fields every JSON result carries: model, where it ran, and its cost.
 pub fn json_record(session: &LlmSession, task: &str, output: &str, usage: &Usage) -> Value {
-    let files = session.files();
-    let info = session.info();
-    json!({
-        "task": task,
-        "output": output,
-        "model": files.name,
-        "repo": files.repo,
-        "revision": files.revision,
-        "architecture": info.architecture,
-        "device": info.device,
-        "dtype": info.dtype,
-        "prompt_hash": session.prompts_hash(),
-        "calls": usage.calls,
-        "prompt_tokens": usage.prompt_tokens,
-        "generated_tokens": usage.generated_tokens,
-        "prefill_secs": usage.prefill_secs,
-        "decode_secs": usage.decode_secs,
-        "prefill_tokens_per_sec": usage.prefill_tokens_per_sec(),
-        "decode_tokens_per_sec": usage.decode_tokens_per_sec(),
-    })
+    let mut record = serde_json::Map::new();
+    record.insert("task".into(), task.into());
+    record.insert("output".into(), output.into());
+    let prompt_hash = session.prompts_hash();
+    write_model_json(
+        &mut record,
+        session.files(),
+        session.info(),
+        Some(&prompt_hash),
+    );
+    usage.write_json(&mut record);
+    Value::Object(record)
 }
 
 /// `--stats`: one line on stderr. Models without a separate prefill (Marian runs its

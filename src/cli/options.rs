@@ -177,6 +177,14 @@ impl ModelOptions {
     pub fn resolve(&self) -> anyhow::Result<ModelFiles> {
         resolve_model(self.model.as_deref(), self.offline)
     }
+
+    /// The `--prompts` templates, or the built-in ones.
+    pub fn task_prompts(&self) -> anyhow::Result<saar::prompt::TaskPrompts> {
+        Ok(match &self.prompts {
+            Some(dir) => saar::prompt::TaskPrompts::from_dir(dir)?,
+            None => saar::prompt::TaskPrompts::embedded(),
+        })
+    }
 }
 
 /// Resolves a `--model` value (or the default preset) through the HF cache and hub.

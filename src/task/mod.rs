@@ -9,10 +9,10 @@ mod summarize;
 mod translate;
 mod translate_mt;
 
-pub use session::{Completion, LlmSession, Usage};
+pub use session::{write_model_json, Completion, LlmSession, Usage};
 pub use summarize::{summarize, SummarizeSettings, Summary};
 pub use translate::{translate, Translation, TranslationPiece};
-pub use translate_mt::{is_marian, translate_mt};
+pub use translate_mt::{is_marian, translate_mt, MtPlan};
 
 /// What a running task tells its caller, so the CLI can stream and report progress
 /// without the library printing anything.

@@ -55,6 +55,45 @@ impl Usage {
     pub fn decode_tokens_per_sec(&self) -> f64 {
         rate(self.generated_tokens, self.decode_secs)
     }
+
+    /// The counts, times and rates as they appear in every JSON record saar writes
+    /// (`--format json` and `saar batch`), added to `record`.
+    pub fn write_json(&self, record: &mut serde_json::Map<String, serde_json::Value>) {
+        let fields = [
+            ("calls", self.calls.into()),
+            ("prompt_tokens", self.prompt_tokens.into()),
+            ("generated_tokens", self.generated_tokens.into()),
+            ("prefill_secs", self.prefill_secs.into()),
+            ("decode_secs", self.decode_secs.into()),
+            (
+                "prefill_tokens_per_sec",
+                self.prefill_tokens_per_sec().into(),
+            ),
+            ("decode_tokens_per_sec", self.decode_tokens_per_sec().into()),
+        ];
+        record.extend(fields.map(|(name, value)| (name.to_string(), value)));
+    }
+}
+
+/// Which model produced a record: name, hub repo and revision, architecture, device,
+/// weight type and the prompt templates' hash, added to `record` (shared by
+/// `--format json` and `saar batch`).
+pub fn write_model_json(
+    record: &mut serde_json::Map<String, serde_json::Value>,
+    files: &crate::model::ModelFiles,
+    info: &crate::engine::ModelInfo,
+    prompt_hash: Option<&str>,
+) {
+    let fields = [
+        ("model", files.name.clone().into()),
+        ("repo", files.repo.clone().into()),
+        ("revision", files.revision.clone().into()),
+        ("architecture", info.architecture.clone().into()),
+        ("device", info.device.clone().into()),
+        ("dtype", info.dtype.clone().into()),
+        ("prompt_hash", prompt_hash.map(str::to_string).into()),
+    ];
+    record.extend(fields.map(|(name, value)| (name.to_string(), value)));
 }
 
 fn rate(tokens: usize, secs: f64) -> f64 {

@@ -148,3 +148,15 @@ pub fn spawn_saar(args: &[&str], cache: &Path, stdin: Stdio, stderr: Stdio) -> C
         .spawn()
         .expect("start saar")
 }
+
+/// A copy of the fixture model: loading caches the converted tokenizer beside it,
+/// which must never land in tests/fixtures.
+pub fn marian_model(root: &Path) -> PathBuf {
+    let dir = root.join("opus-mt-tiny");
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir("tests/fixtures/marian/tiny").unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    dir
+}

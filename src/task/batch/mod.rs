@@ -1,16 +1,21 @@
 //! The library side of `saar batch`: finding the documents of a corpus, splitting it
-//! into shards, and an output file of JSON lines that survives crashes and resumes
-//! where it stopped. The CLI drives the model; this module owns what makes a long
-//! unattended run safe.
+//! into shards, an output file of JSON lines that survives crashes and resumes where
+//! it stopped, and the driver that runs the documents through a loaded model (shared
+//! by `saar batch` and `saar compare`).
 
 mod input;
+mod job;
+mod marian;
 mod output;
 mod record;
+mod run;
 mod shard;
 
 pub use input::{discover, duplicate_ids, Document, DocumentBody};
-pub use output::{BatchOutput, Resumed};
+pub use job::{BatchJob, BatchPlan, BatchTask, ModelIdentity, Pending};
+pub use output::{read_records, BatchOutput, Resumed};
 pub use record::{content_hash, settings_hash, RecordKey};
+pub use run::{BatchEvent, BatchModel, RecordSink, Tally};
 pub use shard::{shard_of, Shard};
 
 use std::path::PathBuf;
@@ -48,6 +53,8 @@ pub enum BatchError {
         line: usize,
         reason: String,
     },
+    #[error("`{model}` is a Marian translation model and cannot summarize (--task {task}): use an LLM for summaries (e.g. -m qwen3-1.7b), or --task translate")]
+    MarianSummary { model: String, task: &'static str },
     #[error("--shard {0}: expected K/N with 0 <= K < N, e.g. 0/4")]
     BadShard(String),
 }

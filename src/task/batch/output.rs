@@ -85,6 +85,33 @@ impl BatchOutput {
     }
 }
 
+/// Every whole record of a batch output, in file order (later lines for the same
+/// key win when a caller indexes them). A torn last line is left out.
+pub fn read_records(path: &Path) -> Result<Vec<Value>, BatchError> {
+    let bytes = std::fs::read(path).map_err(|source| BatchError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // Only newline-terminated lines are whole; a torn last line is left out.
+    let whole = bytes
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(&bytes[..0], |end| &bytes[..end]);
+    let mut records = Vec::new();
+    for (i, line) in whole.split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let record = serde_json::from_slice(line).map_err(|err| BatchError::CorruptOutput {
+            path: path.to_path_buf(),
+            line: i + 1,
+            reason: err.to_string(),
+        })?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
 /// The lock file beside the output, `<out>.lock`, locked exclusively without waiting.
 pub fn lock_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();

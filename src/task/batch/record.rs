@@ -2,6 +2,7 @@
 //! it is built from. A record is skipped on resume only when its document, model and
 //! settings (prompts included) are all unchanged.
 
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -34,15 +35,27 @@ impl RecordKey {
     /// Reads the key of one output line, and whether its document succeeded. Only the
     /// key fields are decoded, so indexing a large output stays cheap.
     pub fn parse_line(line: &[u8]) -> Result<(Self, bool), serde_json::Error> {
-        let stored: StoredKey = serde_json::from_slice(line)?;
-        let key = Self::new(
+        Ok(serde_json::from_slice::<StoredKey>(line)?.into_key())
+    }
+
+    /// The key of a record already parsed, and whether it succeeded; `None` when it is
+    /// not a batch record.
+    pub fn of_record(record: &Value) -> Option<(Self, bool)> {
+        Some(StoredKey::deserialize(record).ok()?.into_key())
+    }
+}
+
+impl StoredKey {
+    fn into_key(self) -> (RecordKey, bool) {
+        let stored = self;
+        let key = RecordKey::new(
             &stored.id,
             &stored.content_hash,
             &stored.model,
             stored.revision.as_deref().unwrap_or(""),
             &stored.settings_hash,
         );
-        Ok((key, stored.status.as_deref() == Some("ok")))
+        (key, stored.status.as_deref() == Some("ok"))
     }
 }
 

@@ -25,6 +25,18 @@ pub enum CompareError {
     Input(#[from] InputError),
     #[error(transparent)]
     Score(#[from] ScoreError),
+    #[error(transparent)]
+    Batch(#[from] crate::task::batch::BatchError),
+    #[error(transparent)]
+    Run(#[from] crate::Error),
+    #[error("model `{model}` failed on article `{id}`: {error}")]
+    DocumentFailed {
+        model: String,
+        id: String,
+        error: String,
+    },
+    #[error("the run of `{model}` has no output for article `{id}`; rerun with --force")]
+    MissingOutput { model: String, id: String },
     #[error("cannot list {path}: {source}; give article files or a readable folder")]
     ListDir {
         path: String,

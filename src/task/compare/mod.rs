@@ -25,17 +25,16 @@
 mod documents;
 mod html;
 mod markdown;
+mod runs;
 mod svg;
 
-use std::time::Instant;
-
-use super::{summarize, translate, Event, LlmSession, SummarizeSettings, Usage};
+use super::{SummarizeSettings, Usage};
 use crate::engine::GenerationSettings;
 use crate::prompt::{Lang, Length};
-use crate::score::{check_numbers, Corpus, Finding, Metric, ScoreReport};
-use crate::Result;
+use crate::score::{Corpus, Finding, Metric, ScoreReport};
 
 pub use documents::{attach_references, read_documents, CompareError, Document};
+pub use runs::{check_model, run_cached, run_model, CachedRun, RunCache};
 
 /// What every model is asked to do with each document.
 #[derive(Debug, Clone)]
@@ -68,7 +67,8 @@ impl CompareTask {
 }
 
 /// Greedy decoding with the CLI's default repeat penalty. EOS ids are left empty:
-/// [`run_model`] fills in each model's own (others must set them from the tokenizer).
+/// [`run_model`] and [`run_cached`] fill in each model's own (others must set them
+/// from the tokenizer).
 pub fn greedy_settings(max_new_tokens: usize) -> GenerationSettings {
     GenerationSettings {
         repeat_penalty: 1.1,
@@ -125,72 +125,6 @@ impl ModelRun {
             return 0.0;
         }
         self.outputs.iter().map(|o| o.words).sum::<usize>() as f64 / self.outputs.len() as f64
-    }
-}
-
-/// Runs `task` with the loaded `session` over every document, checks each output's
-/// numbers against its source, and scores the outputs when every document has a
-/// reference. The model's own end-of-sequence tokens stop generation.
-pub fn run_model(
-    session: &mut LlmSession,
-    documents: &[Document],
-    task: &CompareTask,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<ModelRun> {
-    let eos = session.tokenizer().eos_token_ids().to_vec();
-    let started = Instant::now();
-    let mut outputs = Vec::with_capacity(documents.len());
-    let mut total = Usage::default();
-    for (index, document) in documents.iter().enumerate() {
-        progress(Progress::Document {
-            id: &document.id,
-            index,
-            total: documents.len(),
-        });
-        let (text, usage) = run_one(session, &document.source, task, &eos)?;
-        total.add(&usage);
-        outputs.push(DocumentOutput {
-            id: document.id.clone(),
-            words: text.split_whitespace().count(),
-            chars: text.chars().count(),
-            findings: check_numbers(&document.source, &text),
-            text,
-            usage,
-        });
-    }
-    let info = session.info();
-    Ok(ModelRun {
-        model: session.files().name.clone(),
-        architecture: info.architecture.clone(),
-        device: info.device.clone(),
-        dtype: info.dtype.clone(),
-        scores: score_outputs(documents, &outputs),
-        outputs,
-        usage: total,
-        wall_secs: started.elapsed().as_secs_f64(),
-    })
-}
-
-fn run_one(
-    session: &mut LlmSession,
-    source: &str,
-    task: &CompareTask,
-    eos: &[u32],
-) -> Result<(String, Usage)> {
-    let mut quiet = |_: Event| {};
-    match task {
-        CompareTask::Summarize(settings) => {
-            let mut settings = settings.clone();
-            settings.generation.eos_token_ids = eos.to_vec();
-            let summary = summarize(session, source, &settings, &mut quiet)?;
-            Ok((summary.text, summary.usage))
-        }
-        CompareTask::Translate(generation) => {
-            let mut generation = generation.clone();
-            generation.eos_token_ids = eos.to_vec();
-            let translation = translate(session, source, &generation, &mut quiet)?;
-            Ok((translation.text, translation.usage))
-        }
     }
 }
 
