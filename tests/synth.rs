@@ -348,50 +348,130 @@ fn favoured_token_must_exist() {
     assert!(error.to_string().contains("<no-such-token>"), "{error}");
 }
 
-#[test]
-fn bench_reports_one_json_line_per_format() {
-    let work = tempfile::tempdir().unwrap();
+/// Runs `saar bench ARGS` and returns whether it succeeded, its JSON lines and stderr.
+fn bench(args: &[&str]) -> (bool, Vec<Value>, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
-        .args([
-            "bench",
-            "--shape",
-            "tiny-qwen3",
-            "--device",
-            "cpu",
-            "--quant",
-            "q8_0",
-        ])
-        .args(["--prompt-tokens", "24", "--new-tokens", "3", "--work-dir"])
-        .arg(work.path())
+        .arg("bench")
+        .args(["--device", "cpu", "--threads", "2"])
+        .args(args)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let reports: Vec<Value> = stdout
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let reports = String::from_utf8(output.stdout)
+        .unwrap()
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    let formats: Vec<&str> = reports
-        .iter()
-        .map(|r| r["format"].as_str().unwrap())
-        .collect();
-    assert_eq!(formats, ["safetensors-f32", "gguf-q8_0"]);
+    (output.status.success(), reports, stderr)
+}
+
+fn field<'a>(reports: &'a [Value], key: &str) -> Vec<&'a str> {
+    reports.iter().map(|r| r[key].as_str().unwrap()).collect()
+}
+
+#[test]
+fn bench_reports_one_json_line_per_format() {
+    let work = tempfile::tempdir().unwrap();
+    let work_dir = work.path().to_str().unwrap();
+    let (ok, reports, stderr) = bench(&[
+        "--shape",
+        "tiny-qwen3",
+        "--quant",
+        "q8_0",
+        "--prompt-tokens",
+        "24",
+        "--new-tokens",
+        "3",
+        "--work-dir",
+        work_dir,
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(field(&reports, "format"), ["safetensors-f32", "gguf-q8_0"]);
     for report in &reports {
         assert_eq!(report["shape"], "tiny-qwen3");
+        assert_eq!(report["kernels"], "saar");
+        assert_eq!(report["threads"], 2);
         assert_eq!(report["prompt_tokens"], 24);
         assert_eq!(report["new_tokens"], 3);
         for key in ["prefill_tok_s", "decode_tok_s", "load_secs", "file_bytes"] {
             assert!(report[key].as_f64().unwrap() > 0.0, "{key}: {report}");
         }
+        assert!(report["peak_rss_bytes"].as_u64().is_some(), "{report}");
     }
+    // The readable table goes to stderr, one line per row under its header.
+    assert!(stderr.contains("prefill tok/s"), "{stderr}");
     // --work-dir keeps what was built.
     assert!(work
         .path()
         .join("tiny-qwen3-f32/model.safetensors")
         .is_file());
-    assert!(work.path().join("tiny-qwen3-q8_0.gguf").is_file());
+    let gguf = work.path().join("tiny-qwen3-q8_0.gguf");
+    assert!(gguf.is_file());
+
+    // --model benches that very file, on both kernel paths, named after what it holds.
+    let (ok, reports, stderr) = bench(&[
+        "--model",
+        gguf.to_str().unwrap(),
+        "--kernels",
+        "both",
+        "--prompt-tokens",
+        "8",
+        "--new-tokens",
+        "2",
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(field(&reports, "kernels"), ["saar", "candle"]);
+    assert_eq!(field(&reports, "format"), ["gguf-q8_0", "gguf-q8_0"]);
+    assert_eq!(field(&reports, "shape"), ["tiny-qwen3-q8_0.gguf"; 2]);
+    assert!(stderr.contains("saar/candle"), "{stderr}");
+}
+
+#[test]
+fn bench_runs_the_marian_rows_on_both_kernel_paths() {
+    let (ok, reports, stderr) = bench(&[
+        "--shape",
+        "tiny-marian",
+        "--kernels",
+        "both",
+        "--batch",
+        "1,3",
+        "--prompt-tokens",
+        "6",
+        "--new-tokens",
+        "4",
+    ]);
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        field(&reports, "kernels"),
+        ["saar", "candle", "saar", "candle"]
+    );
+    assert_eq!(field(&reports, "format"), ["marian-f32"; 4]);
+    let batches: Vec<u64> = reports
+        .iter()
+        .map(|r| r["batch"].as_u64().unwrap())
+        .collect();
+    assert_eq!(batches, [1, 1, 3, 3]);
+    for report in &reports {
+        let batch = report["batch"].as_u64().unwrap();
+        assert_eq!(report["generated_tokens"].as_u64(), Some(4 * batch));
+        assert!(
+            report["translate_tok_s"].as_f64().unwrap() > 0.0,
+            "{report}"
+        );
+    }
+}
+
+#[test]
+fn bench_refuses_options_that_do_not_fit_the_shape() {
+    let (ok, _, stderr) = bench(&["--shape", "tiny-marian", "--formats", "all"]);
+    assert!(
+        !ok && stderr.contains("--formats is for LLM shapes"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = bench(&["--shape", "tiny-qwen2", "--batch", "8"]);
+    assert!(!ok && stderr.contains("--batch is for Marian"), "{stderr}");
+    let (ok, _, stderr) = bench(&["--formats", "gguf-q3"]);
+    assert!(!ok && stderr.contains("unknown format"), "{stderr}");
+    let (ok, _, stderr) = bench(&["--model", "/no/such/model.gguf"]);
+    assert!(!ok && stderr.contains("no such file"), "{stderr}");
 }

@@ -36,7 +36,7 @@ enum Command {
     Models(models::ModelsArgs),
     /// Score outputs against references: BLEU, chrF, chrF++ (sacrebleu-exact) and ROUGE-L.
     Score(score::Args),
-    /// Measure prefill and decode speed on a random-weight model of a real shape (JSON).
+    /// Measure speed on random-weight models of real shapes, saar's kernels vs candle's (JSON).
     Bench(bench::BenchArgs),
     Compare(compare::CompareArgs),
     /// Summarize and/or translate a corpus into JSON lines: resumable, shardable, crash-safe.
