@@ -82,6 +82,44 @@ impl GgufFile {
             .map_err(|e| weights_error(&self.path, format!("tensor `{name}`: {e}")))
     }
 
+    /// The block type of tensor `name`, if the file has it.
+    pub fn dtype_of(&self, name: &str) -> Option<GgmlDType> {
+        self.content.tensor_infos.get(name).map(|t| t.ggml_dtype)
+    }
+
+    /// Tensor `name`'s blocks as they lie in the file, read straight into one buffer:
+    /// saar's kernels own them as they are, so no QTensor (and no second copy of the
+    /// largest tensor) is ever made on the way.
+    pub fn raw_blocks(&mut self, name: &str, shape: &[usize]) -> Result<Vec<u8>, EngineError> {
+        use std::io::{Read, Seek, SeekFrom};
+        let error =
+            |message: String| weights_error(&self.path, format!("tensor `{name}`: {message}"));
+        let Some(info) = self.content.tensor_infos.get(name) else {
+            return Err(error("missing".into()));
+        };
+        if info.shape.dims() != shape {
+            return Err(error(format!(
+                "has shape {:?}, expected {shape:?}",
+                info.shape.dims()
+            )));
+        }
+        let dtype = info.ggml_dtype;
+        let elements = info.shape.elem_count();
+        if elements % dtype.block_size() != 0 {
+            return Err(error(format!(
+                "{elements} values are not whole {dtype:?} blocks"
+            )));
+        }
+        let len = elements / dtype.block_size() * dtype.type_size();
+        let start = self.content.tensor_data_offset.saturating_add(info.offset);
+        let mut bytes = vec![0u8; len];
+        self.reader
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.reader.read_exact(&mut bytes))
+            .map_err(|e| error(format!("{len} bytes at offset {start}: {e}")))?;
+        Ok(bytes)
+    }
+
     fn shape_of(&self, name: &str) -> Option<&[usize]> {
         self.content.tensor_infos.get(name).map(|t| t.shape.dims())
     }

@@ -8,14 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candle_core::pickle::PthTensors;
-use candle_core::quantized::{QMatMul, QTensor};
+use candle_core::quantized::QMatMul;
 use candle_core::{DType, Device, Tensor};
 
 use super::config::{DecoderConfig, Family};
 use super::gguf::GgufFile;
 use super::modules::{dense_linear, Embedding, Linear, RmsNorm};
 use super::safetensors::SafetensorsFile;
-use crate::engine::kernels::quant::QuantMatrix;
+use crate::engine::kernels::quant::{QuantKind, QuantMatrix};
 use crate::engine::kernels::{self, Backend};
 use crate::engine::EngineError;
 use crate::model::Weights as WeightFiles;
@@ -300,8 +300,7 @@ impl WeightLoader {
         };
         let device = self.device.clone();
         if let Source::Gguf(file) = &mut self.source {
-            let q = file.tensor(&name, &[out, inp], &device)?;
-            return quantized_linear(q, bias, file.path());
+            return quantized_linear(file, &name, [out, inp], bias, &device);
         }
         let weight = self.dense(&name, &[out, inp], self.matrix_dtype())?;
         Ok(dense_linear(weight, bias))
@@ -348,8 +347,7 @@ impl WeightLoader {
         let name = self.name(Part::Embed, 0, false);
         let device = self.device.clone();
         if let Source::Gguf(file) = &mut self.source {
-            let q = file.tensor(&name, &[vocab, hidden], &device)?;
-            return quantized_embedding(q, file.path());
+            return quantized_embedding(file, &name, [vocab, hidden], &device);
         }
         Ok(Embedding::Dense(self.dense(
             &name,
@@ -372,29 +370,53 @@ impl WeightLoader {
     }
 }
 
-/// A GGUF tensor's blocks copied for saar's kernels when they run it (saar backend, CPU,
-/// a block type they know), else `None`; the `QTensor` is dropped by the caller either way.
-fn saar_matrix(q: &QTensor, path: &Path) -> Result<Option<Arc<QuantMatrix>>, EngineError> {
-    if kernels::backend() != Backend::Saar || !q.device().is_cpu() {
+/// A GGUF matrix for saar's kernels when they run it (saar backend, CPU, a block type
+/// they know), read from the file straight into the buffer they keep; else `None`.
+fn saar_matrix(
+    file: &mut GgufFile,
+    name: &str,
+    [rows, cols]: [usize; 2],
+    device: &Device,
+) -> Result<Option<Arc<QuantMatrix>>, EngineError> {
+    if kernels::backend() != Backend::Saar || !device.is_cpu() {
         return Ok(None);
     }
-    let matrix = QuantMatrix::from_qtensor(q).map_err(|e| weights_error(path, e))?;
-    Ok(matrix.map(Arc::new))
+    let Some(kind) = file.dtype_of(name).and_then(QuantKind::from_ggml) else {
+        return Ok(None);
+    };
+    let blocks = file.raw_blocks(name, &[rows, cols])?;
+    let matrix = QuantMatrix::from_raw(kind, rows, cols, blocks)
+        .map_err(|e| weights_error(file.path(), format!("tensor `{name}`: {e}")))?;
+    Ok(Some(Arc::new(matrix)))
 }
 
 /// A GGUF projection: saar's kernels where they apply, candle's `QMatMul` otherwise.
-fn quantized_linear(q: QTensor, bias: Option<Tensor>, path: &Path) -> Result<Linear, EngineError> {
-    if let Some(weight) = saar_matrix(&q, path)? {
+fn quantized_linear(
+    file: &mut GgufFile,
+    name: &str,
+    shape: [usize; 2],
+    bias: Option<Tensor>,
+    device: &Device,
+) -> Result<Linear, EngineError> {
+    if let Some(weight) = saar_matrix(file, name, shape, device)? {
         return Ok(Linear::SaarQuantized { weight, bias });
     }
-    let weight = QMatMul::from_qtensor(q).map_err(|e| weights_error(path, e))?;
+    let q = file.tensor(name, &shape, device)?;
+    let weight = QMatMul::from_qtensor(q).map_err(|e| weights_error(file.path(), e))?;
     Ok(Linear::Quantized { weight, bias })
 }
 
 /// A GGUF embedding table: saar's kernels where they apply, candle's `QTensor` otherwise.
-fn quantized_embedding(q: QTensor, path: &Path) -> Result<Embedding, EngineError> {
-    if let Some(table) = saar_matrix(&q, path)? {
+fn quantized_embedding(
+    file: &mut GgufFile,
+    name: &str,
+    shape: [usize; 2],
+    device: &Device,
+) -> Result<Embedding, EngineError> {
+    if let Some(table) = saar_matrix(file, name, shape, device)? {
         return Ok(Embedding::SaarQuantized(table));
     }
-    Ok(Embedding::Quantized(Arc::new(q)))
+    Ok(Embedding::Quantized(Arc::new(
+        file.tensor(name, &shape, device)?,
+    )))
 }
