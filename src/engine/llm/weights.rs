@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candle_core::pickle::PthTensors;
-use candle_core::quantized::QMatMul;
+use candle_core::quantized::{GgmlDType, QMatMul};
 use candle_core::{DType, Device, Tensor};
 
 use super::config::{DecoderConfig, Family};
@@ -300,6 +300,9 @@ impl WeightLoader {
         };
         let device = self.device.clone();
         if let Source::Gguf(file) = &mut self.source {
+            if let Some(weight) = saar_float_matrix(file, &name, [out, inp], &device)? {
+                return Ok(dense_linear(weight, bias));
+            }
             return quantized_linear(file, &name, [out, inp], bias, &device);
         }
         let weight = self.dense(&name, &[out, inp], self.matrix_dtype())?;
@@ -347,6 +350,9 @@ impl WeightLoader {
         let name = self.name(Part::Embed, 0, false);
         let device = self.device.clone();
         if let Source::Gguf(file) = &mut self.source {
+            if let Some(table) = saar_float_matrix(file, &name, [vocab, hidden], &device)? {
+                return Ok(Embedding::Dense(table));
+            }
             return quantized_embedding(file, &name, [vocab, hidden], &device);
         }
         Ok(Embedding::Dense(self.dense(
@@ -388,6 +394,30 @@ fn saar_matrix(
     let matrix = QuantMatrix::from_raw(kind, rows, cols, blocks)
         .map_err(|e| weights_error(file.path(), format!("tensor `{name}`: {e}")))?;
     Ok(Some(Arc::new(matrix)))
+}
+
+/// An F16/BF16/F32 GGUF matrix kept in its own type for saar's dense kernels (candle's
+/// `QMatMul` would widen F16 to f32: twice the memory and half the decode speed), when
+/// the saar backend runs on a CPU; else `None`.
+fn saar_float_matrix(
+    file: &mut GgufFile,
+    name: &str,
+    shape: [usize; 2],
+    device: &Device,
+) -> Result<Option<Tensor>, EngineError> {
+    if kernels::backend() != Backend::Saar || !device.is_cpu() {
+        return Ok(None);
+    }
+    let dtype = match file.dtype_of(name) {
+        Some(GgmlDType::F16) => DType::F16,
+        Some(GgmlDType::BF16) => DType::BF16,
+        Some(GgmlDType::F32) => DType::F32,
+        _ => return Ok(None),
+    };
+    let bytes = file.raw_blocks(name, &shape)?;
+    Tensor::from_raw_buffer(&bytes, dtype, &shape, device)
+        .map(Some)
+        .map_err(|e| weights_error(file.path(), format!("tensor `{name}`: {e}")))
 }
 
 /// A GGUF projection: saar's kernels where they apply, candle's `QMatMul` otherwise.
