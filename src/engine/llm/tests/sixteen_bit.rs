@@ -74,3 +74,33 @@ fn saar_kernels_keep_sixteen_bit_matrices_and_f32_norms() {
     let x = Tensor::ones((1, 1, hidden), DType::F32, &Device::Cpu).unwrap();
     assert_eq!(norm.forward(&x).unwrap().dtype(), DType::F32);
 }
+
+#[test]
+fn f16_gguf_gives_the_logits_of_f16_safetensors() {
+    use crate::synth::{self, Arch, GgufQuant, ModelTemplate, Shape};
+    for arch in [Arch::Qwen2, Arch::Llama] {
+        let shape = Shape::tiny(arch);
+        let template = ModelTemplate::simple(arch.family());
+        let st_dir = tempfile::tempdir().unwrap();
+        synth::write_safetensors_model(st_dir.path(), &shape, DType::F16, 5, &template).unwrap();
+        let gguf_dir = tempfile::tempdir().unwrap();
+        let gguf = gguf_dir.path().join("model.gguf");
+        synth::write_gguf_model(&gguf, &shape, GgufQuant::F16, 5, &template).unwrap();
+        let st_files = model_files(
+            st_dir.path(),
+            crate::model::Weights::Safetensors(vec![st_dir.path().join("model.safetensors")]),
+        );
+        let gguf_files = model_files(gguf_dir.path(), crate::model::Weights::Gguf(gguf));
+        let ids = [3u32, 17, 5, 99, 42, 8];
+        let want = logits(load_cpu(&st_files).unwrap().as_mut(), &ids, 0);
+        let got = logits(load_cpu(&gguf_files).unwrap().as_mut(), &ids, 0);
+        let scale = want.iter().fold(1f32, |m, v| m.max(v.abs()));
+        let diff = max_abs_diff(&got, &want);
+        // The matrices are the same f16 values; only norms and biases differ (f32 in the
+        // GGUF file, rounded to f16 in the safetensors one). Misread blocks differ by O(scale).
+        assert!(
+            diff > 0.0 && diff <= 1e-2 * scale,
+            "{arch:?}: F16 GGUF logits differ by {diff} (scale {scale})"
+        );
+    }
+}
