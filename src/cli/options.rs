@@ -34,7 +34,9 @@ pub struct RuntimeOptions {
     /// `auto` (a GPU when built with one, else the CPU), `cpu`, `cuda[:N]` or `metal[:N]`.
     #[arg(long, env = "SAAR_DEVICE", default_value = "auto")]
     pub device: String,
-    /// Floating-point type for safetensors weights: `auto` is bf16 on a GPU, f32 on a CPU.
+    /// Floating-point type for safetensors weights: `auto` is bf16 on a GPU; on a CPU,
+    /// f32 arithmetic with f16/bf16 matrices kept 16-bit as stored (half the memory).
+    /// `f16`/`bf16` on a CPU store f32 matrices in that type.
     #[arg(long, env = "SAAR_DTYPE", value_enum, default_value_t = DtypeChoice::Auto)]
     pub dtype: DtypeChoice,
 }
