@@ -2,7 +2,7 @@
 //! path, the hub, or the cache when offline or unreachable) and gathers them with
 //! the one set of file rules in `files.rs`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use hf_hub::api::Progress;
 
@@ -217,8 +217,11 @@ fn preset_gguf(
         return Ok(ModelFiles {
             repo: Some(preset.repo.clone()),
             context_length: Some(preset.context_length),
-            weights: Weights::Safetensors(Vec::new()),
-            ..gguf_model(preset.name.clone(), PathBuf::new(), tokenizer)
+            ..gguf_model(
+                preset.name.clone(),
+                Weights::Safetensors(Vec::new()),
+                tokenizer,
+            )
         });
     }
     let (mut source, commit) = open_repo(
@@ -233,7 +236,7 @@ fn preset_gguf(
         repo: Some(preset.repo.clone()),
         revision: Some(commit),
         context_length: Some(preset.context_length),
-        ..gguf_model(preset.name.clone(), weights, tokenizer)
+        ..gguf_model(preset.name.clone(), Weights::Gguf(weights), tokenizer)
     })
 }
 
@@ -244,16 +247,20 @@ fn local_gguf(name: String, path: &Path) -> Result<ModelFiles, ModelError> {
         _ => Path::new("."),
     };
     let tokenizer = fetch_tokenizer_files(&mut DirSource::local(dir))?;
-    Ok(gguf_model(name, path.to_path_buf(), tokenizer))
+    Ok(gguf_model(
+        name,
+        Weights::Gguf(path.to_path_buf()),
+        tokenizer,
+    ))
 }
 
 /// A GGUF carries its own config; only tokenizer-side files sit beside it.
-fn gguf_model(name: String, gguf: PathBuf, tokenizer: TokenizerFiles) -> ModelFiles {
+fn gguf_model(name: String, weights: Weights, tokenizer: TokenizerFiles) -> ModelFiles {
     ModelFiles {
         generation_config: tokenizer.generation_config,
         tokenizer: tokenizer.json,
         tokenizer_config: tokenizer.config,
         chat_template: tokenizer.chat_template,
-        ..ModelFiles::new(name, Weights::Gguf(gguf))
+        ..ModelFiles::new(name, weights)
     }
 }

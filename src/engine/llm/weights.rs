@@ -300,10 +300,7 @@ impl WeightLoader {
         };
         let device = self.device.clone();
         if let Source::Gguf(file) = &mut self.source {
-            if let Some(weight) = saar_float_matrix(file, &name, [out, inp], &device)? {
-                return Ok(dense_linear(weight, bias));
-            }
-            return quantized_linear(file, &name, [out, inp], bias, &device);
+            return gguf_linear(file, &name, [out, inp], bias, &device);
         }
         let weight = self.dense(&name, &[out, inp], self.matrix_dtype())?;
         Ok(dense_linear(weight, bias))
@@ -350,10 +347,7 @@ impl WeightLoader {
         let name = self.name(Part::Embed, 0, false);
         let device = self.device.clone();
         if let Source::Gguf(file) = &mut self.source {
-            if let Some(table) = saar_float_matrix(file, &name, [vocab, hidden], &device)? {
-                return Ok(Embedding::Dense(table));
-            }
-            return quantized_embedding(file, &name, [vocab, hidden], &device);
+            return gguf_embedding(file, &name, [vocab, hidden], &device);
         }
         Ok(Embedding::Dense(self.dense(
             &name,
@@ -384,7 +378,7 @@ fn saar_matrix(
     [rows, cols]: [usize; 2],
     device: &Device,
 ) -> Result<Option<Arc<QuantMatrix>>, EngineError> {
-    if kernels::backend() != Backend::Saar || !device.is_cpu() {
+    if !saar_kernels_on(device) {
         return Ok(None);
     }
     let Some(kind) = file.dtype_of(name).and_then(QuantKind::from_ggml) else {
@@ -396,6 +390,11 @@ fn saar_matrix(
     Ok(Some(Arc::new(matrix)))
 }
 
+/// GGUF weights go to saar's kernels only with that backend, on a CPU.
+fn saar_kernels_on(device: &Device) -> bool {
+    kernels::backend() == Backend::Saar && device.is_cpu()
+}
+
 /// An F16/BF16/F32 GGUF matrix kept in its own type for saar's dense kernels (candle's
 /// `QMatMul` would widen F16 to f32: twice the memory and half the decode speed), when
 /// the saar backend runs on a CPU; else `None`.
@@ -405,7 +404,7 @@ fn saar_float_matrix(
     shape: [usize; 2],
     device: &Device,
 ) -> Result<Option<Tensor>, EngineError> {
-    if kernels::backend() != Backend::Saar || !device.is_cpu() {
+    if !saar_kernels_on(device) {
         return Ok(None);
     }
     let dtype = match file.dtype_of(name) {
@@ -420,14 +419,18 @@ fn saar_float_matrix(
         .map_err(|e| weights_error(file.path(), format!("tensor `{name}`: {e}")))
 }
 
-/// A GGUF projection: saar's kernels where they apply, candle's `QMatMul` otherwise.
-fn quantized_linear(
+/// A GGUF projection: saar's dense or quantized kernels where they apply, candle's
+/// `QMatMul` otherwise.
+fn gguf_linear(
     file: &mut GgufFile,
     name: &str,
     shape: [usize; 2],
     bias: Option<Tensor>,
     device: &Device,
 ) -> Result<Linear, EngineError> {
+    if let Some(weight) = saar_float_matrix(file, name, shape, device)? {
+        return Ok(dense_linear(weight, bias));
+    }
     if let Some(weight) = saar_matrix(file, name, shape, device)? {
         return Ok(Linear::SaarQuantized { weight, bias });
     }
@@ -436,13 +439,17 @@ fn quantized_linear(
     Ok(Linear::Quantized { weight, bias })
 }
 
-/// A GGUF embedding table: saar's kernels where they apply, candle's `QTensor` otherwise.
-fn quantized_embedding(
+/// A GGUF embedding table: saar's dense or quantized kernels where they apply, candle's
+/// `QTensor` otherwise.
+fn gguf_embedding(
     file: &mut GgufFile,
     name: &str,
     shape: [usize; 2],
     device: &Device,
 ) -> Result<Embedding, EngineError> {
+    if let Some(table) = saar_float_matrix(file, name, shape, device)? {
+        return Ok(Embedding::Dense(table));
+    }
     if let Some(table) = saar_matrix(file, name, shape, device)? {
         return Ok(Embedding::SaarQuantized(table));
     }
