@@ -9,8 +9,8 @@
 use std::arch::x86_64::*;
 
 use super::activations::Q8K;
-use super::avx2_small::{f16, hsum};
-use super::blocks::{BlockQ4K, BlockQ5K, BlockQ6K};
+use super::avx2_small::{f16_pair, hsum, lane1};
+use super::blocks::{BlockQ4K, BlockQ5K, BlockQ6K, WeightBlock};
 
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
@@ -102,23 +102,15 @@ fn add_k4<const R: usize>(
     }
 }
 
-/// What Q4_K and Q5_K share: scales and mins packed alike, 4 low bits per value in `qs`,
-/// and for Q5_K a fifth bit in `qh`.
-trait K4Block {
-    fn d(&self) -> [u8; 2];
-    fn dmin(&self) -> [u8; 2];
+/// What Q4_K and Q5_K share: `d` and `dmin` first, scales and mins packed alike, 4 low
+/// bits per value in `qs`, and for Q5_K a fifth bit in `qh`.
+trait K4Block: WeightBlock {
     fn scales(&self) -> &[u8; 12];
     fn qs(&self) -> &[u8; 128];
     fn qh(&self) -> Option<&[u8; 32]>;
 }
 
 impl K4Block for BlockQ4K {
-    fn d(&self) -> [u8; 2] {
-        self.d
-    }
-    fn dmin(&self) -> [u8; 2] {
-        self.dmin
-    }
     fn scales(&self) -> &[u8; 12] {
         &self.scales
     }
@@ -131,12 +123,6 @@ impl K4Block for BlockQ4K {
 }
 
 impl K4Block for BlockQ5K {
-    fn d(&self) -> [u8; 2] {
-        self.d
-    }
-    fn dmin(&self) -> [u8; 2] {
-        self.dmin
-    }
     fn scales(&self) -> &[u8; 12] {
         &self.scales
     }
@@ -179,7 +165,9 @@ fn k4<B: K4Block, const R: usize>(w: &[B], acts: [&[Q8K]; R]) -> [f32; R] {
                 sumi[r] = _mm256_add_epi32(sumi[r], part);
             }
         }
-        add_k4(&mut acc, &sumi, mins, (f16(b.d()), f16(b.dmin())), &blocks);
+        let d_dmin = f16_pair(b, 0);
+        let d_dmin = (_mm_cvtss_f32(d_dmin), lane1(d_dmin));
+        add_k4(&mut acc, &sumi, mins, d_dmin, &blocks);
     }
     std::array::from_fn(|r| hsum(acc[r]))
 }
@@ -245,7 +233,7 @@ pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R]
         // The −32 offset: Σ_g scale_g · 32 · bsums_g.
         // SAFETY: `scales` is 16 i8s, exactly 16 bytes.
         let scales16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(b.scales.as_ptr().cast()) });
-        let d = f16(b.d);
+        let d = lane1(f16_pair(b, std::mem::size_of::<BlockQ6K>() - 4));
         for r in 0..R {
             let a = blocks[r];
             let offset = _mm256_madd_epi16(load_bsums(a), scales16);

@@ -9,7 +9,7 @@
 use std::arch::x86_64::*;
 
 use super::activations::Q8Block;
-use super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0};
+use super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, WeightBlock};
 
 /// The sum of a vector's 8 lanes.
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -21,12 +21,34 @@ pub(super) fn hsum(v: __m256) -> f32 {
     _mm_cvtss_f32(s)
 }
 
+/// Two f16 values of a weight block as f32: bytes `at..at + 2` in lane 0 and
+/// `at + 2..at + 4` in lane 1 (a scale and a neighbour, which may be anything).
+///
+/// They are read as one 32-bit word on purpose. A 2-byte scale alone becomes `vpinsrw`
+/// into whatever register LLVM deems free, often a live accumulator, which chained every
+/// block to the previous block's FMA: Q8_0 and Q5_0 at one row ran at about 15–20 cycles
+/// per block. A 32-bit `vmovd` load clears the rest of the register and breaks the chain.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-pub(super) fn f16(bytes: [u8; 2]) -> f32 {
-    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(
-        u16::from_le_bytes(bytes) as i32
-    )))
+pub(super) fn f16_pair<W: WeightBlock>(block: &W, at: usize) -> __m128 {
+    assert!(at + 4 <= std::mem::size_of::<W>());
+    // SAFETY: the 4 bytes lie inside the block (assert above), and a weight block is
+    // `repr(C)` of byte arrays only: no padding, every byte initialised, alignment 1.
+    let word = unsafe {
+        std::ptr::from_ref(block)
+            .cast::<u8>()
+            .add(at)
+            .cast::<i32>()
+            .read_unaligned()
+    };
+    _mm_cvtph_ps(_mm_cvtsi32_si128(word))
+}
+
+/// Lane 1 of [`f16_pair`]'s result.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(super) fn lane1(pair: __m128) -> f32 {
+    _mm_cvtss_f32(_mm_movehdup_ps(pair))
 }
 
 /// 16 bytes of nibbles as 32 bytes: element `j` from byte `j`'s low nibble, `j + 16`
@@ -81,12 +103,13 @@ impl<const R: usize> Sums<R> {
         }
     }
 
-    /// Adds `Σ (d·q_j + offset) · a_j` for unsigned `q` over every row's block.
+    /// Adds `Σ (d·q_j + offset) · a_j` for unsigned `q` over every row's block, with `d`
+    /// in lane 0 of `scale` (from [`f16_pair`]).
     #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
-    fn add_unsigned(&mut self, q: __m256i, d: f32, offset: f32, acts: &[&Q8Block; R]) {
+    fn add_unsigned(&mut self, q: __m256i, scale: __m128, offset: f32, acts: &[&Q8Block; R]) {
         let ones = _mm256_set1_epi16(1);
-        let d = _mm256_set1_ps(d);
+        let d = _mm256_broadcastss_ps(scale);
         for r in 0..R {
             let a = acts[r];
             let products = _mm256_madd_epi16(_mm256_maddubs_epi16(q, load(&a.qs)), ones);
@@ -123,8 +146,9 @@ pub(super) fn q4_0<const R: usize>(w: &[BlockQ4_0], acts: [&[Q8Block]; R]) -> [f
     check_rows(w, &acts);
     let mut sums = Sums::<R>::new();
     for (i, b) in w.iter().enumerate() {
-        let d = f16(b.d);
-        sums.add_unsigned(nibbles(&b.qs), d, -8.0 * d, &blocks_at(&acts, i));
+        let scale = f16_pair(b, 0);
+        let offset = -8.0 * _mm_cvtss_f32(scale);
+        sums.add_unsigned(nibbles(&b.qs), scale, offset, &blocks_at(&acts, i));
     }
     sums.finish()
 }
@@ -134,7 +158,8 @@ pub(super) fn q4_1<const R: usize>(w: &[BlockQ4_1], acts: [&[Q8Block]; R]) -> [f
     check_rows(w, &acts);
     let mut sums = Sums::<R>::new();
     for (i, b) in w.iter().enumerate() {
-        sums.add_unsigned(nibbles(&b.qs), f16(b.d), f16(b.m), &blocks_at(&acts, i));
+        let scales = f16_pair(b, 0);
+        sums.add_unsigned(nibbles(&b.qs), scales, lane1(scales), &blocks_at(&acts, i));
     }
     sums.finish()
 }
@@ -144,9 +169,10 @@ pub(super) fn q5_0<const R: usize>(w: &[BlockQ5_0], acts: [&[Q8Block]; R]) -> [f
     check_rows(w, &acts);
     let mut sums = Sums::<R>::new();
     for (i, b) in w.iter().enumerate() {
-        let d = f16(b.d);
+        let scale = f16_pair(b, 0);
+        let offset = -16.0 * _mm_cvtss_f32(scale);
         let q = _mm256_or_si256(nibbles(&b.qs), fifth_bits(b.qh));
-        sums.add_unsigned(q, d, -16.0 * d, &blocks_at(&acts, i));
+        sums.add_unsigned(q, scale, offset, &blocks_at(&acts, i));
     }
     sums.finish()
 }
@@ -156,8 +182,9 @@ pub(super) fn q5_1<const R: usize>(w: &[BlockQ5_1], acts: [&[Q8Block]; R]) -> [f
     check_rows(w, &acts);
     let mut sums = Sums::<R>::new();
     for (i, b) in w.iter().enumerate() {
+        let scales = f16_pair(b, 0);
         let q = _mm256_or_si256(nibbles(&b.qs), fifth_bits(b.qh));
-        sums.add_unsigned(q, f16(b.d), f16(b.m), &blocks_at(&acts, i));
+        sums.add_unsigned(q, scales, lane1(scales), &blocks_at(&acts, i));
     }
     sums.finish()
 }
@@ -171,7 +198,7 @@ pub(super) fn q8_0<const R: usize>(w: &[BlockQ8_0], acts: [&[Q8Block]; R]) -> [f
         let q = load(&b.qs);
         // maddubs multiplies unsigned by signed: move the weights' signs onto the activations.
         let magnitude = _mm256_sign_epi8(q, q);
-        let d = _mm256_set1_ps(f16(b.d));
+        let d = _mm256_broadcastss_ps(f16_pair(b, 0));
         for (r, a) in blocks_at(&acts, i).into_iter().enumerate() {
             let signed = _mm256_sign_epi8(load(&a.qs), q);
             let products = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, signed), ones);
