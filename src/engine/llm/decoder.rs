@@ -244,6 +244,24 @@ impl Decoder {
 impl CausalLm for Decoder {
     fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor, EngineError> {
         self.check(ids, pos)?;
+        crate::engine::kernels::on_pool(|| self.forward_checked(ids, pos))
+    }
+
+    fn reset(&mut self) {
+        for layer in &mut self.layers {
+            layer.attn.cache.reset();
+        }
+        self.cached = 0;
+    }
+
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+}
+
+impl Decoder {
+    /// [`CausalLm::forward`] after [`Decoder::check`], chunk by chunk.
+    fn forward_checked(&mut self, ids: &[u32], pos: usize) -> Result<Tensor, EngineError> {
         let mut last = None;
         let mut at = pos;
         for chunk in ids.chunks(PREFILL_CHUNK) {
@@ -262,16 +280,5 @@ impl CausalLm for Decoder {
             Some(last) => Ok(self.logits(&last)?),
             None => Err(EngineError::EmptyPrompt),
         }
-    }
-
-    fn reset(&mut self) {
-        for layer in &mut self.layers {
-            layer.attn.cache.reset();
-        }
-        self.cached = 0;
-    }
-
-    fn info(&self) -> &ModelInfo {
-        &self.info
     }
 }

@@ -180,13 +180,18 @@ impl MarianTranslator {
         let mut order: Vec<usize> = (0..sources.len()).collect();
         order.sort_by_key(|&i| std::cmp::Reverse(sources[i].len()));
         let mut results: Vec<Option<Hypothesis>> = vec![None; sources.len()];
-        for batch in order.chunks(settings.batch_size.max(1)) {
-            let batch_sources: Vec<Vec<u32>> = batch.iter().map(|&i| sources[i].clone()).collect();
-            let state = self.model.encode(&batch_sources)?;
-            for (&i, hypothesis) in batch.iter().zip(search::search(&self.model, state, &plan)?) {
-                results[i] = Some(hypothesis);
+        crate::engine::kernels::on_pool(|| {
+            for batch in order.chunks(settings.batch_size.max(1)) {
+                let batch_sources: Vec<Vec<u32>> =
+                    batch.iter().map(|&i| sources[i].clone()).collect();
+                let state = self.model.encode(&batch_sources)?;
+                for (&i, hypothesis) in batch.iter().zip(search::search(&self.model, state, &plan)?)
+                {
+                    results[i] = Some(hypothesis);
+                }
             }
-        }
+            Ok::<_, EngineError>(())
+        })?;
         Ok(results.into_iter().flatten().collect())
     }
 
