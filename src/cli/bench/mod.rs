@@ -26,8 +26,10 @@ use rows::BenchShape;
 
 const AFTER_HELP: &str = "\
 Every row runs in a fresh process; stdout gets one JSON line per row (prefill_tok_s,
-decode_tok_s, translate_tok_s for Marian, load_secs, file_bytes, peak_rss_bytes, …) and
-stderr a table with saar's speed as a multiple of stock candle's where both ran.
+decode_tok_s, decode_after_prompt_tok_s, translate_tok_s for Marian, load_secs,
+file_bytes, peak_rss_bytes, …) and stderr a table with saar's speed as a multiple of
+stock candle's where both ran. LLM decode is measured twice: from an empty cache (as
+llama-bench's tg rows) and after the --prompt-tokens prompt.
 
 Examples:
   saar bench --threads 2 --formats all --kernels both        # every LLM row, both paths

@@ -3,20 +3,21 @@
 
 use serde_json::Value;
 
-const HEADER: [&str; 8] = [
+const HEADER: [&str; 9] = [
     "shape",
     "format",
     "kernels",
     "threads",
     "prefill tok/s",
     "decode tok/s",
+    "decode after prompt",
     "translate tok/s",
     "peak RSS MiB",
 ];
 
 /// Renders the reports (JSON lines as `saar bench` prints them) as an aligned table.
 pub fn render(reports: &[Value]) -> String {
-    let mut lines: Vec<[String; 8]> = vec![HEADER.map(String::from)];
+    let mut lines: Vec<[String; 9]> = vec![HEADER.map(String::from)];
     for (index, report) in reports.iter().enumerate() {
         lines.push([
             text(report, "shape"),
@@ -27,6 +28,7 @@ pub fn render(reports: &[Value]) -> String {
                 .map_or("-".into(), |n| n.to_string()),
             speed(report, "prefill_tok_s"),
             speed(report, "decode_tok_s"),
+            speed(report, "decode_after_prompt_tok_s"),
             speed(report, "translate_tok_s"),
             report["peak_rss_bytes"]
                 .as_u64()
@@ -47,6 +49,7 @@ pub fn render(reports: &[Value]) -> String {
                 String::new(),
                 ratio("prefill_tok_s"),
                 ratio("decode_tok_s"),
+                ratio("decode_after_prompt_tok_s"),
                 ratio("translate_tok_s"),
                 String::new(),
             ]);
