@@ -8,10 +8,14 @@
 //!   with the activations quantized once per product.
 //! - [`dense`]: f32, f16 and bf16 weights times f32 activations, with f16/bf16
 //!   converted on the fly instead of upcast copies.
+//! - [`attention`]: the decode step's attention over the KV cache, read in place.
 
+pub mod attention;
 pub mod cpu;
 pub mod dense;
 pub mod quant;
+#[cfg(target_arch = "x86_64")]
+mod simd;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 

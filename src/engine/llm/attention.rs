@@ -6,6 +6,7 @@ use candle_core::{DType, Device, Result, Tensor};
 
 use super::modules::{Linear, RmsNorm};
 use super::rope::RotaryEmbedding;
+use crate::engine::kernels::attention::{attend_one, CacheShape};
 
 /// Positions added to a KV buffer each time it fills up.
 const CACHE_GROW_BY: usize = 256;
@@ -83,6 +84,52 @@ impl KvCache {
         Ok(())
     }
 
+    /// The decode step's attention for `q` (`(1, heads, 1, head_dim)` f32) over every
+    /// held position, with saar's kernel reading the buffers in place; `None` when the
+    /// cache is not one f32 sequence on the CPU (the caller takes candle's path).
+    fn attend_one(&self, q: &Tensor, kv_heads: usize, scale: f32) -> Result<Option<Tensor>> {
+        use candle_core::{CpuStorage, Storage};
+        let (Some(k_buf), Some(v_buf)) = (&self.k, &self.v) else {
+            return Ok(None);
+        };
+        let (batch, heads, seq, dim) = q.dims4()?;
+        let (_, _, capacity, _) = k_buf.dims4()?;
+        if batch != 1 || seq != 1 || q.dtype() != DType::F32 || k_buf.dtype() != DType::F32 {
+            return Ok(None);
+        }
+        let q = q.contiguous()?;
+        let (q_store, q_layout) = q.storage_and_layout();
+        let (k_store, k_layout) = k_buf.storage_and_layout();
+        let (v_store, v_layout) = v_buf.storage_and_layout();
+        fn slice<'a>(storage: &'a Storage, layout: &candle_core::Layout) -> Option<&'a [f32]> {
+            match storage {
+                Storage::Cpu(CpuStorage::F32(values)) => layout
+                    .contiguous_offsets()
+                    .and_then(|(from, to)| values.get(from..to)),
+                _ => None,
+            }
+        }
+        let (Some(qs), Some(ks), Some(vs)) = (
+            slice(&q_store, q_layout),
+            slice(&k_store, k_layout),
+            slice(&v_store, v_layout),
+        ) else {
+            return Ok(None);
+        };
+        let shape = CacheShape {
+            heads,
+            kv_heads,
+            head_dim: dim,
+            capacity,
+            start: self.start,
+            len: self.len(),
+        };
+        let mut out = vec![0f32; heads * dim];
+        attend_one(qs, ks, vs, &shape, scale, &mut out)
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        Tensor::from_vec(out, (1, 1, heads * dim), q.device()).map(Some)
+    }
+
     /// Forgets positions no later query can see through the sliding window.
     fn trim(&mut self) {
         if let Some(window) = self.window {
@@ -137,6 +184,9 @@ pub struct Attention {
     pub head_dim: usize,
     pub scale: f64,
     pub cache: KvCache,
+    /// Whether a one-position step runs saar's decode attention kernel (saar's kernels
+    /// on a CPU) rather than candle's matmuls.
+    pub decode_kernel: bool,
 }
 
 impl Attention {
@@ -162,6 +212,12 @@ impl Attention {
         let k = rope.apply(&k.transpose(1, 2)?.contiguous()?, cos, sin)?;
         let v = v.transpose(1, 2)?.contiguous()?;
         let (k, v) = self.cache.append(&k, &v)?;
+        if self.decode_kernel && mask.is_none() {
+            if let Some(out) = self.cache.attend_one(&q, kv_heads, self.scale as f32)? {
+                self.cache.trim();
+                return self.o.forward(&out);
+            }
+        }
         let kv_len = k.dim(2)?;
 
         // Query heads sharing a KV head become extra rows of one matmul.

@@ -8,7 +8,7 @@ use super::attention::{causal_mask, Attention, KvCache};
 use super::config::{Activation, DecoderConfig};
 use super::modules::{softcap, Embedding, Linear, RmsNorm};
 use super::rope::RotaryEmbedding;
-use super::weights::{Part, WeightLoader};
+use super::weights::{saar_kernels_on, Part, WeightLoader};
 use crate::engine::{CausalLm, EngineError, ModelInfo};
 
 /// Longest span of positions run through the layers at once: bounds the memory of
@@ -119,6 +119,7 @@ impl Decoder {
                 head_dim: dim,
                 scale: cfg.attention_scale,
                 cache: KvCache::new(if sliding { cfg.sliding_window } else { None }),
+                decode_kernel: saar_kernels_on(device),
             };
             let inter = cfg.intermediate_size;
             layers.push(Layer {

@@ -390,8 +390,8 @@ fn saar_matrix(
     Ok(Some(Arc::new(matrix)))
 }
 
-/// GGUF weights go to saar's kernels only with that backend, on a CPU.
-fn saar_kernels_on(device: &Device) -> bool {
+/// saar's kernels run (GGUF weights, decode attention) only with that backend, on a CPU.
+pub(super) fn saar_kernels_on(device: &Device) -> bool {
     kernels::backend() == Backend::Saar && device.is_cpu()
 }
 

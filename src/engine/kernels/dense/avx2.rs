@@ -7,6 +7,7 @@ use std::arch::x86_64::*;
 
 use super::skinny::{TileOut, MAX_TILE_ROWS, PANEL_ROWS};
 use super::WeightData;
+use crate::engine::kernels::simd::hsum;
 
 /// As [`super::scalar::panel`].
 ///
@@ -86,7 +87,7 @@ unsafe fn rows_tile<const MR: usize, const NR: usize>(
         }
         for (i, acc) in acc.iter().enumerate() {
             for (r, &lanes) in acc.iter().enumerate() {
-                let mut sum = horizontal_sum(lanes);
+                let mut sum = hsum(lanes);
                 for q in k8..k {
                     sum += *x.add(i * k + q) * *w.add(r * k + q);
                 }
@@ -129,22 +130,13 @@ unsafe fn row_tile<const MR: usize>(
             p += 8;
         }
         for i in 0..MR {
-            let mut sum = horizontal_sum(_mm256_add_ps(even[i], odd[i]));
+            let mut sum = hsum(_mm256_add_ps(even[i], odd[i]));
             for q in p..k {
                 sum += *x.add(i * k + q) * *w.add(q);
             }
             out[i][r] = sum;
         }
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn horizontal_sum(v: __m256) -> f32 {
-    let pairs = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    let quads = _mm_add_ps(pairs, _mm_movehl_ps(pairs, pairs));
-    let one = _mm_add_ss(quads, _mm_shuffle_ps(quads, quads, 1));
-    _mm_cvtss_f32(one)
 }
 
 /// `out[0][r] = x · w_r` for one activation row and `nr` f16/bf16 weight rows from
@@ -223,7 +215,7 @@ unsafe fn dot_16bit<const BF16: bool>(x: *const f32, w: *const u16, k: usize) ->
             even = _mm256_fmadd_ps(_mm256_loadu_ps(x.add(p)), widen::<BF16>(w.add(p)), even);
             p += 8;
         }
-        let mut sum = horizontal_sum(_mm256_add_ps(even, odd));
+        let mut sum = hsum(_mm256_add_ps(even, odd));
         for q in p..k {
             let bits = *w.add(q);
             let weight = if BF16 {

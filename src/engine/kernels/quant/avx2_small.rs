@@ -8,18 +8,10 @@
 
 use std::arch::x86_64::*;
 
+pub(super) use crate::engine::kernels::simd::hsum;
+
 use super::activations::Q8Block;
 use super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, WeightBlock};
-
-/// The sum of a vector's 8 lanes.
-#[target_feature(enable = "avx2,fma,f16c")]
-#[inline]
-pub(super) fn hsum(v: __m256) -> f32 {
-    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    let s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    _mm_cvtss_f32(s)
-}
 
 /// Two f16 values of a weight block as f32: bytes `at..at + 2` in lane 0 and
 /// `at + 2..at + 4` in lane 1 (a scale and a neighbour, which may be anything).
