@@ -35,14 +35,15 @@ fn load_bsums(a: &Q8K) -> __m256i {
     unsafe { _mm256_loadu_si256(a.bsums.as_ptr().cast()) }
 }
 
-/// The 8 scales and 8 mins of a Q4_K/Q5_K block, mins as 16 i16 lanes (each min once
+/// The 8 scales of a Q4_K/Q5_K block (bytes 0..8 of each 128-bit half, for
+/// [`splat_scale`]) and its 8 mins as 16 i16 lanes (each min once
 /// per 16-element half of its sub-block, to pair with `bsums`). The 6-bit fields are
 /// unpacked four at a time in 32-bit words (the same bits as `blocks::scale_min_k4`):
 /// one by one they cost about 7% of the one-row kernel (callgrind, Q4_K 4864×896:
 /// 16.5 → 15.3 instructions per 32 multiply-adds).
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn scales_mins(packed: &[u8; 12]) -> ([u8; 8], __m256i) {
+fn scales_mins(packed: &[u8; 12]) -> (__m256i, __m256i) {
     const LOW6: u32 = 0x3f3f_3f3f;
     const LOW4: u32 = 0x0f0f_0f0f;
     const LOW2: u32 = 0x0303_0303;
@@ -61,7 +62,8 @@ fn scales_mins(packed: &[u8; 12]) -> ([u8; 8], __m256i) {
     let scales_hi = (w2 & LOW4) | (((w0 >> 6) & LOW2) << 4);
     let mins_lo = w1 & LOW6;
     let mins_hi = ((w2 >> 4) & LOW4) | (((w1 >> 6) & LOW2) << 4);
-    let scales = ((scales_hi as u64) << 32 | scales_lo as u64).to_le_bytes();
+    let scales = (scales_hi as u64) << 32 | scales_lo as u64;
+    let scales = _mm256_broadcastsi128_si256(_mm_cvtsi64_si128(scales as i64));
     let mins = (mins_hi as u64) << 32 | mins_lo as u64;
     let mins = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(mins as i64));
     let pairs = _mm256_set_m128i(
@@ -69,6 +71,31 @@ fn scales_mins(packed: &[u8; 12]) -> ([u8; 8], __m256i) {
         _mm_unpacklo_epi16(mins, mins),
     );
     (scales, pairs)
+}
+
+/// `vpshufb` masks: mask `j` puts byte `j`, zero-extended, in every 16-bit lane.
+const SPLAT_MASKS: [[i8; 32]; 8] = {
+    let mut masks = [[-128i8; 32]; 8];
+    let mut j = 0;
+    while j < 8 {
+        let mut lane = 0;
+        while lane < 16 {
+            masks[j][2 * lane] = j as i8;
+            lane += 1;
+        }
+        j += 1;
+    }
+    masks
+};
+
+/// Scale `j` of the 8 in bytes 0..8 of each 128-bit half of `scales`, in all 16 lanes:
+/// one shuffle, where `_mm256_set1_epi16` from a byte took three instructions.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn splat_scale(scales: __m256i, j: usize) -> __m256i {
+    // SAFETY: each mask is exactly 32 bytes.
+    let mask = unsafe { _mm256_loadu_si256(SPLAT_MASKS[j].as_ptr().cast()) };
+    _mm256_shuffle_epi8(scales, mask)
 }
 
 /// `Σ_j scale_j · Σ q·a` for one 64-element chunk: `lo`/`hi` hold sub-blocks `2c`, `2c+1`.
@@ -158,8 +185,8 @@ fn k4<B: K4Block, const R: usize>(w: &[B], acts: [&[Q8K]; R]) -> [f32; R] {
                 lo = _mm256_or_si256(lo, _mm256_and_si256(h_lo, sixteen));
                 hi = _mm256_or_si256(hi, _mm256_and_si256(h_hi, sixteen));
             }
-            let s_lo = _mm256_set1_epi16(scales[2 * c] as i16);
-            let s_hi = _mm256_set1_epi16(scales[2 * c + 1] as i16);
+            let s_lo = splat_scale(scales, 2 * c);
+            let s_hi = splat_scale(scales, 2 * c + 1);
             for r in 0..R {
                 let part = chunk_sum(lo, hi, s_lo, s_hi, &blocks[r].qs[64 * c..]);
                 sumi[r] = _mm256_add_epi32(sumi[r], part);
@@ -182,11 +209,32 @@ pub(super) fn q5k<const R: usize>(w: &[BlockQ5K], acts: [&[Q8K]; R]) -> [f32; R]
     k4(w, acts)
 }
 
-/// A 16-bit scale vector: `a` in the low 128-bit lane, `b` in the high one.
+/// `vpshufb` masks for Q6_K: mask `t` puts signed byte `2t` into the high byte of every
+/// 16-bit lane of the low half and byte `2t + 1` into those of the high half.
+const PAIR_MASKS: [[i8; 32]; 8] = {
+    let mut masks = [[-128i8; 32]; 8];
+    let mut t = 0;
+    while t < 8 {
+        let mut lane = 0;
+        while lane < 8 {
+            masks[t][2 * lane + 1] = 2 * t as i8;
+            masks[t][16 + 2 * lane + 1] = 2 * t as i8 + 1;
+            lane += 1;
+        }
+        t += 1;
+    }
+    masks
+};
+
+/// Scales `g` (low 128-bit half) and `g + 1` (high half) as 16-bit lanes, `g` even,
+/// from the block's 16 scales in both halves of `scales`: a shuffle and an arithmetic
+/// shift (to sign-extend) where two broadcasts and an insert took seven instructions.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn scale_pair(a: i8, b: i8) -> __m256i {
-    _mm256_set_m128i(_mm_set1_epi16(b as i16), _mm_set1_epi16(a as i16))
+fn scale_pair(scales: __m256i, g: usize) -> __m256i {
+    // SAFETY: each mask is exactly 32 bytes.
+    let mask = unsafe { _mm256_loadu_si256(PAIR_MASKS[g / 2].as_ptr().cast()) };
+    _mm256_srai_epi16::<8>(_mm256_shuffle_epi8(scales, mask))
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -196,6 +244,8 @@ pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R]
     let bits45 = _mm256_set1_epi8(0x30);
     for (i, b) in w.iter().enumerate() {
         let blocks: [&Q8K; R] = std::array::from_fn(|r| &acts[r][i]);
+        // SAFETY: `scales` is 16 i8s, exactly 16 bytes.
+        let scales = unsafe { _mm_loadu_si128(b.scales.as_ptr().cast()) };
         let mut sumi = [_mm256_setzero_si256(); R];
         for h in 0..2 {
             let ql0 = load(&b.ql[64 * h..]);
@@ -222,7 +272,7 @@ pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R]
             ];
             for (t, &q) in q.iter().enumerate() {
                 let g = 8 * h + 2 * t;
-                let scale = scale_pair(b.scales[g], b.scales[g + 1]);
+                let scale = scale_pair(_mm256_broadcastsi128_si256(scales), g);
                 for r in 0..R {
                     let a = load_act(&blocks[r].qs[128 * h + 32 * t..]);
                     let part = _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale);
@@ -231,8 +281,7 @@ pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R]
             }
         }
         // The −32 offset: Σ_g scale_g · 32 · bsums_g.
-        // SAFETY: `scales` is 16 i8s, exactly 16 bytes.
-        let scales16 = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(b.scales.as_ptr().cast()) });
+        let scales16 = _mm256_cvtepi8_epi16(scales);
         let d = lane1(f16_pair(b, std::mem::size_of::<BlockQ6K>() - 4));
         for r in 0..R {
             let a = blocks[r];

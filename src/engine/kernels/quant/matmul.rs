@@ -1,5 +1,5 @@
 //! The driver of `y = x @ W^T`: quantizes the activations once, splits the weight rows
-//! across rayon's threads, and walks each thread's rows in tiles of up to four
+//! across rayon's threads, and walks each thread's rows in tiles of up to eight
 //! activation rows so every weight block is decoded once per tile rather than once per
 //! row. The kernel for the block type (AVX2 or scalar) is picked once per product.
 
@@ -13,9 +13,8 @@ use super::blocks::{
     WeightBlock,
 };
 
-/// Activation rows per tile: as many as the AVX2 kernels keep accumulators for in
-/// registers.
-pub const TILE_ROWS: usize = 4;
+/// Activation rows per tile (then 4, 2 and 1 for the rest).
+pub const TILE_ROWS: usize = 8;
 
 /// A weight block type with its dot products over `R` activation rows.
 pub trait Kernel: WeightBlock {
@@ -127,7 +126,11 @@ pub fn matmul<W: Kernel>(
             let out = out;
             let mut r0 = 0;
             while r0 < m {
-                let tile = (m - r0).min(TILE_ROWS);
+                let tile = match m - r0 {
+                    left if left >= TILE_ROWS => TILE_ROWS,
+                    left if left >= 4 => 4,
+                    left => left.min(2),
+                };
                 let act = |t: usize| &acts[(r0 + t) * per_row..(r0 + t + 1) * per_row];
                 for j in first..last {
                     let row = &w[j * per_row..(j + 1) * per_row];
@@ -137,8 +140,8 @@ pub fn matmul<W: Kernel>(
                         unsafe { *out.0.add((r0 + t) * n + j) = v }
                     };
                     match tile {
+                        8 => dots(row, std::array::from_fn::<_, 8, _>(act), simd, &mut put),
                         4 => dots(row, [act(0), act(1), act(2), act(3)], simd, &mut put),
-                        3 => dots(row, [act(0), act(1), act(2)], simd, &mut put),
                         2 => dots(row, [act(0), act(1)], simd, &mut put),
                         _ => dots(row, [act(0)], simd, &mut put),
                     }

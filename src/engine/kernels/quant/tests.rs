@@ -133,7 +133,8 @@ fn check_product(dtype: GgmlDType, m: usize, n: usize, k: usize) {
 fn small_block_types_match_the_reference() {
     for dtype in SMALL_TYPES {
         for k in [256, 896] {
-            for m in [1, 3, 17] {
+            // Tiles of 8, 4, 2 and 1 activation rows: 17 = 8 + 8 + 1, 15 = 8 + 4 + 2 + 1.
+            for m in [1, 3, 15, 17] {
                 check_product(dtype, m, 37, k);
             }
         }
@@ -144,7 +145,7 @@ fn small_block_types_match_the_reference() {
 fn k_quants_match_the_reference() {
     for dtype in K_TYPES {
         for k in [256, 2048] {
-            for m in [1, 3, 17] {
+            for m in [1, 3, 15, 17] {
                 check_product(dtype, m, 37, k);
             }
         }
