@@ -11,9 +11,13 @@ use super::rope::RotaryEmbedding;
 use super::weights::{saar_kernels_on, Part, WeightLoader};
 use crate::engine::{CausalLm, EngineError, ModelInfo};
 
-/// Longest span of positions run through the layers at once: bounds the memory of
-/// attention scores during a long prefill.
-const PREFILL_CHUNK: usize = 512;
+/// Longest span of positions run through the layers at once. It bounds a prefill's
+/// working memory (attention scores, MLP intermediates, quantized activations), and
+/// smaller chunks also ran faster on the CPU: a chunk's activations stay in cache while
+/// the weights stream by. Measured at 2 threads, 512-token prompt, chunks of 512 / 256 /
+/// 128: Qwen3-1.7B Q4_K_M 42.2 / 49.6 / 48.0 tok/s; Qwen2.5-0.5B Q4_K_M 97.0 / 94.5 /
+/// 107.8 tok/s and peak RSS 461 / 428 / 424 MiB (a 377 MiB file).
+const PREFILL_CHUNK: usize = 128;
 
 #[derive(Debug, Clone)]
 struct Mlp {
