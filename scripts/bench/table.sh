@@ -14,6 +14,7 @@
 #   FORMATS      LLM rows                      ("gguf-q4_k_m gguf-q8_0 gguf-f16 safetensors-f32 safetensors-bf16")
 #   PROMPT, NEW  prompt and generated tokens   (512, 128)
 #   REPEAT       timed runs of llama-bench and the Marian script after a warm-up (5)
+#   KERNELS      saar's paths to run: both (saar's kernels and stock candle's) or saar (both)
 #   MARIAN       1 to run the Marian rows      (1)
 #   WORK         where models are built        (/work/refs/bench); each is removed
 #                after its row unless KEEP=1
@@ -34,12 +35,13 @@ REPEAT=${REPEAT:-5}
 MARIAN=${MARIAN:-1}
 WORK=${WORK:-/work/refs/bench}
 KEEP=${KEEP:-0}
+KERNELS=${KERNELS:-both}
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 mkdir -p "$WORK"
 for shape in $SHAPES; do
   for format in $FORMATS; do
-    "$SAAR" bench --threads "$THREADS" --shape "$shape" --formats "$format" --kernels both \
+    "$SAAR" bench --threads "$THREADS" --shape "$shape" --formats "$format" --kernels "$KERNELS" \
       --prompt-tokens "$PROMPT" --new-tokens "$NEW" --work-dir "$WORK"
     echo "# $(date -u +%T) load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
     kind=${format%%-*}
@@ -62,7 +64,7 @@ for shape in $SHAPES; do
 done
 
 if [[ $MARIAN == 1 ]]; then
-  "$SAAR" bench --threads "$THREADS" --shape opus-mt-hi-en --kernels both --batch 1,8
+  "$SAAR" bench --threads "$THREADS" --shape opus-mt-hi-en --kernels "$KERNELS" --batch 1,8
   if [[ -n ${PYTHON:-} ]]; then
     "$PYTHON" scripts/bench/ctranslate2_marian.py --work-dir "$WORK/marian" \
       --threads "$THREADS" --batch 1,8 --repeat "$REPEAT" --pytorch
