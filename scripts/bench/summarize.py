@@ -1,7 +1,8 @@
 """Turns the JSON lines of `scripts/bench/table.sh` (saar bench's rows, llama-bench's
 `-o jsonl` rows, the Python scripts' rows) into the markdown table of README.md#speed:
 one line per shape and format, saar's and stock candle's speed, the reference tools'
-speed, and the ratios.
+speed, the ratios, and decode speed after the prompt where a tool reports it (decode
+columns are from an empty cache, as llama-bench's tg rows).
 
   /work/venv/bin/python scripts/bench/summarize.py /work/refs/table.jsonl
 """
@@ -30,6 +31,8 @@ def file_key(filename):
 def read(lines):
     # (shape, format) -> tool -> [prefill, decode]
     table = defaultdict(lambda: defaultdict(lambda: [None, None]))
+    # (shape, format) -> tool -> decode tok/s after the prompt (saar and PyTorch rows)
+    after = defaultdict(dict)
     for line in lines:
         line = line.strip()
         if not line.startswith("{"):
@@ -48,7 +51,9 @@ def read(lines):
             fmt = f"{fmt} batch {row['batch']}"
         tool = row["kernels"].split("-")[0]
         table[(shape, fmt)][tool] = list(speeds(row))
-    return table
+        if "decode_after_prompt_tok_s" in row:
+            after[(shape, fmt)][tool] = row["decode_after_prompt_tok_s"]
+    return table, after
 
 
 def cell(pair):
@@ -69,18 +74,26 @@ def main():
     lines = []
     for name in sys.argv[1:] or ["-"]:
         lines += (sys.stdin if name == "-" else open(name)).readlines()
-    table = read(lines)
-    print("| shape | format | saar | stock candle | saar ÷ candle | reference | saar ÷ reference |")
-    print("|---|---|---|---|---|---|---|")
+    table, after = read(lines)
+    print(
+        "| shape | format | saar | stock candle | saar ÷ candle | reference | saar ÷ reference "
+        "| decode after the prompt: saar (reference) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for (shape, fmt), tools in table.items():
         saar = tools.get("saar", [None, None])
         candle = tools.get("candle", [None, None])
         refs = [(name, speeds_) for name, speeds_ in tools.items() if name not in ("saar", "candle")]
         ref_text = "; ".join(f"{name} {cell(s)}" for name, s in refs) or "-"
         ref_ratio = "; ".join(f"{ratio(saar, s)} ({name})" for name, s in refs) or "-"
+        later = after.get((shape, fmt), {})
+        later_text = " ".join(
+            f"{value:.1f}" if name == "saar" else f"({name} {value:.1f})"
+            for name, value in sorted(later.items(), key=lambda item: item[0] != "saar")
+        )
         print(
             f"| {shape} | {fmt} | {cell(saar)} | {cell(candle)} | {ratio(saar, candle)} "
-            f"| {ref_text} | {ref_ratio} |"
+            f"| {ref_text} | {ref_ratio} | {later_text or '-'} |"
         )
 
 
