@@ -3,6 +3,7 @@
 //! the lock that keeps two runs off one output.
 
 #[path = "batch/corpus.rs"]
+#[allow(dead_code)] // shared with batch_marian.rs and compare.rs, which use other parts
 mod corpus;
 #[allow(dead_code)]
 #[path = "cli/support.rs"]
