@@ -178,18 +178,7 @@ mod avx2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn values(n: usize, seed: u64) -> Vec<f32> {
-        let mut state = seed | 1;
-        (0..n)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-            })
-            .collect()
-    }
+    use crate::engine::kernels::test_values as values;
 
     /// The textbook formula in f64, position by position.
     fn reference(q: &[f32], k: &[f32], v: &[f32], s: &CacheShape, scale: f32) -> Vec<f32> {

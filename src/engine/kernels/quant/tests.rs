@@ -9,19 +9,7 @@ use candle_core::{Device, Module, Tensor};
 use super::activations::{dequantize_q8, dequantize_q8k, quantize_rows, ActBlock, Q8Block, Q8K};
 use super::candle_op::{embedding_rows, linear_forward};
 use super::{QuantKind, QuantMatrix, Simd};
-
-/// Deterministic values in [-1, 1) (xorshift), so failures reproduce.
-fn values(count: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..count)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        })
-        .collect()
-}
+use crate::engine::kernels::test_values as values;
 
 fn quantized(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> QTensor {
     // Rows with different magnitudes, as real layers have.
