@@ -68,8 +68,30 @@ pub fn attend_one(
             v.len()
         )));
     }
+    attend_checked(q, k, v, shape, scale, out, Features::detect().avx2_fma());
+    Ok(())
+}
+
+/// [`attend_one`] after its checks, with the dot products chosen by `simd` (AVX2+FMA,
+/// which the caller made sure the CPU has, or scalar).
+fn attend_checked(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    shape: &CacheShape,
+    scale: f32,
+    out: &mut [f32],
+    simd: bool,
+) {
+    let CacheShape {
+        heads,
+        kv_heads,
+        head_dim: dim,
+        capacity,
+        start,
+        len,
+    } = *shape;
     let group = heads / kv_heads;
-    let simd = Features::detect().avx2_fma();
     let head = |(h, out): (usize, &mut [f32])| {
         let first = (h / group * capacity + start) * dim;
         let rows = first..first + len * dim;
@@ -81,7 +103,6 @@ pub fn attend_one(
     } else {
         out.chunks_mut(dim).enumerate().for_each(head);
     }
-    Ok(())
 }
 
 /// One query head over its KV head's live rows (`keys`, `values`: `len × dim`).
@@ -235,21 +256,10 @@ mod tests {
             let v = values(kv_heads * capacity * dim, 3);
             let scale = 1.0 / (dim as f32).sqrt();
             let expected = reference(&q, &k, &v, &shape, scale);
-            for simd in [true, false] {
+            let simd_paths = [Features::detect().avx2_fma(), false];
+            for simd in simd_paths {
                 let mut out = vec![f32::NAN; heads * dim];
-                let group = heads / kv_heads;
-                for (h, out) in out.chunks_mut(dim).enumerate() {
-                    let first = (h / group * capacity + start) * dim;
-                    let rows = first..first + len * dim;
-                    one_head(
-                        &q[h * dim..(h + 1) * dim],
-                        &k[rows.clone()],
-                        &v[rows],
-                        scale,
-                        out,
-                        simd,
-                    );
-                }
+                attend_checked(&q, &k, &v, &shape, scale, &mut out, simd);
                 let worst = out
                     .iter()
                     .zip(&expected)

@@ -7,6 +7,7 @@ use candle_core::{DType, Device, Result, Tensor};
 use super::modules::{Linear, RmsNorm};
 use super::rope::RotaryEmbedding;
 use crate::engine::kernels::attention::{attend_one, CacheShape};
+use crate::engine::kernels::dense::contiguous_f32;
 
 /// Positions added to a KV buffer each time it fills up.
 const CACHE_GROW_BY: usize = 256;
@@ -88,7 +89,6 @@ impl KvCache {
     /// held position, with saar's kernel reading the buffers in place; `None` when the
     /// cache is not one f32 sequence on the CPU (the caller takes candle's path).
     fn attend_one(&self, q: &Tensor, kv_heads: usize, scale: f32) -> Result<Option<Tensor>> {
-        use candle_core::{CpuStorage, Storage};
         let (Some(k_buf), Some(v_buf)) = (&self.k, &self.v) else {
             return Ok(None);
         };
@@ -101,18 +101,10 @@ impl KvCache {
         let (q_store, q_layout) = q.storage_and_layout();
         let (k_store, k_layout) = k_buf.storage_and_layout();
         let (v_store, v_layout) = v_buf.storage_and_layout();
-        fn slice<'a>(storage: &'a Storage, layout: &candle_core::Layout) -> Option<&'a [f32]> {
-            match storage {
-                Storage::Cpu(CpuStorage::F32(values)) => layout
-                    .contiguous_offsets()
-                    .and_then(|(from, to)| values.get(from..to)),
-                _ => None,
-            }
-        }
         let (Some(qs), Some(ks), Some(vs)) = (
-            slice(&q_store, q_layout),
-            slice(&k_store, k_layout),
-            slice(&v_store, v_layout),
+            contiguous_f32(&q_store, q_layout),
+            contiguous_f32(&k_store, k_layout),
+            contiguous_f32(&v_store, v_layout),
         ) else {
             return Ok(None);
         };

@@ -78,13 +78,19 @@ fn contiguous<'a, T>(values: &'a [T], layout: &Layout) -> Result<&'a [T]> {
     values.get(start..end).ok_or_else(not_on_cpu)
 }
 
+/// The values behind a contiguous f32 CPU tensor's storage and layout (from
+/// `Tensor::storage_and_layout`), or `None` for any other tensor.
+pub fn contiguous_f32<'a>(storage: &'a Storage, layout: &Layout) -> Option<&'a [f32]> {
+    match storage {
+        Storage::Cpu(CpuStorage::F32(values)) => contiguous(values, layout).ok(),
+        _ => None,
+    }
+}
+
 /// Runs `f` on the values of a contiguous f32 CPU tensor.
 fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
     let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        Storage::Cpu(CpuStorage::F32(values)) => f(contiguous(values, layout)?),
-        _ => Err(not_on_cpu()),
-    }
+    f(contiguous_f32(&storage, layout).ok_or_else(not_on_cpu)?)
 }
 
 /// Runs `f` on the weights of a contiguous 2-D CPU tensor, in their stored type.
