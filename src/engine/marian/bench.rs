@@ -15,6 +15,7 @@ use super::logits::LogitsProcessors;
 use super::model::MarianModel;
 use super::search::search;
 use super::settings::{SearchPlan, PROMPT_LENGTH};
+use crate::engine::kernels::on_pool;
 use crate::engine::{EngineError, Placement};
 
 /// The size of a Marian model.
@@ -209,12 +210,13 @@ pub fn bench_marian_with(
             renormalize: false,
         },
     };
+    // On a pool worker, as `MarianTranslator::generate` runs them (see `on_pool`).
     let started = Instant::now();
-    let state = model.encode(&sources)?;
+    let state = on_pool(|| model.encode(&sources))?;
     device.synchronize()?;
     let encode_secs = started.elapsed().as_secs_f64();
     let decoding = Instant::now();
-    let hypotheses = search(&model, state, &plan)?;
+    let hypotheses = on_pool(|| search(&model, state, &plan))?;
     let decode_secs = decoding.elapsed().as_secs_f64();
     let generated_tokens: usize = hypotheses.iter().map(|h| h.tokens.len()).sum();
     Ok(MarianBenchFigures {
