@@ -197,19 +197,25 @@ fn teacher_forced_logits_match_hf_at_every_position_of_a_padded_pair() {
         .iter()
         .map(ids)
         .collect();
-    let logits = translator
-        .teacher_forced_logits(&sources, &decoder)
-        .unwrap()
-        .to_vec3::<f32>()
-        .unwrap();
-    for (row, (got_row, want_row)) in logits
-        .iter()
-        .zip(forced["logits"].as_array().unwrap())
-        .enumerate()
-    {
-        for (position, (got, want)) in got_row.iter().zip(want_row.as_array().unwrap()).enumerate()
+    // All positions at once (the encoder-like path), and one position at a time as
+    // generation runs them (KV cache; on a CPU, saar's decode attention kernel).
+    for stepwise in [false, true] {
+        let logits = match stepwise {
+            false => translator.teacher_forced_logits(&sources, &decoder),
+            true => translator.stepwise_logits(&sources, &decoder),
+        };
+        let logits = logits.unwrap().to_vec3::<f32>().unwrap();
+        for (row, (got_row, want_row)) in logits
+            .iter()
+            .zip(forced["logits"].as_array().unwrap())
+            .enumerate()
         {
-            assert_logits_close(got, want, &format!("row {row} position {position}"));
+            for (position, (got, want)) in
+                got_row.iter().zip(want_row.as_array().unwrap()).enumerate()
+            {
+                let what = format!("stepwise {stepwise}, row {row} position {position}");
+                assert_logits_close(got, want, &what);
+            }
         }
     }
     let first = &expected["first_step_logits"];

@@ -5,6 +5,7 @@
 
 pub mod generate;
 pub mod kernels;
+pub mod kv_cache;
 pub mod llm;
 pub mod marian;
 

@@ -11,17 +11,18 @@ use rayon::prelude::*;
 
 use super::cpu::Features;
 
-/// Where the live keys and values sit in a cache buffer of `kv_heads × capacity ×
-/// head_dim` f32 values (one sequence), and how query heads share KV heads.
+/// Where the live keys and values sit in a cache buffer of `rows × kv_heads ×
+/// capacity × head_dim` f32 values (one block per sequence), and how query heads
+/// share KV heads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheShape {
+    pub rows: usize,
     pub heads: usize,
     pub kv_heads: usize,
     pub head_dim: usize,
     pub capacity: usize,
-    /// The live positions are `start..start + len` of every head's rows.
+    /// Every row's live positions start here (its length is given apart).
     pub start: usize,
-    pub len: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,54 +32,73 @@ pub struct AttentionError(String);
 /// Below this many multiply-adds the heads run on the calling thread.
 const PARALLEL_MIN_MACS: usize = 1 << 16;
 
-/// `out[h] = softmax(scale · q[h] · Kᵀ) · V` for each query head `h` (`heads ×
-/// head_dim` values in `q` and `out`), with query head `h` reading KV head
-/// `h / (heads / kv_heads)`.
+/// For each row `r` and query head `h`: `out[r][h] = softmax(scale · q[r][h] · Kᵀ) ·
+/// V` over the row's live positions `start..start + lens[r]`, with query head `h`
+/// reading KV head `h / (heads / kv_heads)`. `q` and `out` hold `rows × heads ×
+/// head_dim` values: one query position per row (a decode step). Rows may differ in
+/// length (cross-attention over sources of several lengths, padded at the end).
 pub fn attend_one(
     q: &[f32],
     k: &[f32],
     v: &[f32],
     shape: &CacheShape,
+    lens: &[usize],
     scale: f32,
     out: &mut [f32],
 ) -> Result<(), AttentionError> {
     let CacheShape {
+        rows,
         heads,
         kv_heads,
         head_dim: dim,
         capacity,
         start,
-        len,
     } = *shape;
-    let buffer = kv_heads * capacity * dim;
-    if kv_heads == 0 || heads % kv_heads != 0 || dim == 0 || len == 0 {
+    let buffer = rows * kv_heads * capacity * dim;
+    if kv_heads == 0 || heads % kv_heads != 0 || dim == 0 || rows == 0 {
         return Err(AttentionError(format!("{shape:?} has no query to answer")));
     }
-    if q.len() != heads * dim || out.len() != heads * dim {
+    if lens.len() != rows || lens.iter().any(|&len| len == 0 || start + len > capacity) {
         return Err(AttentionError(format!(
-            "{} query and {} output values for {heads} heads of {dim}",
+            "live lengths {lens:?} do not fit {shape:?}"
+        )));
+    }
+    if q.len() != rows * heads * dim || out.len() != rows * heads * dim {
+        return Err(AttentionError(format!(
+            "{} query and {} output values for {rows} rows of {heads} heads of {dim}",
             q.len(),
             out.len()
         )));
     }
-    if k.len() != buffer || v.len() != buffer || start + len > capacity {
+    if k.len() != buffer || v.len() != buffer {
         return Err(AttentionError(format!(
             "{} keys and {} values for {shape:?}",
             k.len(),
             v.len()
         )));
     }
-    attend_checked(q, k, v, shape, scale, out, Features::detect().avx2_fma());
+    attend_checked(
+        q,
+        k,
+        v,
+        shape,
+        lens,
+        scale,
+        out,
+        Features::detect().avx2_fma(),
+    );
     Ok(())
 }
 
 /// [`attend_one`] after its checks, with the dot products chosen by `simd` (AVX2+FMA,
 /// which the caller made sure the CPU has, or scalar).
+#[allow(clippy::too_many_arguments)]
 fn attend_checked(
     q: &[f32],
     k: &[f32],
     v: &[f32],
     shape: &CacheShape,
+    lens: &[usize],
     scale: f32,
     out: &mut [f32],
     simd: bool,
@@ -89,16 +109,20 @@ fn attend_checked(
         head_dim: dim,
         capacity,
         start,
-        len,
+        ..
     } = *shape;
     let group = heads / kv_heads;
-    let head = |(h, out): (usize, &mut [f32])| {
-        let first = (h / group * capacity + start) * dim;
-        let rows = first..first + len * dim;
-        let query = &q[h * dim..(h + 1) * dim];
-        one_head(query, &k[rows.clone()], &v[rows], scale, out, simd);
+    // Query head `i` of all rows' heads: row `i / heads`, head `i % heads`.
+    let head = |(i, out): (usize, &mut [f32])| {
+        let (row, h) = (i / heads, i % heads);
+        let len = lens[row];
+        let first = ((row * kv_heads + h / group) * capacity + start) * dim;
+        let live = first..first + len * dim;
+        let query = &q[i * dim..(i + 1) * dim];
+        one_head(query, &k[live.clone()], &v[live], scale, out, simd);
     };
-    if heads * len * dim >= PARALLEL_MIN_MACS {
+    let macs = heads * dim * lens.iter().sum::<usize>();
+    if macs >= PARALLEL_MIN_MACS {
         out.par_chunks_mut(dim).enumerate().for_each(head);
     } else {
         out.chunks_mut(dim).enumerate().for_each(head);
@@ -201,102 +225,121 @@ mod tests {
     use super::*;
     use crate::engine::kernels::test_values as values;
 
-    /// The textbook formula in f64, position by position.
-    fn reference(q: &[f32], k: &[f32], v: &[f32], s: &CacheShape, scale: f32) -> Vec<f32> {
+    /// The textbook formula in f64, row by row, head by head, position by position.
+    fn reference(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        s: &CacheShape,
+        lens: &[usize],
+        scale: f32,
+    ) -> Vec<f32> {
         let d = s.head_dim;
-        let mut out = vec![0f32; s.heads * d];
-        for h in 0..s.heads {
-            let kv = h / (s.heads / s.kv_heads);
-            let row = |buf: &[f32], p: usize| {
-                let at = (kv * s.capacity + s.start + p) * d;
-                buf[at..at + d].to_vec()
-            };
-            let scores: Vec<f64> = (0..s.len)
-                .map(|p| {
-                    let key = row(k, p);
-                    scale as f64
-                        * (0..d)
-                            .map(|i| q[h * d + i] as f64 * key[i] as f64)
-                            .sum::<f64>()
-                })
-                .collect();
-            let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let exps: Vec<f64> = scores.iter().map(|x| (x - max).exp()).collect();
-            let total: f64 = exps.iter().sum();
-            for i in 0..d {
-                let sum: f64 = (0..s.len)
-                    .map(|p| exps[p] / total * row(v, p)[i] as f64)
-                    .sum();
-                out[h * d + i] = sum as f32;
+        let mut out = vec![0f32; s.rows * s.heads * d];
+        for (r, &len) in lens.iter().enumerate() {
+            for h in 0..s.heads {
+                let kv = r * s.kv_heads + h / (s.heads / s.kv_heads);
+                let at = |p: usize| (kv * s.capacity + s.start + p) * d;
+                let query = &q[(r * s.heads + h) * d..][..d];
+                let scores: Vec<f64> = (0..len)
+                    .map(|p| {
+                        let key = &k[at(p)..at(p) + d];
+                        let dot: f64 = query
+                            .iter()
+                            .zip(key)
+                            .map(|(a, b)| *a as f64 * *b as f64)
+                            .sum();
+                        scale as f64 * dot
+                    })
+                    .collect();
+                let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let exps: Vec<f64> = scores.iter().map(|x| (x - max).exp()).collect();
+                let total: f64 = exps.iter().sum();
+                for i in 0..d {
+                    let sum: f64 = (0..len)
+                        .map(|p| exps[p] / total * v[at(p) + i] as f64)
+                        .sum();
+                    out[(r * s.heads + h) * d + i] = sum as f32;
+                }
             }
         }
         out
     }
 
+    fn worst(out: &[f32], expected: &[f32]) -> f32 {
+        out.iter()
+            .zip(expected)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max)
+    }
+
     #[test]
     fn matches_the_formula_for_grouped_heads_at_an_offset() {
         // 7 query heads on 1 KV head (Qwen2.5-0.5B's ratio), odd head_dim for the
-        // scalar tails, live rows in the middle of the buffer; and a large case that
-        // takes the parallel path.
-        for (heads, kv_heads, dim, capacity, start, len) in [
-            (14, 2, 20, 40, 3, 29),
-            (16, 8, 128, 600, 17, 520),
-            (2, 2, 8, 1, 0, 1),
+        // scalar tails, live rows in the middle of the buffer; a large case that
+        // takes the parallel path; rows of different lengths (padded sources).
+        for (rows, heads, kv_heads, dim, capacity, start, lens) in [
+            (1, 14, 2, 20, 40, 3, vec![29]),
+            (1, 16, 8, 128, 600, 17, vec![520]),
+            (1, 2, 2, 8, 1, 0, vec![1]),
+            (3, 8, 8, 64, 70, 0, vec![70, 1, 33]),
+            (2, 4, 2, 12, 9, 2, vec![7, 7]),
         ] {
             let shape = CacheShape {
+                rows,
                 heads,
                 kv_heads,
                 head_dim: dim,
                 capacity,
                 start,
-                len,
             };
-            let q = values(heads * dim, 1);
-            let k = values(kv_heads * capacity * dim, 2);
-            let v = values(kv_heads * capacity * dim, 3);
+            let q = values(rows * heads * dim, 1);
+            let k = values(rows * kv_heads * capacity * dim, 2);
+            let v = values(rows * kv_heads * capacity * dim, 3);
             let scale = 1.0 / (dim as f32).sqrt();
-            let expected = reference(&q, &k, &v, &shape, scale);
+            let expected = reference(&q, &k, &v, &shape, &lens, scale);
             let simd_paths = [Features::detect().avx2_fma(), false];
             for simd in simd_paths {
-                let mut out = vec![f32::NAN; heads * dim];
-                attend_checked(&q, &k, &v, &shape, scale, &mut out, simd);
-                let worst = out
-                    .iter()
-                    .zip(&expected)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
-                assert!(worst < 1e-5, "{shape:?} simd={simd}: off by {worst}");
+                let mut out = vec![f32::NAN; rows * heads * dim];
+                attend_checked(&q, &k, &v, &shape, &lens, scale, &mut out, simd);
+                let worst = worst(&out, &expected);
+                assert!(
+                    worst < 1e-5,
+                    "{shape:?} {lens:?} simd={simd}: off by {worst}"
+                );
             }
-            let mut out = vec![f32::NAN; heads * dim];
-            attend_one(&q, &k, &v, &shape, scale, &mut out).unwrap();
-            let worst = out
-                .iter()
-                .zip(&expected)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
-            assert!(worst < 1e-5, "{shape:?}: off by {worst}");
+            let mut out = vec![f32::NAN; rows * heads * dim];
+            attend_one(&q, &k, &v, &shape, &lens, scale, &mut out).unwrap();
+            let worst = worst(&out, &expected);
+            assert!(worst < 1e-5, "{shape:?} {lens:?}: off by {worst}");
         }
     }
 
     #[test]
     fn refuses_buffers_that_disagree_with_the_shape() {
         let shape = CacheShape {
+            rows: 1,
             heads: 4,
             kv_heads: 2,
             head_dim: 8,
             capacity: 10,
             start: 5,
-            len: 6,
         };
         let (q, kv) = (vec![0f32; 32], vec![0f32; 160]);
         let mut out = vec![0f32; 32];
         // start + len runs past the capacity.
-        assert!(attend_one(&q, &kv, &kv, &shape, 1.0, &mut out).is_err());
+        assert!(attend_one(&q, &kv, &kv, &shape, &[6], 1.0, &mut out).is_err());
         let shape = CacheShape { start: 4, ..shape };
-        assert!(attend_one(&q, &kv, &kv, &shape, 1.0, &mut out).is_ok());
-        assert!(attend_one(&q[..31], &kv, &kv, &shape, 1.0, &mut out).is_err());
-        assert!(attend_one(&q, &kv[..159], &kv, &shape, 1.0, &mut out).is_err());
+        assert!(attend_one(&q, &kv, &kv, &shape, &[6], 1.0, &mut out).is_ok());
+        assert!(attend_one(&q, &kv, &kv, &shape, &[0], 1.0, &mut out).is_err());
+        assert!(attend_one(&q, &kv, &kv, &shape, &[6, 6], 1.0, &mut out).is_err());
+        assert!(attend_one(&q[..31], &kv, &kv, &shape, &[6], 1.0, &mut out).is_err());
+        assert!(attend_one(&q, &kv[..159], &kv, &shape, &[6], 1.0, &mut out).is_err());
         let uneven = CacheShape { heads: 3, ..shape };
-        assert!(attend_one(&q[..24], &kv, &kv, &uneven, 1.0, &mut out[..24]).is_err());
+        assert!(attend_one(&q[..24], &kv, &kv, &uneven, &[6], 1.0, &mut out[..24]).is_err());
+        let two_rows = CacheShape { rows: 2, ..shape };
+        let (q2, kv2, mut out2) = (vec![0f32; 64], vec![0f32; 320], vec![0f32; 64]);
+        assert!(attend_one(&q2, &kv2, &kv2, &two_rows, &[6, 3], 1.0, &mut out2).is_ok());
+        assert!(attend_one(&q2, &kv, &kv, &two_rows, &[6, 3], 1.0, &mut out2).is_err());
     }
 }

@@ -1,137 +1,12 @@
-//! Self-attention with grouped KV heads (GQA without copying K/V per query head), a KV
-//! cache that grows in blocks and keeps only what a sliding window can still see, and the
-//! additive causal masks for a chunk of queries at any offset.
+//! Self-attention with grouped KV heads (GQA without copying K/V per query head) over
+//! the layer's [`KvCache`], and the additive causal masks for a chunk of queries at any
+//! offset (with a sliding window).
 
 use candle_core::{DType, Device, Result, Tensor};
 
 use super::modules::{Linear, RmsNorm};
 use super::rope::RotaryEmbedding;
-use crate::engine::kernels::attention::{attend_one, CacheShape};
-use crate::engine::kernels::dense::contiguous_f32;
-
-/// Positions added to a KV buffer each time it fills up.
-const CACHE_GROW_BY: usize = 256;
-
-/// Keys and values of one layer, `(batch, kv_heads, positions, head_dim)`, stored in a
-/// buffer written in place so that a decode step copies one position, not the whole cache.
-#[derive(Debug, Clone)]
-pub struct KvCache {
-    k: Option<Tensor>,
-    v: Option<Tensor>,
-    /// Live positions are `start..end` of the buffer.
-    start: usize,
-    end: usize,
-    window: Option<usize>,
-}
-
-impl KvCache {
-    pub fn new(window: Option<usize>) -> Self {
-        Self {
-            k: None,
-            v: None,
-            start: 0,
-            end: 0,
-            window,
-        }
-    }
-
-    /// Positions held, i.e. visible to the next query.
-    pub fn len(&self) -> usize {
-        self.end - self.start
-    }
-
-    pub fn reset(&mut self) {
-        *self = Self::new(self.window);
-    }
-
-    /// Appends `k`, `v` (contiguous) and returns views of everything held.
-    fn append(&mut self, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
-        let added = k.dim(2)?;
-        self.reserve(added, k, v)?;
-        if let (Some(k_buf), Some(v_buf)) = (&self.k, &self.v) {
-            k_buf.slice_set(k, 2, self.end)?;
-            v_buf.slice_set(v, 2, self.end)?;
-            self.end += added;
-            let live = self.len();
-            return Ok((
-                k_buf.narrow(2, self.start, live)?,
-                v_buf.narrow(2, self.start, live)?,
-            ));
-        }
-        candle_core::bail!("KV cache buffers missing after reserve")
-    }
-
-    /// Makes room for `added` positions, moving live ones to the front of a new buffer.
-    fn reserve(&mut self, added: usize, k: &Tensor, v: &Tensor) -> Result<()> {
-        let capacity = self.k.as_ref().map_or(Ok(0), |b| b.dim(2))?;
-        if self.end + added <= capacity {
-            return Ok(());
-        }
-        let live = self.len();
-        let new_capacity = live + added + CACHE_GROW_BY;
-        let grow = |old: &Option<Tensor>, like: &Tensor| -> Result<Tensor> {
-            let (b, h, _, d) = like.dims4()?;
-            let buffer = Tensor::zeros((b, h, new_capacity, d), like.dtype(), like.device())?;
-            if let Some(old) = old.as_ref().filter(|_| live > 0) {
-                buffer.slice_set(&old.narrow(2, self.start, live)?.contiguous()?, 2, 0)?;
-            }
-            Ok(buffer)
-        };
-        let (k_buf, v_buf) = (grow(&self.k, k)?, grow(&self.v, v)?);
-        self.k = Some(k_buf);
-        self.v = Some(v_buf);
-        self.start = 0;
-        self.end = live;
-        Ok(())
-    }
-
-    /// The decode step's attention for `q` (`(1, heads, 1, head_dim)` f32) over every
-    /// held position, with saar's kernel reading the buffers in place; `None` when the
-    /// cache is not one f32 sequence on the CPU (the caller takes candle's path).
-    fn attend_one(&self, q: &Tensor, kv_heads: usize, scale: f32) -> Result<Option<Tensor>> {
-        let (Some(k_buf), Some(v_buf)) = (&self.k, &self.v) else {
-            return Ok(None);
-        };
-        let (batch, heads, seq, dim) = q.dims4()?;
-        let (_, _, capacity, _) = k_buf.dims4()?;
-        if batch != 1 || seq != 1 || q.dtype() != DType::F32 || k_buf.dtype() != DType::F32 {
-            return Ok(None);
-        }
-        let q = q.contiguous()?;
-        let (q_store, q_layout) = q.storage_and_layout();
-        let (k_store, k_layout) = k_buf.storage_and_layout();
-        let (v_store, v_layout) = v_buf.storage_and_layout();
-        let (Some(qs), Some(ks), Some(vs)) = (
-            contiguous_f32(&q_store, q_layout),
-            contiguous_f32(&k_store, k_layout),
-            contiguous_f32(&v_store, v_layout),
-        ) else {
-            return Ok(None);
-        };
-        let shape = CacheShape {
-            heads,
-            kv_heads,
-            head_dim: dim,
-            capacity,
-            start: self.start,
-            len: self.len(),
-        };
-        let mut out = vec![0f32; heads * dim];
-        attend_one(qs, ks, vs, &shape, scale, &mut out)
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-        Tensor::from_vec(out, (1, 1, heads * dim), q.device()).map(Some)
-    }
-
-    /// Forgets positions no later query can see through the sliding window.
-    fn trim(&mut self) {
-        if let Some(window) = self.window {
-            let keep = window.saturating_sub(1);
-            if self.len() > keep {
-                self.start = self.end - keep;
-            }
-        }
-    }
-}
+use crate::engine::kv_cache::KvCache;
 
 /// The additive mask for queries at `pos..pos + seq` over keys at
 /// `pos - cached..pos + seq`: 0 where visible, -inf elsewhere. `None` when all are visible.
@@ -277,27 +152,5 @@ mod tests {
         let m = causal_mask(2, 5, 2, Some(3), &Device::Cpu).unwrap();
         let expect = vec![vec![true, true, true, false], vec![false, true, true, true]];
         assert_eq!(visible(m, 2, 4), expect);
-    }
-
-    #[test]
-    fn cache_keeps_window_minus_one_and_grows() {
-        let mut cache = KvCache::new(Some(3));
-        let step = |t: f32| Tensor::full(t, (1, 1, 1, 2), &Device::Cpu).unwrap();
-        for t in 0..300 {
-            let (k, _) = cache.append(&step(t as f32), &step(t as f32)).unwrap();
-            let firsts: Vec<f32> = k.flatten_all().unwrap().to_vec1().unwrap();
-            assert_eq!(*firsts.last().unwrap(), t as f32);
-            cache.trim();
-            assert!(cache.len() <= 2);
-        }
-        let mut full = KvCache::new(None);
-        for t in 0..600 {
-            full.append(&step(t as f32), &step(t as f32)).unwrap();
-        }
-        assert_eq!(full.len(), 600);
-        let (k, _) = full.append(&step(600.0), &step(600.0)).unwrap();
-        let all: Vec<f32> = k.flatten_all().unwrap().to_vec1().unwrap();
-        let expected: Vec<f32> = (0..=600).flat_map(|t| [t as f32, t as f32]).collect();
-        assert_eq!(all, expected);
     }
 }

@@ -4,11 +4,12 @@
 
 use candle_core::{DType, Device, Tensor};
 
-use super::attention::{causal_mask, Attention, KvCache};
+use super::attention::{causal_mask, Attention};
 use super::config::{Activation, DecoderConfig};
 use super::modules::{softcap, Embedding, Linear, RmsNorm};
 use super::rope::RotaryEmbedding;
 use super::weights::{saar_kernels_on, Part, WeightLoader};
+use crate::engine::kv_cache::KvCache;
 use crate::engine::{CausalLm, EngineError, ModelInfo};
 
 /// Longest span of positions run through the layers at once. It bounds a prefill's

@@ -6,6 +6,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 
 use crate::engine::kernels::{self, dense, Backend};
+use crate::engine::kv_cache::{attend_in_place, KvCache};
 use crate::engine::EngineError;
 
 /// Keys and values of one attention block, `(rows, heads, positions, head_dim)`.
@@ -104,12 +105,17 @@ pub struct Attention {
     out_proj: Linear,
     heads: usize,
     head_dim: usize,
+    /// Whether one query position per row runs saar's decode attention kernel (saar's
+    /// kernels on a CPU with f32 weights) rather than candle's matmuls.
+    decode_kernel: bool,
 }
 
 impl Attention {
     pub fn load(vb: VarBuilder, dim: usize, heads: usize) -> candle_core::Result<Self> {
+        let q_proj = linear(vb.pp("q_proj"), dim, dim)?;
         Ok(Attention {
-            q_proj: linear(vb.pp("q_proj"), dim, dim)?,
+            decode_kernel: q_proj.saar,
+            q_proj,
             k_proj: linear(vb.pp("k_proj"), dim, dim)?,
             v_proj: linear(vb.pp("v_proj"), dim, dim)?,
             out_proj: linear(vb.pp("out_proj"), dim, dim)?,
@@ -134,6 +140,17 @@ impl Attention {
         })
     }
 
+    /// Scaled queries for `xs`, `(rows, heads, queries, head_dim)`.
+    fn queries(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
+        let scale = (self.head_dim as f64).powf(-0.5);
+        self.split_heads(&(self.q_proj.forward(xs)? * scale)?)
+    }
+
+    /// Whether saar's kernel answers these queries: one position per row.
+    fn kernel_for(&self, q: &Tensor) -> candle_core::Result<bool> {
+        Ok(self.decode_kernel && q.dim(2)? == 1)
+    }
+
     /// Attends from `xs` to `kv`; `mask` is added to the scores and broadcasts to
     /// `(rows, heads, queries, keys)`.
     pub fn attend(
@@ -142,20 +159,69 @@ impl Attention {
         kv: &KeyValue,
         mask: Option<&Tensor>,
     ) -> candle_core::Result<Tensor> {
-        let (rows, queries, dim) = xs.dims3()?;
-        let scale = (self.head_dim as f64).powf(-0.5);
-        let q = self.split_heads(&(self.q_proj.forward(xs)? * scale)?)?;
-        let scores = q.matmul(&kv.keys.transpose(2, 3)?)?;
+        let q = self.queries(xs)?;
+        self.out_proj
+            .forward(&self.mix(&q, &kv.keys, &kv.values, mask)?)
+    }
+
+    /// Attends from `xs` to everything `cache` holds (after `xs`'s own keys were
+    /// appended, which `keys` and `values` view); `mask` as in [`Self::attend`].
+    pub fn attend_cached(
+        &self,
+        xs: &Tensor,
+        cache: &KvCache,
+        (keys, values): (&Tensor, &Tensor),
+        mask: Option<&Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let q = self.queries(xs)?;
+        if mask.is_none() && self.kernel_for(&q)? {
+            if let Some(out) = cache.attend_one(&q, self.heads, 1.0)? {
+                return self.out_proj.forward(&out);
+            }
+        }
+        self.out_proj.forward(&self.mix(&q, keys, values, mask)?)
+    }
+
+    /// Attends from `xs` to the encoder output's keys and values, of which row `r`
+    /// has `source_lens[r]` real positions; `mask` hides the padding after them.
+    pub fn attend_source(
+        &self,
+        xs: &Tensor,
+        source: &KeyValue,
+        mask: &Tensor,
+        source_lens: &[usize],
+    ) -> candle_core::Result<Tensor> {
+        let q = self.queries(xs)?;
+        if self.kernel_for(&q)? {
+            let (keys, values) = (&source.keys, &source.values);
+            if let Some(out) = attend_in_place(&q, keys, values, self.heads, 0, source_lens, 1.0)? {
+                return self.out_proj.forward(&out);
+            }
+        }
+        self.out_proj
+            .forward(&self.mix(&q, &source.keys, &source.values, Some(mask))?)
+    }
+
+    /// Candle's path: `softmax(q · keysᵀ + mask) · values`, as `(rows, queries, dim)`.
+    fn mix(
+        &self,
+        q: &Tensor,
+        keys: &Tensor,
+        values: &Tensor,
+        mask: Option<&Tensor>,
+    ) -> candle_core::Result<Tensor> {
+        let (rows, _, queries, _) = q.dims4()?;
+        let scores = q.matmul(&keys.transpose(2, 3)?)?;
         let scores = match mask {
             Some(mask) => scores.broadcast_add(mask)?,
             None => scores,
         };
         let weights = candle_nn::ops::softmax_last_dim(&scores)?;
-        let out = weights
-            .matmul(&kv.values)?
-            .transpose(1, 2)?
-            .reshape((rows, queries, dim))?;
-        self.out_proj.forward(&out)
+        weights.matmul(values)?.transpose(1, 2)?.reshape((
+            rows,
+            queries,
+            self.heads * self.head_dim,
+        ))
     }
 }
 
@@ -253,27 +319,23 @@ impl DecoderLayer {
     }
 
     /// Runs new positions `xs`, appending their keys and values to `cache`.
-    /// `causal_mask` is needed only when `xs` holds more than one position.
+    /// `causal_mask` is needed only when `xs` holds more than one position; `source`
+    /// holds the encoder output's keys and values (see [`Attention::attend_source`]).
     pub fn forward(
         &self,
         xs: &Tensor,
-        cache: &mut Option<KeyValue>,
+        cache: &mut KvCache,
         causal_mask: Option<&Tensor>,
-        cross: &KeyValue,
-        cross_mask: &Tensor,
+        source: (&KeyValue, &Tensor, &[usize]),
     ) -> candle_core::Result<Tensor> {
         let new = self.self_attn.key_value(xs)?;
-        let kv = match cache.take() {
-            Some(past) => KeyValue {
-                keys: Tensor::cat(&[&past.keys, &new.keys], 2)?,
-                values: Tensor::cat(&[&past.values, &new.values], 2)?,
-            },
-            None => new,
-        };
-        let attended = self.self_attn.attend(xs, &kv, causal_mask)?;
-        *cache = Some(kv);
+        let held = cache.append(&new.keys, &new.values)?;
+        let attended = self
+            .self_attn
+            .attend_cached(xs, cache, (&held.0, &held.1), causal_mask)?;
         let xs = self.self_attn_layer_norm.forward(&(xs + attended)?)?;
-        let attended = self.encoder_attn.attend(&xs, cross, Some(cross_mask))?;
+        let (kv, mask, lens) = source;
+        let attended = self.encoder_attn.attend_source(&xs, kv, mask, lens)?;
         let xs = self.encoder_attn_layer_norm.forward(&(xs + attended)?)?;
         self.final_layer_norm
             .forward(&(&xs + self.ffn.forward(&xs)?)?)

@@ -202,6 +202,25 @@ impl MarianTranslator {
         sources: &[Vec<u32>],
         decoder_ids: &[Vec<u32>],
     ) -> Result<Tensor, EngineError> {
+        self.forced_logits(sources, decoder_ids, false)
+    }
+
+    /// As [`Self::teacher_forced_logits`], one position at a time as generation runs
+    /// them (the decode-step path: KV cache, saar's attention kernel on a CPU).
+    pub fn stepwise_logits(
+        &self,
+        sources: &[Vec<u32>],
+        decoder_ids: &[Vec<u32>],
+    ) -> Result<Tensor, EngineError> {
+        self.forced_logits(sources, decoder_ids, true)
+    }
+
+    fn forced_logits(
+        &self,
+        sources: &[Vec<u32>],
+        decoder_ids: &[Vec<u32>],
+        stepwise: bool,
+    ) -> Result<Tensor, EngineError> {
         let mut state = self.model.encode(sources)?;
         let len = decoder_ids.first().map_or(0, Vec::len);
         if decoder_ids.iter().any(|ids| ids.len() != len) || decoder_ids.len() != sources.len() {
@@ -212,7 +231,13 @@ impl MarianTranslator {
         }
         let flat: Vec<u32> = decoder_ids.concat();
         let ids = Tensor::from_vec(flat, (decoder_ids.len(), len), self.model.device())?;
-        self.model.decode(&mut state, &ids)
+        if !stepwise {
+            return self.model.decode(&mut state, &ids);
+        }
+        let steps = (0..len)
+            .map(|p| self.model.decode(&mut state, &ids.narrow(1, p, 1)?))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Tensor::cat(&steps, 1)?)
     }
 
     /// Source ids for `text`, `</s>` included, as HF's `MarianTokenizer` gives them.

@@ -12,6 +12,7 @@ use super::layers::{
     EncoderLayer, KeyValue,
 };
 use crate::engine::kernels::dense;
+use crate::engine::kv_cache::KvCache;
 use crate::engine::EngineError;
 use crate::model::Weights;
 
@@ -37,7 +38,9 @@ pub struct MarianModel {
 pub struct DecoderState {
     cross: Vec<KeyValue>,
     cross_mask: Tensor,
-    cache: Vec<Option<KeyValue>>,
+    /// Each row's source length: its real (unpadded) cross-attention positions.
+    source_lens: Vec<usize>,
+    cache: Vec<KvCache>,
     /// Decoder positions already run.
     pub position: usize,
 }
@@ -46,6 +49,7 @@ impl DecoderState {
     /// Keeps `rows` (indices into the current rows, repeats allowed): expands sources
     /// into beams, follows beam reorders, drops finished sentences.
     pub fn select_rows(&mut self, rows: &[u32]) -> Result<(), EngineError> {
+        self.source_lens = rows.iter().map(|&r| self.source_lens[r as usize]).collect();
         let device = self.cross_mask.device().clone();
         let rows = Tensor::new(rows, &device)?;
         self.cross = self
@@ -54,18 +58,19 @@ impl DecoderState {
             .map(|kv| kv.select_rows(&rows))
             .collect::<Result<_, _>>()?;
         self.cross_mask = self.cross_mask.index_select(&rows, 0)?;
-        for cache in self.cache.iter_mut().flatten() {
-            *cache = cache.select_rows(&rows)?;
-        }
-        Ok(())
+        self.reorder_cache(&rows)
     }
 
     /// Reorders the decoder cache only: for beams moving within their own sentence,
     /// whose cross-attention rows are all the same.
     pub fn reorder_beams(&mut self, rows: &[u32]) -> Result<(), EngineError> {
         let rows = Tensor::new(rows, self.cross_mask.device())?;
-        for cache in self.cache.iter_mut().flatten() {
-            *cache = cache.select_rows(&rows)?;
+        self.reorder_cache(&rows)
+    }
+
+    fn reorder_cache(&mut self, rows: &Tensor) -> Result<(), EngineError> {
+        for cache in &mut self.cache {
+            cache.select_rows(rows)?;
         }
         Ok(())
     }
@@ -272,7 +277,8 @@ impl MarianModel {
         Ok(DecoderState {
             cross,
             cross_mask: mask,
-            cache: vec![None; self.decoder_layers.len()],
+            source_lens: lengths,
+            cache: vec![KvCache::new(None); self.decoder_layers.len()],
             position: 0,
         })
     }
@@ -299,7 +305,8 @@ impl MarianModel {
             .zip(state.cache.iter_mut())
             .zip(&state.cross);
         for ((layer, cache), cross) in layers {
-            hidden = layer.forward(&hidden, cache, causal.as_ref(), cross, &state.cross_mask)?;
+            let source = (cross, &state.cross_mask, state.source_lens.as_slice());
+            hidden = layer.forward(&hidden, cache, causal.as_ref(), source)?;
         }
         state.position += new;
         let dim = hidden.dims()[2];

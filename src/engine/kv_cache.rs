@@ -1,0 +1,224 @@
+//! The decoder-side key/value cache both engines keep per attention layer, and the
+//! glue that runs saar's decode attention kernel ([`crate::engine::kernels::attention`])
+//! on keys and values read in place from CPU tensors.
+//!
+//! The LLM decoder and Marian's decoder self-attention store keys and values the same
+//! way, `(rows, kv_heads, positions, head_dim)`, in a buffer written in place, so a
+//! decode step copies one position instead of concatenating the whole cache.
+
+use candle_core::{DType, Result, Tensor};
+
+use crate::engine::kernels::attention::{self, CacheShape};
+use crate::engine::kernels::dense::contiguous_f32;
+
+/// Positions added to a KV buffer each time it fills up.
+const CACHE_GROW_BY: usize = 256;
+
+/// Keys and values of one layer, `(rows, kv_heads, positions, head_dim)`, stored in a
+/// buffer written in place so that a decode step copies one position, not the whole cache.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    k: Option<Tensor>,
+    v: Option<Tensor>,
+    /// Live positions are `start..end` of the buffer.
+    start: usize,
+    end: usize,
+    window: Option<usize>,
+}
+
+impl KvCache {
+    /// An empty cache; with a `window`, positions no later query can see are dropped.
+    pub fn new(window: Option<usize>) -> Self {
+        Self {
+            k: None,
+            v: None,
+            start: 0,
+            end: 0,
+            window,
+        }
+    }
+
+    /// Positions held, i.e. visible to the next query.
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn reset(&mut self) {
+        *self = Self::new(self.window);
+    }
+
+    /// Appends `k`, `v` (contiguous) and returns views of everything held.
+    pub fn append(&mut self, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        let added = k.dim(2)?;
+        self.reserve(added, k, v)?;
+        if let (Some(k_buf), Some(v_buf)) = (&self.k, &self.v) {
+            k_buf.slice_set(k, 2, self.end)?;
+            v_buf.slice_set(v, 2, self.end)?;
+            self.end += added;
+            let live = self.len();
+            return Ok((
+                k_buf.narrow(2, self.start, live)?,
+                v_buf.narrow(2, self.start, live)?,
+            ));
+        }
+        candle_core::bail!("KV cache buffers missing after reserve")
+    }
+
+    /// Keeps the given rows of the buffers (indices into the current rows, repeats
+    /// allowed): beams expanding or reordering, finished sentences leaving.
+    pub fn select_rows(&mut self, rows: &Tensor) -> Result<()> {
+        if let (Some(k), Some(v)) = (&self.k, &self.v) {
+            self.k = Some(k.index_select(rows, 0)?);
+            self.v = Some(v.index_select(rows, 0)?);
+        }
+        Ok(())
+    }
+
+    /// Makes room for `added` positions, moving live ones to the front of a new buffer.
+    fn reserve(&mut self, added: usize, k: &Tensor, v: &Tensor) -> Result<()> {
+        let capacity = self.k.as_ref().map_or(Ok(0), |b| b.dim(2))?;
+        if self.end + added <= capacity {
+            return Ok(());
+        }
+        let live = self.len();
+        let new_capacity = live + added + CACHE_GROW_BY;
+        let grow = |old: &Option<Tensor>, like: &Tensor| -> Result<Tensor> {
+            let (b, h, _, d) = like.dims4()?;
+            let buffer = Tensor::zeros((b, h, new_capacity, d), like.dtype(), like.device())?;
+            if let Some(old) = old.as_ref().filter(|_| live > 0) {
+                buffer.slice_set(&old.narrow(2, self.start, live)?.contiguous()?, 2, 0)?;
+            }
+            Ok(buffer)
+        };
+        let (k_buf, v_buf) = (grow(&self.k, k)?, grow(&self.v, v)?);
+        self.k = Some(k_buf);
+        self.v = Some(v_buf);
+        self.start = 0;
+        self.end = live;
+        Ok(())
+    }
+
+    /// The decode step's attention for `q` (`(rows, heads, 1, head_dim)`) over every
+    /// held position, with saar's kernel reading the buffers in place (see
+    /// [`attend_in_place`]).
+    pub fn attend_one(&self, q: &Tensor, kv_heads: usize, scale: f32) -> Result<Option<Tensor>> {
+        let (Some(k_buf), Some(v_buf)) = (&self.k, &self.v) else {
+            return Ok(None);
+        };
+        let rows = q.dim(0)?;
+        attend_in_place(
+            q,
+            k_buf,
+            v_buf,
+            kv_heads,
+            self.start,
+            &vec![self.len(); rows],
+            scale,
+        )
+    }
+
+    /// Forgets positions no later query can see through the sliding window.
+    pub fn trim(&mut self) {
+        if let Some(window) = self.window {
+            let keep = window.saturating_sub(1);
+            if self.len() > keep {
+                self.start = self.end - keep;
+            }
+        }
+    }
+}
+
+/// One query position per row, `q` of `(rows, heads, 1, head_dim)`, attending to
+/// positions `start..start + lens[row]` of `keys` and `values` (`(rows, kv_heads,
+/// capacity, head_dim)`, contiguous), by saar's kernel: `(rows, 1, heads × head_dim)`.
+/// `None` when a tensor is not f32 on the CPU (the caller takes candle's path).
+pub fn attend_in_place(
+    q: &Tensor,
+    keys: &Tensor,
+    values: &Tensor,
+    kv_heads: usize,
+    start: usize,
+    lens: &[usize],
+    scale: f32,
+) -> Result<Option<Tensor>> {
+    let (rows, heads, seq, dim) = q.dims4()?;
+    let capacity = keys.dim(2)?;
+    if seq != 1 || q.dtype() != DType::F32 || keys.dtype() != DType::F32 {
+        return Ok(None);
+    }
+    let q = q.contiguous()?;
+    let (q_store, q_layout) = q.storage_and_layout();
+    let (k_store, k_layout) = keys.storage_and_layout();
+    let (v_store, v_layout) = values.storage_and_layout();
+    let (Some(qs), Some(ks), Some(vs)) = (
+        contiguous_f32(&q_store, q_layout),
+        contiguous_f32(&k_store, k_layout),
+        contiguous_f32(&v_store, v_layout),
+    ) else {
+        return Ok(None);
+    };
+    let shape = CacheShape {
+        rows,
+        heads,
+        kv_heads,
+        head_dim: dim,
+        capacity,
+        start,
+    };
+    let mut out = vec![0f32; rows * heads * dim];
+    attention::attend_one(qs, ks, vs, &shape, lens, scale, &mut out)
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    Tensor::from_vec(out, (rows, 1, heads * dim), q.device()).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::Device;
+
+    use super::*;
+
+    #[test]
+    fn cache_keeps_window_minus_one_and_grows() {
+        let mut cache = KvCache::new(Some(3));
+        let step = |t: f32| Tensor::full(t, (1, 1, 1, 2), &Device::Cpu).unwrap();
+        for t in 0..300 {
+            let (k, _) = cache.append(&step(t as f32), &step(t as f32)).unwrap();
+            let firsts: Vec<f32> = k.flatten_all().unwrap().to_vec1().unwrap();
+            assert_eq!(*firsts.last().unwrap(), t as f32);
+            cache.trim();
+            assert!(cache.len() <= 2);
+        }
+        let mut full = KvCache::new(None);
+        for t in 0..600 {
+            full.append(&step(t as f32), &step(t as f32)).unwrap();
+        }
+        assert_eq!(full.len(), 600);
+        let (k, _) = full.append(&step(600.0), &step(600.0)).unwrap();
+        let all: Vec<f32> = k.flatten_all().unwrap().to_vec1().unwrap();
+        let expected: Vec<f32> = (0..=600).flat_map(|t| [t as f32, t as f32]).collect();
+        assert_eq!(all, expected);
+    }
+
+    #[test]
+    fn selected_rows_keep_their_own_history() {
+        let mut cache = KvCache::new(None);
+        // Two rows; row r holds 10 r + t at step t.
+        let step = |t: f32| Tensor::new(&[[[[t]]], [[[10.0 + t]]]], &Device::Cpu).unwrap();
+        for t in 0..3 {
+            cache.append(&step(t as f32), &step(t as f32)).unwrap();
+        }
+        cache
+            .select_rows(&Tensor::new(&[1u32, 1, 0], &Device::Cpu).unwrap())
+            .unwrap();
+        let three = Tensor::new(&[[[[13f32]]], [[[13.0]]], [[[3.0]]]], &Device::Cpu).unwrap();
+        let (k, _) = cache.append(&three, &three).unwrap();
+        let rows: Vec<Vec<f32>> = k.squeeze(3).unwrap().squeeze(1).unwrap().to_vec2().unwrap();
+        assert_eq!(rows[0], [10.0, 11.0, 12.0, 13.0]);
+        assert_eq!(rows[1], [10.0, 11.0, 12.0, 13.0]);
+        assert_eq!(rows[2], [0.0, 1.0, 2.0, 3.0]);
+    }
+}
