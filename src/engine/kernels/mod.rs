@@ -16,6 +16,7 @@ pub mod dense;
 pub mod quant;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+pub mod workers;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 

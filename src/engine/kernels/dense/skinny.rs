@@ -6,9 +6,8 @@
 
 use std::ops::Range;
 
-use rayon::prelude::*;
-
 use super::{avx2, scalar, Isa, WeightData, WeightMatrix};
+use crate::engine::kernels::workers;
 
 /// Output rows per panel (one converted panel of f32 stays in L1/L2).
 pub(super) const PANEL_ROWS: usize = 8;
@@ -74,9 +73,9 @@ pub(super) fn product(
         return;
     }
     let per_task = panels.div_ceil(tasks);
-    (0..panels.div_ceil(per_task))
-        .into_par_iter()
-        .for_each(|t| run(t * per_task..((t + 1) * per_task).min(panels)));
+    workers::for_each(panels.div_ceil(per_task), &|t| {
+        run(t * per_task..((t + 1) * per_task).min(panels))
+    });
 }
 
 fn run_panels(

@@ -107,10 +107,8 @@ pub fn quantize_rows<A: ActBlock>(x: &[f32], k: usize, out: &mut Vec<A>) {
         }
     };
     if rows >= 8 {
-        use rayon::prelude::*;
-        out.par_chunks_mut(per_row)
-            .zip(x.par_chunks(k))
-            .for_each(quantize_row);
+        let quantize = |row: usize, dst: &mut [A]| quantize_row((dst, &x[row * k..][..k]));
+        crate::engine::kernels::workers::for_each_chunk_mut(out, per_row, &quantize);
     } else {
         out.chunks_mut(per_row)
             .zip(x.chunks(k))

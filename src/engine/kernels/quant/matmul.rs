@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use rayon::prelude::*;
+use crate::engine::kernels::{dense, workers};
 
 use super::activations::{quantize_rows, ActBlock, Q8Block, Q8K};
 use super::blocks::{
@@ -119,7 +119,7 @@ pub fn matmul<W: Kernel>(
         quantize_rows(x, k, acts);
         let acts: &[W::Act] = acts;
         let row_bytes = per_row * std::mem::size_of::<W>();
-        let chunk = rows_per_task(n, m, row_bytes, rayon::current_num_threads());
+        let chunk = rows_per_task(n, m, row_bytes, dense::threads());
         let out = Output(y.as_mut_ptr());
         let task = |first: usize| {
             let last = (first + chunk).min(n);
@@ -153,7 +153,7 @@ pub fn matmul<W: Kernel>(
         // Below this a product takes a few microseconds: waking the pool costs more.
         const PARALLEL_MIN_MACS: usize = 1 << 18;
         if tasks > 1 && m * n * k >= PARALLEL_MIN_MACS {
-            (0..tasks).into_par_iter().for_each(|t| task(t * chunk));
+            workers::for_each(tasks, &|t| task(t * chunk));
         } else {
             (0..tasks).for_each(|t| task(t * chunk));
         }
