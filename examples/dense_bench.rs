@@ -1,7 +1,11 @@
 //! Speed of saar's dense kernels against candle's matmul on one projection:
-//! `cargo run --release --example dense_bench [n] [k] [rows,...]`, e.g. the Marian
-//! output head `dense_bench 61127 512 1,8`. Prints one JSON object per dtype and row
-//! count with the best of several runs (the machine may be shared) in GB/s of weights.
+//! `cargo run --release --example dense_bench [n] [k] [rows,...] [copies]`, e.g. the
+//! Marian output head `dense_bench 61127 512 1,8`. Prints one JSON object per dtype and
+//! row count with the best of several runs (the machine may be shared) in GB/s of weights.
+//!
+//! `copies` (default 1) cycles each run through that many copies of the weights: with
+//! more bytes than the last-level cache (e.g. `dense_bench 512 512 1 96`), every product
+//! reads its weights from memory, as a decode step does, instead of from cache.
 
 use std::time::Instant;
 
@@ -52,22 +56,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .map(|a| a.split(',').filter_map(|r| r.parse().ok()).collect())
         .unwrap_or_else(|| vec![1, 8]);
+    let copies: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1).max(1);
     let device = Device::Cpu;
-    let weight32 = Tensor::randn(0f32, 0.05, (n, k), &device)?;
+    let weights32 = (0..copies)
+        .map(|_| Tensor::randn(0f32, 0.05, (n, k), &device))
+        .collect::<Result<Vec<_>, _>>()?;
     for dtype in [DType::F32, DType::BF16, DType::F16] {
-        let weight = weight32.to_dtype(dtype)?;
+        let weights = weights32
+            .iter()
+            .map(|w| w.to_dtype(dtype))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = std::cell::Cell::new(0usize);
+        let weight = || {
+            next.set(next.get() + 1);
+            &weights[next.get() % copies]
+        };
         let bytes = (n * k * dtype.size_in_bytes()) as f64;
         for &m in &rows {
             let x = Tensor::randn(0f32, 1.0, (m, k), &device)?;
-            let saar = best_secs(20, || {
-                dense::linear(&x, &weight, None).map(|_| ()).unwrap_or(());
+            let saar = best_secs(20.max(2 * copies), || {
+                dense::linear(&x, weight(), None).map(|_| ()).unwrap_or(());
             });
-            let candle = best_secs(20, || {
+            let candle = best_secs(20.max(2 * copies), || {
                 let x = x.to_dtype(dtype).unwrap();
-                x.matmul(&weight.t().unwrap()).map(|_| ()).unwrap_or(());
+                x.matmul(&weight().t().unwrap()).map(|_| ()).unwrap_or(());
             });
             println!(
-                "{{\"dtype\":\"{dtype:?}\",\"n\":{n},\"k\":{k},\"rows\":{m},\"saar_ms\":{:.3},\"candle_ms\":{:.3},\"saar_gbps\":{:.1},\"candle_gbps\":{:.1}}}",
+                "{{\"dtype\":\"{dtype:?}\",\"n\":{n},\"k\":{k},\"rows\":{m},\"copies\":{copies},\"saar_ms\":{:.3},\"candle_ms\":{:.3},\"saar_gbps\":{:.1},\"candle_gbps\":{:.1}}}",
                 saar * 1e3,
                 candle * 1e3,
                 bytes / saar / 1e9,
