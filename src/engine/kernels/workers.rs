@@ -5,9 +5,9 @@
 //! Rayon parks an idle worker after a few microseconds of looking for work, and a
 //! decode step leaves gaps of that order between products (norms, attention, the
 //! sampler). Every product then paid a futex wake and a context switch on the
-//! other core before its second half could start. perf (opus-mt-hi-en, batch 1,
-//! 2 threads) put the second worker in the scheduler for ~6% of its samples, and the
-//! two threads together used 1.4 of the 2 cores while products took 84% of the time.
+//! other core before its second half could start: perf (opus-mt-hi-en, batch 1,
+//! 2 threads, cpu-clock) put 14% of the second worker's samples in the kernel, mostly
+//! the scheduler (switching in and out, sched_yield).
 //! llama.cpp's threads spin between the operations of a graph for the same reason.
 //!
 //! A helper spins for [`SPIN`] after its last task, yields its core until [`YIELD`],
@@ -50,7 +50,6 @@ struct Pool {
 // generation (SeqCst store of `claim`), and read by helpers only after claiming a task
 // of that generation, which the caller waits for before it returns.
 unsafe impl Sync for Pool {}
-unsafe impl Send for Pool {}
 
 const GENERATION_SHIFT: u32 = 32;
 const TASKS_SHIFT: u32 = 16;
@@ -65,13 +64,20 @@ fn unpack(claim: u64) -> (u64, usize, usize) {
     )
 }
 
+/// Threads the kernels split work over, the caller included: candle's count
+/// (`RAYON_NUM_THREADS` or the physical cores), read once.
+pub fn threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| candle_core::utils::get_num_threads().max(1))
+}
+
 /// What `work` holds before the first product.
 static NO_WORK: fn(usize) = |_| {};
 
 fn pool() -> &'static Pool {
     static POOL: OnceLock<&'static Pool> = OnceLock::new();
     POOL.get_or_init(|| {
-        let wanted = super::dense::threads().saturating_sub(1);
+        let wanted = threads().saturating_sub(1);
         let pool: &'static Pool = Box::leak(Box::new(Pool {
             helpers: AtomicUsize::new(0),
             claim: AtomicU64::new(0),

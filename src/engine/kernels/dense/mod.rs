@@ -22,11 +22,10 @@ mod tensor;
 #[cfg(test)]
 mod tests;
 
-use std::sync::OnceLock;
-
 use half::{bf16, f16};
 
 use super::cpu::Features;
+use super::workers;
 
 pub use tensor::{contiguous_f32, linear, runs_on};
 
@@ -83,13 +82,6 @@ impl Isa {
     }
 }
 
-/// Threads the kernels split work over: candle's count (`RAYON_NUM_THREADS` or the
-/// physical cores), read once.
-pub fn threads() -> usize {
-    static THREADS: OnceLock<usize> = OnceLock::new();
-    *THREADS.get_or_init(|| candle_core::utils::get_num_threads().max(1))
-}
-
 /// Why a product cannot run: the buffers disagree with the stated shapes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("dense product shapes disagree: {0}")]
@@ -104,7 +96,7 @@ pub fn matmul_t(
     bias: Option<&[f32]>,
     y: &mut [f32],
 ) -> Result<(), ShapeError> {
-    matmul_t_with(Isa::detect(), threads(), x, m, w, bias, y)
+    matmul_t_with(Isa::detect(), workers::threads(), x, m, w, bias, y)
 }
 
 /// [`matmul_t`] on a chosen instruction set and thread count (tests compare them).

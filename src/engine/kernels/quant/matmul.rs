@@ -5,7 +5,7 @@
 
 use std::cell::RefCell;
 
-use crate::engine::kernels::{dense, workers};
+use crate::engine::kernels::workers;
 
 use super::activations::{quantize_rows, ActBlock, Q8Block, Q8K};
 use super::blocks::{
@@ -119,7 +119,7 @@ pub fn matmul<W: Kernel>(
         quantize_rows(x, k, acts);
         let acts: &[W::Act] = acts;
         let row_bytes = per_row * std::mem::size_of::<W>();
-        let chunk = rows_per_task(n, m, row_bytes, dense::threads());
+        let chunk = rows_per_task(n, m, row_bytes, workers::threads());
         let out = Output(y.as_mut_ptr());
         let task = |first: usize| {
             let last = (first + chunk).min(n);
