@@ -200,3 +200,30 @@ pub(super) fn q8_0<const R: usize>(w: &[BlockQ8_0], acts: [&[Q8Block]; R]) -> [f
     }
     std::array::from_fn(|r| hsum(vec[r]))
 }
+
+/// [`q8_0`] for two weight rows and one activation row: two accumulator chains, and
+/// each activation block (its sign-moved bytes aside) loaded once for both rows.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q8_0_pair(w: [&[BlockQ8_0]; 2], act: &[Q8Block]) -> [f32; 2] {
+    assert!(w[1].len() == w[0].len() && act.len() >= w[0].len());
+    let mut vec = [_mm256_setzero_ps(); 2];
+    let ones = _mm256_set1_epi16(1);
+    for (i, a) in act[..w[0].len()].iter().enumerate() {
+        let qa = load(&a.qs);
+        let da = _mm256_broadcast_ss(&a.d);
+        for r in 0..2 {
+            // SAFETY: both weight rows hold `w[0].len()` blocks (assert above).
+            let b = unsafe { w[r].get_unchecked(i) };
+            let q = load(&b.qs);
+            let magnitude = _mm256_sign_epi8(q, q);
+            let signed = _mm256_sign_epi8(qa, q);
+            let products = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, signed), ones);
+            // The same operations in the same order as `q8_0`, so a row's value does
+            // not depend on whether it was paired (which depends on the task split).
+            let scaled = _mm256_mul_ps(_mm256_cvtepi32_ps(products), da);
+            let d = _mm256_broadcastss_ps(f16_pair(b, 0));
+            vec[r] = _mm256_fmadd_ps(scaled, d, vec[r]);
+        }
+    }
+    [hsum(vec[0]), hsum(vec[1])]
+}
