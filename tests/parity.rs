@@ -28,9 +28,13 @@ use saar::synth::GgufQuant;
 /// 1e-6 -> 1e-5, 0.003, are left to the f32 checks.)
 const Q8_0_TOLERANCE: f32 = 0.3;
 
-/// Free-running Q8_0 greedy tokens that must equal HF's; measured: at least 5 on every
-/// prompt (up to 24), so 3 leaves room for kernel-level rounding changes.
-const Q8_0_GREEDY_PREFIX: usize = 3;
+/// Free-running Q8_0 greedy tokens must follow HF's until they part at a step whose
+/// HF margin is within twice [`Q8_0_TOLERANCE`]: there a correct quantized model may
+/// pick the runner-up (qwen2's `raw_hindi` first step wins by 0.029), so holding it to
+/// HF's token tests rounding luck, not the model. At least this many steps with a
+/// decided HF choice must have matched on the way, over a family's prompts (measured
+/// with the f16 KV cache: qwen2 6, llama 6, qwen3 8, gemma3 49).
+const Q8_0_MIN_DECIDED_TOKENS: usize = 3;
 
 fn tokenizer_of(family: &str) -> ModelTokenizer {
     ModelTokenizer::load(&safetensors_files(family))
@@ -177,15 +181,17 @@ fn check_gguf_q8_0(family: &str) {
     );
     let mut report = Report::default();
     let forced = check_logits(model.as_mut(), &exp, Q8_0_TOLERANCE, &mut report);
-    check_greedy_prefix(model.as_mut(), &exp, Q8_0_GREEDY_PREFIX, &mut report);
+    let decided = check_decided_greedy(model.as_mut(), &exp, Q8_0_TOLERANCE, &mut report);
+    eprintln!("{family}: {forced} teacher-forced and {decided} free-running Q8_0 choices compared");
     // Quantization must actually change something, or this test checks F32 twice.
     assert!(
         report.worst_logit_diff > 1e-5,
         "{family}: Q8_0 logits equal f32 logits exactly"
     );
     assert!(
-        forced >= 6,
-        "{family}: HF margins too small to compare Q8_0 greedy choices"
+        forced >= 6 && decided >= Q8_0_MIN_DECIDED_TOKENS,
+        "{family}: too few decided Q8_0 greedy choices compared \
+         ({forced} teacher-forced, {decided} free-running)"
     );
     report.assert_ok(&format!("{family} (GGUF Q8_0)"));
 }

@@ -5,11 +5,14 @@
 //! The LLM decoder and Marian's decoder self-attention store keys and values the same
 //! way, `(rows, kv_heads, positions, head_dim)`, in a buffer written in place, so a
 //! decode step copies one position instead of concatenating the whole cache.
+//!
+//! The buffers hold f32, or f16 where the engine asks for it (half the memory, as
+//! llama.cpp keeps its cache); appended keys and values are converted on the way in.
 
 use candle_core::{DType, Result, Tensor};
 
-use crate::engine::kernels::attention::{self, CacheShape};
-use crate::engine::kernels::dense::contiguous_f32;
+use crate::engine::kernels::attention::{self, CacheShape, CacheValue};
+use crate::engine::kernels::dense::{contiguous_f16, contiguous_f32};
 
 /// Positions added to a KV buffer each time it fills up.
 const CACHE_GROW_BY: usize = 256;
@@ -24,17 +27,24 @@ pub struct KvCache {
     start: usize,
     end: usize,
     window: Option<usize>,
+    stored_as: DType,
 }
 
 impl KvCache {
-    /// An empty cache; with a `window`, positions no later query can see are dropped.
+    /// An empty f32 cache; with a `window`, positions no later query can see are dropped.
     pub fn new(window: Option<usize>) -> Self {
+        Self::stored_as(window, DType::F32)
+    }
+
+    /// An empty cache whose buffers hold `dtype` values.
+    pub fn stored_as(window: Option<usize>, dtype: DType) -> Self {
         Self {
             k: None,
             v: None,
             start: 0,
             end: 0,
             window,
+            stored_as: dtype,
         }
     }
 
@@ -48,11 +58,13 @@ impl KvCache {
     }
 
     pub fn reset(&mut self) {
-        *self = Self::new(self.window);
+        *self = Self::stored_as(self.window, self.stored_as);
     }
 
-    /// Appends `k`, `v` (contiguous) and returns views of everything held.
+    /// Appends `k`, `v` (contiguous) and returns views of everything held, in the
+    /// cache's stored type.
     pub fn append(&mut self, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        let (k, v) = (&k.to_dtype(self.stored_as)?, &v.to_dtype(self.stored_as)?);
         let added = k.dim(2)?;
         self.reserve(added, k, v)?;
         if let (Some(k_buf), Some(v_buf)) = (&self.k, &self.v) {
@@ -135,7 +147,8 @@ impl KvCache {
 /// One query position per row, `q` of `(rows, heads, 1, head_dim)`, attending to
 /// positions `start..start + lens[row]` of `keys` and `values` (`(rows, kv_heads,
 /// capacity, head_dim)`, contiguous), by saar's kernel: `(rows, 1, heads × head_dim)`.
-/// `None` when a tensor is not f32 on the CPU (the caller takes candle's path).
+/// `None` when `q` is not f32, or the keys and values not both f32 or both f16, on the
+/// CPU (the caller takes candle's path).
 pub fn attend_in_place(
     q: &Tensor,
     keys: &Tensor,
@@ -146,19 +159,12 @@ pub fn attend_in_place(
     scale: f32,
 ) -> Result<Option<Tensor>> {
     let (rows, heads, seq, dim) = q.dims4()?;
-    let capacity = keys.dim(2)?;
-    if seq != 1 || q.dtype() != DType::F32 || keys.dtype() != DType::F32 {
+    if seq != 1 || q.dtype() != DType::F32 {
         return Ok(None);
     }
     let q = q.contiguous()?;
     let (q_store, q_layout) = q.storage_and_layout();
-    let (k_store, k_layout) = keys.storage_and_layout();
-    let (v_store, v_layout) = values.storage_and_layout();
-    let (Some(qs), Some(ks), Some(vs)) = (
-        contiguous_f32(&q_store, q_layout),
-        contiguous_f32(&k_store, k_layout),
-        contiguous_f32(&v_store, v_layout),
-    ) else {
+    let Some(qs) = contiguous_f32(&q_store, q_layout) else {
         return Ok(None);
     };
     let shape = CacheShape {
@@ -166,13 +172,40 @@ pub fn attend_in_place(
         heads,
         kv_heads,
         head_dim: dim,
-        capacity,
+        capacity: keys.dim(2)?,
         start,
     };
-    let mut out = vec![0f32; rows * heads * dim];
-    attention::attend_one(qs, ks, vs, &shape, lens, scale, &mut out)
+    let (k_store, k_layout) = keys.storage_and_layout();
+    let (v_store, v_layout) = values.storage_and_layout();
+    let (k, v) = ((&*k_store, k_layout), (&*v_store, v_layout));
+    let out = match (keys.dtype(), values.dtype()) {
+        (DType::F32, DType::F32) => attend_values(qs, k, v, contiguous_f32, &shape, lens, scale)?,
+        (DType::F16, DType::F16) => attend_values(qs, k, v, contiguous_f16, &shape, lens, scale)?,
+        _ => None,
+    };
+    out.map(|out| Tensor::from_vec(out, (rows, 1, heads * dim), q.device()))
+        .transpose()
+}
+
+type StorageView<'a> = (&'a candle_core::Storage, &'a candle_core::Layout);
+
+/// The kernel over keys and values that `slice` reads as `T`, or `None` where it cannot.
+fn attend_values<'a, T: CacheValue + 'a>(
+    q: &[f32],
+    (k_store, k_layout): StorageView<'a>,
+    (v_store, v_layout): StorageView<'a>,
+    slice: impl Fn(&'a candle_core::Storage, &'a candle_core::Layout) -> Option<&'a [T]>,
+    shape: &CacheShape,
+    lens: &[usize],
+    scale: f32,
+) -> Result<Option<Vec<f32>>> {
+    let (Some(ks), Some(vs)) = (slice(k_store, k_layout), slice(v_store, v_layout)) else {
+        return Ok(None);
+    };
+    let mut out = vec![0f32; q.len()];
+    attention::attend_one(q, ks, vs, shape, lens, scale, &mut out)
         .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    Tensor::from_vec(out, (rows, 1, heads * dim), q.device()).map(Some)
+    Ok(Some(out))
 }
 
 #[cfg(test)]
@@ -220,5 +253,38 @@ mod tests {
         assert_eq!(rows[0], [10.0, 11.0, 12.0, 13.0]);
         assert_eq!(rows[1], [10.0, 11.0, 12.0, 13.0]);
         assert_eq!(rows[2], [0.0, 1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn f16_cache_stores_half_precision_and_attends_like_f32() {
+        let (mut wide, mut half) = (KvCache::new(None), KvCache::stored_as(None, DType::F16));
+        let kv = |t: usize| {
+            let x: Vec<f32> = (0..2 * 16)
+                .map(|i| ((i * 7 + t * 3) % 11) as f32 / 7.0 - 0.7)
+                .collect();
+            Tensor::from_vec(x, (1, 2, 1, 16), &Device::Cpu).unwrap()
+        };
+        for t in 0..5 {
+            wide.append(&kv(t), &kv(t + 1)).unwrap();
+            let (k, _) = half.append(&kv(t), &kv(t + 1)).unwrap();
+            assert_eq!(k.dtype(), DType::F16);
+        }
+        let q = Tensor::from_vec(
+            (0..4 * 16)
+                .map(|i| (i % 5) as f32 / 4.0)
+                .collect::<Vec<f32>>(),
+            (1, 4, 1, 16),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let a = wide.attend_one(&q, 2, 0.25).unwrap().unwrap();
+        let b = half.attend_one(&q, 2, 0.25).unwrap().unwrap();
+        let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+        let diff = diff.to_scalar::<f32>().unwrap();
+        // f16 keeps 11 significant bits: values below 1 move by at most 2^-11.
+        assert!(diff > 0.0 && diff < 2e-3, "f16 cache off by {diff}");
+        half.reset();
+        let (k, _) = half.append(&kv(0), &kv(0)).unwrap();
+        assert_eq!((k.dtype(), half.len()), (DType::F16, 1));
     }
 }

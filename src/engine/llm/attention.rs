@@ -86,6 +86,8 @@ impl Attention {
             }
         }
         let kv_len = k.dim(2)?;
+        // The cache may store another type than the activations (f16 for quantized models).
+        let (k, v) = (k.to_dtype(q.dtype())?, v.to_dtype(q.dtype())?);
 
         // Query heads sharing a KV head become extra rows of one matmul.
         let group = heads / kv_heads;

@@ -44,6 +44,14 @@ pub fn dense_linear(weight: Tensor, bias: Option<Tensor>) -> Linear {
 
 impl Linear {
     /// `x` is `(batch, seq, in)`; the result keeps `x`'s dtype.
+    /// Whether the weights are block-quantized (GGUF Q8_0, Q4_K…), on either path.
+    pub fn is_quantized(&self) -> bool {
+        matches!(
+            self,
+            Linear::Quantized { .. } | Linear::SaarQuantized { .. }
+        )
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (y, bias) = match self {
             Self::Dense { weight, bias } => {

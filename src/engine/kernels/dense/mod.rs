@@ -27,7 +27,7 @@ use half::{bf16, f16};
 use super::cpu::Features;
 use super::workers;
 
-pub use tensor::{contiguous_f32, linear, runs_on};
+pub use tensor::{contiguous_f16, contiguous_f32, linear, runs_on};
 
 /// Up to this many activation rows take the skinny (GEMV-like) path; more go to a gemm.
 pub const SKINNY_MAX_ROWS: usize = 32;

@@ -87,6 +87,14 @@ pub fn contiguous_f32<'a>(storage: &'a Storage, layout: &Layout) -> Option<&'a [
     }
 }
 
+/// [`contiguous_f32`] for f16 tensors.
+pub fn contiguous_f16<'a>(storage: &'a Storage, layout: &Layout) -> Option<&'a [half::f16]> {
+    match storage {
+        Storage::Cpu(CpuStorage::F16(values)) => contiguous(values, layout).ok(),
+        _ => None,
+    }
+}
+
 /// Runs `f` on the values of a contiguous f32 CPU tensor.
 fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
     let (storage, layout) = t.storage_and_layout();
