@@ -43,7 +43,7 @@ fn load_bsums(a: &Q8K) -> __m256i {
 /// 16.5 → 15.3 instructions per 32 multiply-adds).
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn scales_mins(packed: &[u8; 12]) -> (__m256i, __m256i) {
+pub(super) fn scales_mins(packed: &[u8; 12]) -> (__m256i, __m256i) {
     const LOW6: u32 = 0x3f3f_3f3f;
     const LOW4: u32 = 0x0f0f_0f0f;
     const LOW2: u32 = 0x0303_0303;
@@ -110,7 +110,7 @@ fn chunk_sum(lo: __m256i, hi: __m256i, s_lo: __m256i, s_hi: __m256i, a: &[i8]) -
 /// Adds one super-block's `d · sumi − dmin · Σ mins·bsums` for every row.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn add_k4<const R: usize>(
+pub(super) fn add_k4<const R: usize>(
     acc: &mut [__m256; R],
     sumi: &[__m256i; R],
     mins: __m256i,
@@ -131,7 +131,7 @@ fn add_k4<const R: usize>(
 
 /// What Q4_K and Q5_K share: `d` and `dmin` first, scales and mins packed alike, 4 low
 /// bits per value in `qs`, and for Q5_K a fifth bit in `qh`.
-trait K4Block: WeightBlock {
+pub(super) trait K4Block: WeightBlock {
     fn scales(&self) -> &[u8; 12];
     fn qs(&self) -> &[u8; 128];
     fn qh(&self) -> Option<&[u8; 32]>;

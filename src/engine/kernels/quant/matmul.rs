@@ -17,8 +17,22 @@ use super::blocks::{
 /// Activation rows per tile (then 4, 2 and 1 for the rest).
 pub const TILE_ROWS: usize = 8;
 
+/// The instruction set a product's dot products use, picked once per product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isa {
+    Scalar,
+    /// AVX2, FMA and F16C.
+    Avx2,
+    /// AVX-512 F, BW and VNNI besides AVX2's features: types without such a kernel run
+    /// their AVX2 one.
+    Avx512,
+}
+
 /// A weight block type with its dot products over `R` activation rows.
 pub trait Kernel: WeightBlock {
+    /// Whether [`pair_avx2`](Self::pair_avx2) is a kernel of its own.
+    const PAIRS: bool = false;
+
     /// The AVX2 version of [`rows_scalar`].
     ///
     /// # Safety
@@ -41,6 +55,15 @@ pub trait Kernel: WeightBlock {
             ]
         }
     }
+
+    /// The AVX-512 version of [`rows_avx2`](Self::rows_avx2), where the type has one.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VNNI, AVX2, FMA and F16C.
+    unsafe fn rows_avx512<const R: usize>(w: &[Self], acts: [&[Self::Act]; R]) -> [f32; R] {
+        // SAFETY: the caller checked the CPU features.
+        unsafe { Self::rows_avx2::<R>(w, acts) }
+    }
 }
 
 /// Dot products of one weight row with `R` activation rows, block by block (the reference).
@@ -49,8 +72,10 @@ pub fn rows_scalar<W: WeightBlock, const R: usize>(w: &[W], acts: [&[W::Act]; R]
 }
 
 macro_rules! kernel {
-    ($block:ty, $avx2:ident, $module:ident $(, pair: $pair:ident)?) => {
+    ($block:ty, $avx2:ident, $module:ident $(, pair: $pair:ident)? $(, avx512: $avx512:ident)?) => {
         impl Kernel for $block {
+            $(const PAIRS: bool = { let _ = stringify!($pair); true };)?
+
             unsafe fn rows_avx2<const R: usize>(w: &[Self], acts: [&[Self::Act]; R]) -> [f32; R] {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the caller checked the CPU features.
@@ -71,6 +96,17 @@ macro_rules! kernel {
                 [0, 1].map(|i| rows_scalar::<Self, 1>(w[i], [act])[0])
             }
             )?
+            $(
+            unsafe fn rows_avx512<const R: usize>(w: &[Self], acts: [&[Self::Act]; R]) -> [f32; R] {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the caller checked the CPU features.
+                unsafe {
+                    super::avx512_kquants::$avx512::<R>(w, acts)
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                rows_scalar::<Self, R>(w, acts)
+            }
+            )?
         }
     };
 }
@@ -80,8 +116,8 @@ kernel!(BlockQ4_1, q4_1, avx2_small);
 kernel!(BlockQ5_0, q5_0, avx2_small);
 kernel!(BlockQ5_1, q5_1, avx2_small);
 kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair);
-kernel!(BlockQ4K, q4k, avx2_kquants);
-kernel!(BlockQ5K, q5k, avx2_kquants);
+kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k);
+kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k);
 kernel!(BlockQ6K, q6k, avx2_kquants);
 
 /// Reuses one activation buffer per thread and type, so a product allocates only its output.
@@ -129,15 +165,8 @@ fn rows_per_task(n: usize, m: usize, row_bytes: usize, threads: usize) -> usize 
 }
 
 /// `y (m × n) = x (m × k) @ W^T` for `w` holding `n` rows of `k / W::SIZE` blocks.
-pub fn matmul<W: Kernel>(
-    w: &[W],
-    n: usize,
-    k: usize,
-    x: &[f32],
-    m: usize,
-    y: &mut [f32],
-    simd: bool,
-) where
+pub fn matmul<W: Kernel>(w: &[W], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32], isa: Isa)
+where
     W::Act: Scratch,
 {
     let per_row = k / W::SIZE;
@@ -163,7 +192,7 @@ pub fn matmul<W: Kernel>(
                 let act = |t: usize| &acts[(r0 + t) * per_row..(r0 + t + 1) * per_row];
                 let row = |j: usize| &w[j * per_row..(j + 1) * per_row];
                 let mut singles = first..last;
-                if tile == 1 && simd {
+                if tile == 1 && W::PAIRS && isa != Isa::Scalar {
                     // Rows from the two halves of the task's range, not neighbours: two
                     // sequential streams, which the hardware prefetchers follow. Adjacent
                     // rows interleave two short runs in one region, and a weight matrix
@@ -171,7 +200,8 @@ pub fn matmul<W: Kernel>(
                     let half = (last - first) / 2;
                     for j in first..first + half {
                         let pair = [j, j + half];
-                        // SAFETY: `simd` is only true when the CPU has AVX2, FMA and F16C.
+                        // SAFETY: `isa` is Avx2 or Avx512 only when the CPU has AVX2, FMA
+                        // and F16C.
                         let values = unsafe { W::pair_avx2(pair.map(row), act(0)) };
                         for (j, v) in pair.into_iter().zip(values) {
                             // SAFETY: r0 < m and j < n, inside `y`; only this task
@@ -189,10 +219,10 @@ pub fn matmul<W: Kernel>(
                         unsafe { *out.0.add((r0 + t) * n + j) = v }
                     };
                     match tile {
-                        8 => dots(row, std::array::from_fn::<_, 8, _>(act), simd, &mut put),
-                        4 => dots(row, [act(0), act(1), act(2), act(3)], simd, &mut put),
-                        2 => dots(row, [act(0), act(1)], simd, &mut put),
-                        _ => dots(row, [act(0)], simd, &mut put),
+                        8 => dots(row, std::array::from_fn::<_, 8, _>(act), isa, &mut put),
+                        4 => dots(row, [act(0), act(1), act(2), act(3)], isa, &mut put),
+                        2 => dots(row, [act(0), act(1)], isa, &mut put),
+                        _ => dots(row, [act(0)], isa, &mut put),
                     }
                 }
                 r0 += tile;
@@ -213,14 +243,14 @@ pub fn matmul<W: Kernel>(
 fn dots<W: Kernel, const R: usize>(
     row: &[W],
     acts: [&[W::Act]; R],
-    simd: bool,
+    isa: Isa,
     put: &mut impl FnMut(usize, f32),
 ) {
-    let values = if simd {
-        // SAFETY: `simd` is only true when the CPU has AVX2, FMA and F16C.
-        unsafe { W::rows_avx2::<R>(row, acts) }
-    } else {
-        rows_scalar::<W, R>(row, acts)
+    // SAFETY: `isa` names only instruction sets the CPU has (`Simd::isa` checked).
+    let values = match isa {
+        Isa::Avx512 => unsafe { W::rows_avx512::<R>(row, acts) },
+        Isa::Avx2 => unsafe { W::rows_avx2::<R>(row, acts) },
+        Isa::Scalar => rows_scalar::<W, R>(row, acts),
     };
     for (t, v) in values.into_iter().enumerate() {
         put(t, v);

@@ -6,7 +6,8 @@
 //!
 //! - [`blocks`]: the weight block layouts and the scalar reference per type.
 //! - [`activations`]: the Q8_0-style and Q8_K activation blocks and their quantizer.
-//! - `avx2_small`, `avx2_kquants`: the AVX2 dot products (x86_64 only, chosen at run time).
+//! - `avx2_small`, `avx2_kquants`: the AVX2 dot products (x86_64 only, chosen at run time);
+//!   `avx512_kquants`: Q4_K and Q5_K on AVX-512 BW + VNNI where the CPU has them.
 //! - [`matmul`]: tiling and threading.
 //! - [`candle_op`]: the bridge to candle tensors (linear layers, embeddings).
 
@@ -15,6 +16,8 @@ pub mod activations;
 mod avx2_kquants;
 #[cfg(target_arch = "x86_64")]
 mod avx2_small;
+#[cfg(target_arch = "x86_64")]
+mod avx512_kquants;
 pub mod blocks;
 pub mod candle_op;
 pub mod matmul;
@@ -90,17 +93,23 @@ impl QuantKind {
     }
 }
 
-/// Which dot products run: the AVX2 ones where the CPU has them, or the scalar reference.
+/// Which dot products run: the fastest the CPU has (AVX-512 for the types that have
+/// such a kernel, else AVX2), AVX2 even where AVX-512 is there, or the scalar reference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Simd {
     Auto,
+    Avx2,
     Scalar,
 }
 
 impl Simd {
-    fn enabled(self) -> bool {
+    fn isa(self) -> matmul::Isa {
         let f = Features::detect();
-        self == Simd::Auto && f.avx2_fma() && f.f16c
+        match self {
+            Simd::Auto if f.avx512_vnni() => matmul::Isa::Avx512,
+            Simd::Auto | Simd::Avx2 if f.avx2_fma() && f.f16c => matmul::Isa::Avx2,
+            _ => matmul::Isa::Scalar,
+        }
     }
 }
 
@@ -218,7 +227,7 @@ impl QuantMatrix {
                 y.len()
             )));
         }
-        let (n, k, simd) = (self.rows, self.cols, simd.enabled());
+        let (n, k, simd) = (self.rows, self.cols, simd.isa());
         let data = &self.data;
         match self.kind {
             QuantKind::Q4_0 => matmul::matmul::<BlockQ4_0>(as_blocks(data), n, k, x, m, y, simd),

@@ -75,7 +75,7 @@ fn check_product(dtype: GgmlDType, m: usize, n: usize, k: usize) {
     let x = values(m * k, 7 + m as u64);
     let xq = quantized_activations(matrix.kind(), &x, k);
     let (exact, magnitude) = reference(&w, &xq, m, n, k);
-    for simd in [Simd::Scalar, Simd::Auto] {
+    for simd in [Simd::Scalar, Simd::Avx2, Simd::Auto] {
         let mut y = vec![f32::NAN; m * n];
         matrix.matmul_with(&x, m, &mut y, simd).unwrap();
         for i in 0..m * n {
@@ -270,6 +270,26 @@ fn decode_rows_do_not_depend_on_how_they_are_paired() {
             let mut y = [f32::NAN];
             one.matmul(&x, 1, &mut y).unwrap();
             assert_eq!(all[j].to_bits(), y[0].to_bits(), "{dtype:?} row {j}");
+        }
+    }
+}
+
+#[test]
+fn avx512_and_avx2_products_agree_bit_for_bit() {
+    // The AVX-512 kernels sum the same integers and then share the AVX2 kernels' float
+    // steps. Where the CPU lacks AVX-512 both runs take AVX2 and this checks determinism.
+    for dtype in SMALL_TYPES.into_iter().chain(K_TYPES) {
+        let (n, k) = (21, 768);
+        let matrix = QuantMatrix::from_qtensor(&quantized(dtype, n, k, 23))
+            .unwrap()
+            .unwrap();
+        for m in [1, 2, 5, 8, 13] {
+            let x = values(m * k, 31 + m as u64);
+            let (mut auto, mut avx2) = (vec![0f32; m * n], vec![0f32; m * n]);
+            matrix.matmul_with(&x, m, &mut auto, Simd::Auto).unwrap();
+            matrix.matmul_with(&x, m, &mut avx2, Simd::Avx2).unwrap();
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&auto), bits(&avx2), "{dtype:?} m={m}");
         }
     }
 }
