@@ -1,8 +1,8 @@
 //! The driver of `y = x @ W^T`: quantizes the activations once, splits the weight rows
 //! across rayon's threads, and walks each thread's rows in tiles of up to eight
 //! activation rows so every weight block is decoded once per tile rather than once per
-//! row. At one activation row (decode) Q8_0 takes two weight rows per pass. The kernel
-//! for the block type (AVX2 or scalar) is picked once per product.
+//! row. At one activation row (decode) Q8_0 takes two weight rows per pass. The kernels
+//! for the block type ([`Isa`]: AVX-512, AVX2 or scalar) are picked once per product.
 
 use std::cell::RefCell;
 
