@@ -64,6 +64,23 @@ pub trait Kernel: WeightBlock {
         // SAFETY: the caller checked the CPU features.
         unsafe { Self::rows_avx2::<R>(w, acts) }
     }
+
+    /// Whether [`pair_rows_avx512`](Self::pair_rows_avx512) is a kernel of its own.
+    const PAIR_ROWS_AVX512: bool = false;
+
+    /// Two neighbouring weight rows with `R` activation rows, for prefill tiles on
+    /// AVX-512: a type with a kernel of its own for this puts a block of each row in one
+    /// register; the default runs [`rows_avx512`](Self::rows_avx512) twice.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F, BW and VNNI, AVX2, FMA and F16C.
+    unsafe fn pair_rows_avx512<const R: usize>(
+        w: [&[Self]; 2],
+        acts: [&[Self::Act]; R],
+    ) -> [[f32; R]; 2] {
+        // SAFETY: the caller checked the CPU features.
+        w.map(|row| unsafe { Self::rows_avx512::<R>(row, acts) })
+    }
 }
 
 /// Dot products of one weight row with `R` activation rows, block by block (the reference).
@@ -72,9 +89,13 @@ pub fn rows_scalar<W: WeightBlock, const R: usize>(w: &[W], acts: [&[W::Act]; R]
 }
 
 macro_rules! kernel {
-    ($block:ty, $avx2:ident, $module:ident $(, pair: $pair:ident)? $(, avx512: $avx512:ident)?) => {
+    (
+        $block:ty, $avx2:ident, $module:ident $(, pair: $pair:ident)?
+        $(, avx512: $avx512:ident)? $(, avx512_pairs: $avx512_pairs:ident)?
+    ) => {
         impl Kernel for $block {
             $(const PAIRS: bool = { let _ = stringify!($pair); true };)?
+            $(const PAIR_ROWS_AVX512: bool = { let _ = stringify!($avx512_pairs); true };)?
 
             unsafe fn rows_avx2<const R: usize>(w: &[Self], acts: [&[Self::Act]; R]) -> [f32; R] {
                 #[cfg(target_arch = "x86_64")]
@@ -107,15 +128,29 @@ macro_rules! kernel {
                 rows_scalar::<Self, R>(w, acts)
             }
             )?
+            $(
+            unsafe fn pair_rows_avx512<const R: usize>(
+                w: [&[Self]; 2],
+                acts: [&[Self::Act]; R],
+            ) -> [[f32; R]; 2] {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the caller checked the CPU features.
+                unsafe {
+                    super::avx512_small::$avx512_pairs::<R>(w, acts)
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                w.map(|row| rows_scalar::<Self, R>(row, acts))
+            }
+            )?
         }
     };
 }
 
-kernel!(BlockQ4_0, q4_0, avx2_small);
+kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0);
 kernel!(BlockQ4_1, q4_1, avx2_small);
-kernel!(BlockQ5_0, q5_0, avx2_small);
+kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0);
 kernel!(BlockQ5_1, q5_1, avx2_small);
-kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair);
+kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0);
 kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k);
 kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k);
 kernel!(BlockQ6K, q6k, avx2_kquants);
@@ -210,6 +245,22 @@ where
                         }
                     }
                     singles = first + 2 * half..last;
+                } else if tile > 1 && W::PAIR_ROWS_AVX512 && isa == Isa::Avx512 {
+                    let pairs = (last - first) / 2;
+                    for j in (first..first + 2 * pairs).step_by(2) {
+                        let mut put = |w: usize, t: usize, v: f32| {
+                            // SAFETY: (r0 + t) < m and j + w < last <= n, inside `y`;
+                            // only this task writes those columns.
+                            unsafe { *out.0.add((r0 + t) * n + j + w) = v }
+                        };
+                        let rows = [row(j), row(j + 1)];
+                        match tile {
+                            8 => pair_dots(rows, std::array::from_fn::<_, 8, _>(act), &mut put),
+                            4 => pair_dots(rows, [act(0), act(1), act(2), act(3)], &mut put),
+                            _ => pair_dots(rows, [act(0), act(1)], &mut put),
+                        }
+                    }
+                    singles = first + 2 * pairs..last;
                 }
                 for j in singles {
                     let row = row(j);
@@ -254,5 +305,22 @@ fn dots<W: Kernel, const R: usize>(
     };
     for (t, v) in values.into_iter().enumerate() {
         put(t, v);
+    }
+}
+
+/// [`Kernel::pair_rows_avx512`] for one tile.
+#[inline(always)]
+fn pair_dots<W: Kernel, const R: usize>(
+    rows: [&[W]; 2],
+    acts: [&[W::Act]; R],
+    put: &mut impl FnMut(usize, usize, f32),
+) {
+    // SAFETY: the caller runs this only when `isa` is Avx512, which `Simd::isa` picks
+    // only where the CPU has every feature the kernel needs.
+    let values = unsafe { W::pair_rows_avx512::<R>(rows, acts) };
+    for (w, row) in values.into_iter().enumerate() {
+        for (t, v) in row.into_iter().enumerate() {
+            put(w, t, v);
+        }
     }
 }
