@@ -17,13 +17,16 @@ pub struct Q8Block {
     pub qs: [i8; QK],
 }
 
-/// 256 activations: `x ≈ d · qs`, with `bsums[g] = Σ qs[16g..16g+16]`.
+/// 256 activations: `x ≈ d · qs`, with `bsums[g] = Σ qs[16g..16g+16]` and
+/// `dsums[s] = d · Σ qs[32s..32s+32]` (the sums per Q4_K/Q5_K sub-block, scaled, so the
+/// AVX-512 kernel applies a block's mins in one multiply-add per row).
 #[derive(Clone, Copy, Debug)]
 #[repr(C)]
 pub struct Q8K {
     pub d: f32,
     pub qs: [i8; QK_K],
     pub bsums: [i16; QK_K / 16],
+    pub dsums: [f32; QK_K / 32],
 }
 
 /// An activation block type: how a row of f32 turns into blocks.
@@ -77,6 +80,7 @@ impl ActBlock for Q8K {
         d: 0.0,
         qs: [0; QK_K],
         bsums: [0; QK_K / 16],
+        dsums: [0.0; QK_K / 32],
     };
     fn quantize(x: &[f32]) -> Self {
         let (d, id) = scale_of(x);
@@ -90,6 +94,10 @@ impl ActBlock for Q8K {
                 .iter()
                 .map(|&q| q as i16)
                 .sum();
+        }
+        for (s, dsum) in block.dsums.iter_mut().enumerate() {
+            let sum = i32::from(block.bsums[2 * s]) + i32::from(block.bsums[2 * s + 1]);
+            *dsum = d * sum as f32;
         }
         block
     }

@@ -110,7 +110,7 @@ fn chunk_sum(lo: __m256i, hi: __m256i, s_lo: __m256i, s_hi: __m256i, a: &[i8]) -
 /// Adds one super-block's `d · sumi − dmin · Σ mins·bsums` for every row.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-pub(super) fn add_k4<const R: usize>(
+fn add_k4<const R: usize>(
     acc: &mut [__m256; R],
     sumi: &[__m256i; R],
     mins: __m256i,

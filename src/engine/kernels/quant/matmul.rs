@@ -153,7 +153,7 @@ kernel!(BlockQ5_1, q5_1, avx2_small);
 kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0);
 kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k);
 kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k);
-kernel!(BlockQ6K, q6k, avx2_kquants);
+kernel!(BlockQ6K, q6k, avx2_kquants, avx512: q6k);
 
 /// Reuses one activation buffer per thread and type, so a product allocates only its output.
 pub trait Scratch: ActBlock {

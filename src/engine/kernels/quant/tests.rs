@@ -215,6 +215,13 @@ fn activation_quantizers_round_trip() {
                 .sum();
             assert_eq!(block.bsums[g] as i32, sum);
         }
+        for s in 0..8 {
+            let sum: i32 = block.qs[32 * s..32 * s + 32]
+                .iter()
+                .map(|&q| q as i32)
+                .sum();
+            assert_eq!(block.dsums[s], block.d * sum as f32);
+        }
     }
     // A zero block stays exactly zero (no division by a zero scale).
     let zero = Q8K::quantize(&[0.0; 256]);
@@ -275,10 +282,13 @@ fn decode_rows_do_not_depend_on_how_they_are_paired() {
 }
 
 #[test]
-fn avx512_and_avx2_products_agree_bit_for_bit() {
-    // The AVX-512 kernels sum the same integers and then share the AVX2 kernels' float
-    // steps. Where the CPU lacks AVX-512 both runs take AVX2 and this checks determinism.
+fn avx512_and_avx2_products_agree() {
+    // The AVX-512 kernels sum the same integers as the AVX2 ones. Q4_0/Q5_0/Q8_0
+    // then share AVX2's float steps (the same bits); the K-quants keep their float
+    // steps 512 bits wide, so they agree to float rounding only. Where the CPU lacks
+    // AVX-512 both runs take AVX2 and this checks determinism.
     for dtype in SMALL_TYPES.into_iter().chain(K_TYPES) {
+        let same_bits = !K_TYPES.contains(&dtype);
         let (n, k) = (21, 768);
         let matrix = QuantMatrix::from_qtensor(&quantized(dtype, n, k, 23))
             .unwrap()
@@ -288,8 +298,18 @@ fn avx512_and_avx2_products_agree_bit_for_bit() {
             let (mut auto, mut avx2) = (vec![0f32; m * n], vec![0f32; m * n]);
             matrix.matmul_with(&x, m, &mut auto, Simd::Auto).unwrap();
             matrix.matmul_with(&x, m, &mut avx2, Simd::Avx2).unwrap();
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&auto), bits(&avx2), "{dtype:?} m={m}");
+            if same_bits {
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&auto), bits(&avx2), "{dtype:?} m={m}");
+            } else {
+                let scale = avx2.iter().fold(0f32, |a, v| a.max(v.abs()));
+                for (i, (a, b)) in auto.iter().zip(&avx2).enumerate() {
+                    assert!(
+                        (a - b).abs() <= scale * 1e-5,
+                        "{dtype:?} m={m} [{i}]: {a} vs {b}"
+                    );
+                }
+            }
         }
     }
 }
