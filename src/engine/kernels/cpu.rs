@@ -7,6 +7,8 @@ pub struct Features {
     pub avx2: bool,
     pub fma: bool,
     pub f16c: bool,
+    /// AVX-512 F (what the f32 panels use).
+    pub avx512f: bool,
     /// AVX-512 F, BW and VNNI together (what the AVX-512 quantized kernels use).
     pub avx512_bw_vnni: bool,
 }
@@ -20,6 +22,7 @@ impl Features {
                 avx2: std::arch::is_x86_feature_detected!("avx2"),
                 fma: std::arch::is_x86_feature_detected!("fma"),
                 f16c: std::arch::is_x86_feature_detected!("f16c"),
+                avx512f: std::arch::is_x86_feature_detected!("avx512f"),
                 avx512_bw_vnni: std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512bw")
                     && std::arch::is_x86_feature_detected!("avx512vnni"),

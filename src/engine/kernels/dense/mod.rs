@@ -11,10 +11,12 @@
 //! it panel by panel ([`prefill`]).
 //!
 //! - [`scalar`]: the portable kernels, also the reference the tests hold the SIMD ones to.
-//! - [`avx2`]: AVX2 + FMA (+ F16C) kernels, chosen at run time.
+//! - [`avx2`]: AVX2 + FMA (+ F16C) kernels, chosen at run time; [`avx512`]: the f32
+//!   panels on AVX-512 F where the CPU has it.
 //! - [`tensor`]: the candle glue the engines call ([`linear`]).
 
 mod avx2;
+mod avx512;
 mod prefill;
 mod scalar;
 mod skinny;
@@ -66,16 +68,21 @@ pub enum Isa {
     Avx2 {
         f16c: bool,
     },
+    /// AVX-512 F besides AVX2 and FMA: f32 panels on 16 lanes, the rest as `Avx2`.
+    Avx512 {
+        f16c: bool,
+    },
 }
 
 impl Isa {
     /// The best this CPU runs, checked at run time.
     pub fn detect() -> Self {
         let features = Features::detect();
-        if features.avx2_fma() {
-            Isa::Avx2 {
-                f16c: features.f16c,
-            }
+        let f16c = features.f16c;
+        if features.avx2_fma() && features.avx512f {
+            Isa::Avx512 { f16c }
+        } else if features.avx2_fma() {
+            Isa::Avx2 { f16c }
         } else {
             Isa::Scalar
         }

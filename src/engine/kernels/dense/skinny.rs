@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use super::{avx2, scalar, Isa, WeightData, WeightMatrix};
+use super::{avx2, avx512, scalar, Isa, WeightData, WeightMatrix};
 use crate::engine::kernels::workers;
 
 /// Output rows per panel (one converted panel of f32 stays in L1/L2).
@@ -37,7 +37,11 @@ unsafe impl Sync for SharedOut {}
 /// The instruction set asked for, limited to what this CPU really has.
 pub(super) fn available(isa: Isa) -> Isa {
     match (isa, Isa::detect()) {
-        (Isa::Avx2 { f16c }, Isa::Avx2 { f16c: has }) => Isa::Avx2 { f16c: f16c && has },
+        (Isa::Avx512 { f16c }, Isa::Avx512 { f16c: has }) => Isa::Avx512 { f16c: f16c && has },
+        (
+            Isa::Avx2 { f16c } | Isa::Avx512 { f16c },
+            Isa::Avx2 { f16c: has } | Isa::Avx512 { f16c: has },
+        ) => Isa::Avx2 { f16c: f16c && has },
         _ => Isa::Scalar,
     }
 }
@@ -152,7 +156,10 @@ fn widened_in_registers(
     tile: &mut TileOut,
 ) -> bool {
     match (isa, w) {
-        (Isa::Avx2 { f16c: true }, WeightData::Bf16(_) | WeightData::F16(_)) => {
+        (
+            Isa::Avx2 { f16c: true } | Isa::Avx512 { f16c: true },
+            WeightData::Bf16(_) | WeightData::F16(_),
+        ) => {
             // SAFETY: `available` confirmed AVX2, FMA and F16C.
             unsafe { avx2::single_row_16bit(x, w, start, nr, k, true, tile) };
             true
@@ -165,6 +172,8 @@ fn kernel(isa: Isa, x: &[f32], mr: usize, w: &[f32], nr: usize, k: usize, out: &
     match isa {
         // SAFETY: `available` confirmed AVX2 and FMA; the lengths are checked inside.
         Isa::Avx2 { .. } => unsafe { avx2::panel(x, mr, w, nr, k, out) },
+        // SAFETY: `available` confirmed AVX-512 F; the lengths are checked inside.
+        Isa::Avx512 { .. } => unsafe { avx512::panel(x, mr, w, nr, k, out) },
         Isa::Scalar => scalar::panel(x, mr, w, nr, k, out),
     }
 }
@@ -173,7 +182,9 @@ fn kernel(isa: Isa, x: &[f32], mr: usize, w: &[f32], nr: usize, k: usize, out: &
 pub(super) fn convert(isa: Isa, src: WeightData, start: usize, dst: &mut [f32]) {
     match isa {
         // SAFETY: `available` confirmed AVX2, and F16C when `f16c` is set.
-        Isa::Avx2 { f16c } => unsafe { avx2::convert(src, start, dst, f16c) },
+        Isa::Avx2 { f16c } | Isa::Avx512 { f16c } => unsafe {
+            avx2::convert(src, start, dst, f16c)
+        },
         Isa::Scalar => scalar::convert(src, start, dst),
     }
 }
