@@ -1,7 +1,8 @@
 //! The driver of `y = x @ W^T`: quantizes the activations once, splits the weight rows
 //! across rayon's threads, and walks each thread's rows in tiles of up to eight
 //! activation rows so every weight block is decoded once per tile rather than once per
-//! row. At one activation row (decode) Q8_0 takes two weight rows per pass. The kernels
+//! row. At one activation row (decode) Q8_0 takes two weight rows per pass, and so do
+//! Q4_0/Q5_0/Q8_0 tiles on AVX-512 (a block of each row per register). The kernels
 //! for the block type ([`Isa`]: AVX-512, AVX2 or scalar) are picked once per product.
 
 use std::cell::RefCell;
