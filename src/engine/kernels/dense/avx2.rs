@@ -5,9 +5,38 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-use super::skinny::{TileOut, MAX_TILE_ROWS, PANEL_ROWS};
+use super::skinny::{TileOut, PANEL_ROWS};
 use super::WeightData;
 use crate::engine::kernels::simd::hsum;
+
+/// The AVX2 + FMA tiles for [`super::skinny::walk_panel`].
+#[cfg(target_arch = "x86_64")]
+struct Avx2Tiles;
+
+#[cfg(target_arch = "x86_64")]
+impl super::skinny::Tiles for Avx2Tiles {
+    unsafe fn row<const MR: usize>(
+        x: *const f32,
+        w: *const f32,
+        k: usize,
+        out: &mut TileOut,
+        r: usize,
+    ) {
+        // SAFETY: the caller's promise (see the trait).
+        unsafe { row_tile::<MR>(x, w, k, out, r) }
+    }
+
+    unsafe fn rows<const MR: usize, const NR: usize>(
+        x: *const f32,
+        w: *const f32,
+        k: usize,
+        out: &mut TileOut,
+        r0: usize,
+    ) {
+        // SAFETY: the caller's promise (see the trait).
+        unsafe { rows_tile::<MR, NR>(x, w, k, out, r0) }
+    }
+}
 
 /// As [`super::scalar::panel`].
 ///
@@ -22,39 +51,8 @@ pub(super) unsafe fn panel(
     k: usize,
     out: &mut TileOut,
 ) {
-    assert!(mr <= MAX_TILE_ROWS && nr <= PANEL_ROWS && x.len() >= mr * k && w.len() >= nr * k);
-    let (x, w) = (x.as_ptr(), w.as_ptr());
-    // Weight rows are consecutive in memory, so taking them one after another reads
-    // the panel as one sequential stream, the pattern memory prefetchers serve best.
-    // SAFETY: the lengths were checked above; the features are the caller's promise.
-    unsafe {
-        if mr == 1 {
-            for r in 0..nr {
-                row_tile::<1>(x, w.add(r * k), k, out, r);
-            }
-            return;
-        }
-        // More activation rows: two or four adjacent weight rows per pass, so each
-        // activation load feeds several FMAs (loads, not FMAs, limit this loop).
-        let wide = if mr == 2 { 4 } else { 2 };
-        let mut r = 0;
-        while r + wide <= nr {
-            match mr {
-                2 => rows_tile::<2, 4>(x, w.add(r * k), k, out, r),
-                3 => rows_tile::<3, 2>(x, w.add(r * k), k, out, r),
-                _ => rows_tile::<4, 2>(x, w.add(r * k), k, out, r),
-            }
-            r += wide;
-        }
-        while r < nr {
-            match mr {
-                2 => row_tile::<2>(x, w.add(r * k), k, out, r),
-                3 => row_tile::<3>(x, w.add(r * k), k, out, r),
-                _ => row_tile::<4>(x, w.add(r * k), k, out, r),
-            }
-            r += 1;
-        }
-    }
+    // SAFETY: the caller's promise.
+    unsafe { super::skinny::walk_panel::<Avx2Tiles>(x, mr, w, nr, k, out) }
 }
 
 /// `MR` activation rows times `NR` adjacent weight rows, written to `out[i][r0 + r]`.

@@ -6,10 +6,44 @@
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
-use super::skinny::{TileOut, MAX_TILE_ROWS, PANEL_ROWS};
+use super::skinny::TileOut;
 
-/// As [`super::avx2::panel`], with the same tiles: one weight row at a time for one
-/// activation row, two or four adjacent weight rows per pass for more.
+/// The AVX-512 tiles for [`super::skinny::walk_panel`].
+#[cfg(target_arch = "x86_64")]
+struct Avx512Tiles;
+
+#[cfg(target_arch = "x86_64")]
+impl super::skinny::Tiles for Avx512Tiles {
+    unsafe fn row<const MR: usize>(
+        x: *const f32,
+        w: *const f32,
+        k: usize,
+        out: &mut TileOut,
+        r: usize,
+    ) {
+        // SAFETY: the caller's promise (see the trait).
+        unsafe {
+            if MR == 1 {
+                out[0][r] = row_dot(x, w, k);
+            } else {
+                rows_tile::<MR, 1>(x, w, k, out, r);
+            }
+        }
+    }
+
+    unsafe fn rows<const MR: usize, const NR: usize>(
+        x: *const f32,
+        w: *const f32,
+        k: usize,
+        out: &mut TileOut,
+        r0: usize,
+    ) {
+        // SAFETY: the caller's promise (see the trait).
+        unsafe { rows_tile::<MR, NR>(x, w, k, out, r0) }
+    }
+}
+
+/// As [`super::avx2::panel`], with the same tiles on 16 lanes.
 ///
 /// # Safety
 /// The CPU must have AVX-512 F; `x` must hold `mr * k` values and `w` `nr * k`.
@@ -22,36 +56,8 @@ pub(super) unsafe fn panel(
     k: usize,
     out: &mut TileOut,
 ) {
-    assert!(mr <= MAX_TILE_ROWS && nr <= PANEL_ROWS && x.len() >= mr * k && w.len() >= nr * k);
-    let (x, w) = (x.as_ptr(), w.as_ptr());
-    // SAFETY: the lengths were checked above; the features are the caller's promise.
-    unsafe {
-        if mr == 1 {
-            // Weight rows one after another (one sequential stream, as in AVX2's).
-            for r in 0..nr {
-                out[0][r] = row_dot(x, w.add(r * k), k);
-            }
-            return;
-        }
-        let wide = if mr == 2 { 4 } else { 2 };
-        let mut r = 0;
-        while r + wide <= nr {
-            match mr {
-                2 => rows_tile::<2, 4>(x, w.add(r * k), k, out, r),
-                3 => rows_tile::<3, 2>(x, w.add(r * k), k, out, r),
-                _ => rows_tile::<4, 2>(x, w.add(r * k), k, out, r),
-            }
-            r += wide;
-        }
-        while r < nr {
-            match mr {
-                2 => rows_tile::<2, 1>(x, w.add(r * k), k, out, r),
-                3 => rows_tile::<3, 1>(x, w.add(r * k), k, out, r),
-                _ => rows_tile::<4, 1>(x, w.add(r * k), k, out, r),
-            }
-            r += 1;
-        }
-    }
+    // SAFETY: the caller's promise.
+    unsafe { super::skinny::walk_panel::<Avx512Tiles>(x, mr, w, nr, k, out) }
 }
 
 /// `x · w` over `k` values, with two accumulators so two FMA chains are in flight.

@@ -188,3 +188,76 @@ pub(super) fn convert(isa: Isa, src: WeightData, start: usize, dst: &mut [f32]) 
         Isa::Scalar => scalar::convert(src, start, dst),
     }
 }
+
+/// One instruction set's f32 tiles, which [`walk_panel`] lays over a panel.
+pub(super) trait Tiles {
+    /// `MR` activation rows times the one weight row at `w`, into `out[i][r]`.
+    ///
+    /// # Safety
+    /// The CPU has the set's features; `x` holds `MR * k` values and `w` `k`.
+    unsafe fn row<const MR: usize>(
+        x: *const f32,
+        w: *const f32,
+        k: usize,
+        out: &mut TileOut,
+        r: usize,
+    );
+
+    /// `MR` activation rows times `NR` adjacent weight rows, into `out[i][r0 + r]`.
+    ///
+    /// # Safety
+    /// The CPU has the set's features; `x` holds `MR * k` values and `w` `NR * k`.
+    unsafe fn rows<const MR: usize, const NR: usize>(
+        x: *const f32,
+        w: *const f32,
+        k: usize,
+        out: &mut TileOut,
+        r0: usize,
+    );
+}
+
+/// As [`scalar::panel`], with `T`'s tiles: for one activation row the weight rows one
+/// after another (one sequential stream, the pattern memory prefetchers serve best);
+/// for more, two or four adjacent weight rows per pass, so each activation load feeds
+/// several FMAs (loads, not FMAs, limit those loops).
+///
+/// # Safety
+/// The CPU must have `T`'s features.
+pub(super) unsafe fn walk_panel<T: Tiles>(
+    x: &[f32],
+    mr: usize,
+    w: &[f32],
+    nr: usize,
+    k: usize,
+    out: &mut TileOut,
+) {
+    assert!(mr <= MAX_TILE_ROWS && nr <= PANEL_ROWS && x.len() >= mr * k && w.len() >= nr * k);
+    let (x, w) = (x.as_ptr(), w.as_ptr());
+    // SAFETY: the lengths were checked above; the features are the caller's promise.
+    unsafe {
+        if mr == 1 {
+            for r in 0..nr {
+                T::row::<1>(x, w.add(r * k), k, out, r);
+            }
+            return;
+        }
+        let wide = if mr == 2 { 4 } else { 2 };
+        let mut r = 0;
+        while r + wide <= nr {
+            match mr {
+                2 => T::rows::<2, 4>(x, w.add(r * k), k, out, r),
+                3 => T::rows::<3, 2>(x, w.add(r * k), k, out, r),
+                _ => T::rows::<4, 2>(x, w.add(r * k), k, out, r),
+            }
+            r += wide;
+        }
+        while r < nr {
+            match mr {
+                2 => T::row::<2>(x, w.add(r * k), k, out, r),
+                3 => T::row::<3>(x, w.add(r * k), k, out, r),
+                _ => T::row::<4>(x, w.add(r * k), k, out, r),
+            }
+            r += 1;
+        }
+    }
+}
