@@ -11,7 +11,7 @@ use crate::engine::kernels::simd::hsum;
 
 /// The AVX2 + FMA tiles for [`super::skinny::walk_panel`].
 #[cfg(target_arch = "x86_64")]
-struct Avx2Tiles;
+pub(super) struct Avx2Tiles;
 
 #[cfg(target_arch = "x86_64")]
 impl super::skinny::Tiles for Avx2Tiles {
@@ -36,23 +36,6 @@ impl super::skinny::Tiles for Avx2Tiles {
         // SAFETY: the caller's promise (see the trait).
         unsafe { rows_tile::<MR, NR>(x, w, k, out, r0) }
     }
-}
-
-/// As [`super::scalar::panel`].
-///
-/// # Safety
-/// The CPU must have AVX2 and FMA; `x` must hold `mr * k` values and `w` `nr * k`.
-#[cfg(target_arch = "x86_64")]
-pub(super) unsafe fn panel(
-    x: &[f32],
-    mr: usize,
-    w: &[f32],
-    nr: usize,
-    k: usize,
-    out: &mut TileOut,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { super::skinny::walk_panel::<Avx2Tiles>(x, mr, w, nr, k, out) }
 }
 
 /// `MR` activation rows times `NR` adjacent weight rows, written to `out[i][r0 + r]`.
@@ -292,17 +275,6 @@ unsafe fn f16_to_f32(src: *const u16, dst: &mut [f32]) {
 }
 
 /// Other architectures never detect AVX2; these keep the callers portable.
-#[cfg(not(target_arch = "x86_64"))]
-pub(super) unsafe fn panel(
-    x: &[f32],
-    mr: usize,
-    w: &[f32],
-    nr: usize,
-    k: usize,
-    out: &mut TileOut,
-) {
-    super::scalar::panel(x, mr, w, nr, k, out)
-}
 
 #[cfg(not(target_arch = "x86_64"))]
 pub(super) unsafe fn single_row_16bit(

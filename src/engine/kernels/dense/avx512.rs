@@ -1,18 +1,15 @@
-//! AVX-512 F kernels for f32 panels (x86-64): [`super::avx2`]'s tiles with 16 lanes per
+//! AVX-512 F kernels for f32 panels (x86-64 only, as the module): [`super::avx2`]'s tiles with 16 lanes per
 //! instruction, so each 64-byte weight load feeds as many FMAs as AVX2's 32-byte one
 //! and a step covers twice the values. Only called after the CPU was seen to have
 //! AVX-512 F (see [`super::Isa::detect`]); 16-bit weights keep AVX2's conversions.
 
-#[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
 
 use super::skinny::TileOut;
 
 /// The AVX-512 tiles for [`super::skinny::walk_panel`].
-#[cfg(target_arch = "x86_64")]
-struct Avx512Tiles;
+pub(super) struct Avx512Tiles;
 
-#[cfg(target_arch = "x86_64")]
 impl super::skinny::Tiles for Avx512Tiles {
     unsafe fn row<const MR: usize>(
         x: *const f32,
@@ -43,25 +40,7 @@ impl super::skinny::Tiles for Avx512Tiles {
     }
 }
 
-/// As [`super::avx2::panel`], with the same tiles on 16 lanes.
-///
-/// # Safety
-/// The CPU must have AVX-512 F; `x` must hold `mr * k` values and `w` `nr * k`.
-#[cfg(target_arch = "x86_64")]
-pub(super) unsafe fn panel(
-    x: &[f32],
-    mr: usize,
-    w: &[f32],
-    nr: usize,
-    k: usize,
-    out: &mut TileOut,
-) {
-    // SAFETY: the caller's promise.
-    unsafe { super::skinny::walk_panel::<Avx512Tiles>(x, mr, w, nr, k, out) }
-}
-
 /// `x · w` over `k` values, with two accumulators so two FMA chains are in flight.
-#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn row_dot(x: *const f32, w: *const f32, k: usize) -> f32 {
     let (mut even, mut odd) = (_mm512_setzero_ps(), _mm512_setzero_ps());
@@ -97,7 +76,6 @@ unsafe fn row_dot(x: *const f32, w: *const f32, k: usize) -> f32 {
 
 /// `MR` activation rows times `NR` adjacent weight rows, written to `out[i][r0 + r]`;
 /// the last `k % 16` values go through a masked load.
-#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 unsafe fn rows_tile<const MR: usize, const NR: usize>(
     x: *const f32,
@@ -134,17 +112,4 @@ unsafe fn rows_tile<const MR: usize, const NR: usize>(
             }
         }
     }
-}
-
-/// Other architectures never detect AVX-512; this keeps the caller portable.
-#[cfg(not(target_arch = "x86_64"))]
-pub(super) unsafe fn panel(
-    x: &[f32],
-    mr: usize,
-    w: &[f32],
-    nr: usize,
-    k: usize,
-    out: &mut TileOut,
-) {
-    super::scalar::panel(x, mr, w, nr, k, out)
 }

@@ -16,6 +16,7 @@
 //! - [`tensor`]: the candle glue the engines call ([`linear`]).
 
 mod avx2;
+#[cfg(target_arch = "x86_64")]
 mod avx512;
 mod prefill;
 mod scalar;

@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use super::{avx2, avx512, scalar, Isa, WeightData, WeightMatrix};
+use super::{avx2, scalar, Isa, WeightData, WeightMatrix};
 use crate::engine::kernels::workers;
 
 /// Output rows per panel (one converted panel of f32 stays in L1/L2).
@@ -171,9 +171,16 @@ fn widened_in_registers(
 fn kernel(isa: Isa, x: &[f32], mr: usize, w: &[f32], nr: usize, k: usize, out: &mut TileOut) {
     match isa {
         // SAFETY: `available` confirmed AVX2 and FMA; the lengths are checked inside.
-        Isa::Avx2 { .. } => unsafe { avx2::panel(x, mr, w, nr, k, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 { .. } => unsafe { walk_panel::<avx2::Avx2Tiles>(x, mr, w, nr, k, out) },
         // SAFETY: `available` confirmed AVX-512 F; the lengths are checked inside.
-        Isa::Avx512 { .. } => unsafe { avx512::panel(x, mr, w, nr, k, out) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 { .. } => unsafe {
+            walk_panel::<super::avx512::Avx512Tiles>(x, mr, w, nr, k, out)
+        },
+        // Other architectures never detect the x86 sets.
+        #[cfg(not(target_arch = "x86_64"))]
+        Isa::Avx2 { .. } | Isa::Avx512 { .. } => scalar::panel(x, mr, w, nr, k, out),
         Isa::Scalar => scalar::panel(x, mr, w, nr, k, out),
     }
 }
