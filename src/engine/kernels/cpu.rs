@@ -18,12 +18,13 @@ impl Features {
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
+            let avx512f = std::arch::is_x86_feature_detected!("avx512f");
             Features {
                 avx2: std::arch::is_x86_feature_detected!("avx2"),
                 fma: std::arch::is_x86_feature_detected!("fma"),
                 f16c: std::arch::is_x86_feature_detected!("f16c"),
-                avx512f: std::arch::is_x86_feature_detected!("avx512f"),
-                avx512_bw_vnni: std::arch::is_x86_feature_detected!("avx512f")
+                avx512f,
+                avx512_bw_vnni: avx512f
                     && std::arch::is_x86_feature_detected!("avx512bw")
                     && std::arch::is_x86_feature_detected!("avx512vnni"),
             }
