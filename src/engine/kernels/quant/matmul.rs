@@ -6,6 +6,7 @@
 //! for the block type ([`Isa`]: AVX-512, AVX2 or scalar) are picked once per product.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
 use crate::engine::kernels::workers;
 
@@ -17,6 +18,9 @@ use super::blocks::{
 
 /// Activation rows per tile (then 4, 2 and 1 for the rest).
 pub const TILE_ROWS: usize = 8;
+
+/// Weight rows per interleaved group of [`Kernel::octets_avx2`].
+const OCTET_ROWS: usize = 8;
 
 /// The instruction set a product's dot products use, picked once per product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +86,34 @@ pub trait Kernel: WeightBlock {
         // SAFETY: the caller checked the CPU features.
         w.map(|row| unsafe { Self::rows_avx512::<R>(row, acts) })
     }
+
+    /// Whether [`octets_avx2`](Self::octets_avx2) is a kernel of its own.
+    const OCTETS_AVX2: bool = false;
+
+    /// Prefill on AVX2 with weight rows interleaved eight to a register (outputs in
+    /// lanes): weight rows `rows`, a whole number of eights, times all `m` activation
+    /// rows of `acts`, given to `put(activation row, weight row, value)`. The default
+    /// runs [`rows_avx2`](Self::rows_avx2) one row at a time.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn octets_avx2(
+        w: &[Self],
+        per_row: usize,
+        rows: Range<usize>,
+        acts: &[Self::Act],
+        m: usize,
+        put: &mut impl FnMut(usize, usize, f32),
+    ) {
+        for j in rows {
+            for t in 0..m {
+                let act = &acts[t * per_row..(t + 1) * per_row];
+                // SAFETY: the caller checked the CPU features.
+                let v = unsafe { Self::rows_avx2::<1>(&w[j * per_row..(j + 1) * per_row], [act]) };
+                put(t, j, v[0]);
+            }
+        }
+    }
 }
 
 /// Dot products of one weight row with `R` activation rows, block by block (the reference).
@@ -93,10 +125,12 @@ macro_rules! kernel {
     (
         $block:ty, $avx2:ident, $module:ident $(, pair: $pair:ident)?
         $(, avx512: $avx512:ident)? $(, avx512_pairs: $avx512_pairs:ident)?
+        $(, octets: $octets:ident)?
     ) => {
         impl Kernel for $block {
             $(const PAIRS: bool = { let _ = stringify!($pair); true };)?
             $(const PAIR_ROWS_AVX512: bool = { let _ = stringify!($avx512_pairs); true };)?
+            $(const OCTETS_AVX2: bool = { let _ = stringify!($octets); true };)?
 
             unsafe fn rows_avx2<const R: usize>(w: &[Self], acts: [&[Self::Act]; R]) -> [f32; R] {
                 #[cfg(target_arch = "x86_64")]
@@ -143,6 +177,30 @@ macro_rules! kernel {
                 w.map(|row| rows_scalar::<Self, R>(row, acts))
             }
             )?
+            $(
+            unsafe fn octets_avx2(
+                w: &[Self],
+                per_row: usize,
+                rows: Range<usize>,
+                acts: &[Self::Act],
+                m: usize,
+                put: &mut impl FnMut(usize, usize, f32),
+            ) {
+                #[cfg(target_arch = "x86_64")]
+                // SAFETY: the caller checked the CPU features.
+                unsafe {
+                    super::avx2_octets::$octets(w, per_row, rows, acts, m, put)
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                for j in rows {
+                    for t in 0..m {
+                        let act = &acts[t * per_row..(t + 1) * per_row];
+                        let row = &w[j * per_row..(j + 1) * per_row];
+                        put(t, j, rows_scalar::<Self, 1>(row, [act])[0]);
+                    }
+                }
+            }
+            )?
         }
     };
 }
@@ -151,7 +209,7 @@ kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0);
 kernel!(BlockQ4_1, q4_1, avx2_small);
 kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0);
 kernel!(BlockQ5_1, q5_1, avx2_small);
-kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0);
+kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0, octets: q8_0_rows);
 kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k);
 kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k);
 kernel!(BlockQ6K, q6k, avx2_kquants, avx512: q6k);
@@ -213,11 +271,29 @@ where
         quantize_rows(x, k, acts);
         let acts: &[W::Act] = acts;
         let row_bytes = per_row * std::mem::size_of::<W>();
-        let chunk = rows_per_task(n, m, row_bytes, workers::threads());
+        let octets = W::OCTETS_AVX2 && isa == Isa::Avx2 && m > 1;
+        let mut chunk = rows_per_task(n, m, row_bytes, workers::threads());
+        if octets {
+            // Groups start at multiples of eight, so which rows take the interleaved
+            // kernel (all but the last `n % 8`) does not depend on the thread count.
+            chunk = chunk.next_multiple_of(OCTET_ROWS);
+        }
         let out = Output(y.as_mut_ptr());
         let task = |first: usize| {
             let last = (first + chunk).min(n);
             let out = out;
+            let mut start = first;
+            if octets {
+                let whole = (last - first) / OCTET_ROWS * OCTET_ROWS;
+                let mut put = |t: usize, j: usize, v: f32| {
+                    // SAFETY: t < m and j < last <= n, inside `y`; only this task
+                    // writes column j.
+                    unsafe { *out.0.add(t * n + j) = v }
+                };
+                // SAFETY: `isa` is Avx2 only when the CPU has AVX2, FMA and F16C.
+                unsafe { W::octets_avx2(w, per_row, first..first + whole, acts, m, &mut put) };
+                start = first + whole;
+            }
             let mut r0 = 0;
             while r0 < m {
                 let tile = match m - r0 {
@@ -227,8 +303,9 @@ where
                 };
                 let act = |t: usize| &acts[(r0 + t) * per_row..(r0 + t + 1) * per_row];
                 let row = |j: usize| &w[j * per_row..(j + 1) * per_row];
-                let mut singles = first..last;
-                if tile == 1 && W::PAIRS && isa != Isa::Scalar {
+                // After the interleaved groups only the matrix's last `n % 8` rows are left.
+                let mut singles = start..last;
+                if tile == 1 && W::PAIRS && isa != Isa::Scalar && !octets {
                     // Rows from the two halves of the task's range, not neighbours: two
                     // sequential streams, which the hardware prefetchers follow. Adjacent
                     // rows interleave two short runs in one region, and a weight matrix

@@ -8,13 +8,16 @@
 //! - [`activations`]: the Q8_0-style and Q8_K activation blocks and their quantizer.
 //! - `avx2_small`, `avx2_kquants`: the AVX2 dot products (x86_64 only, chosen at run time);
 //!   `avx512_kquants`: Q4_K, Q5_K and Q6_K on AVX-512 BW + VNNI where the CPU has them;
-//!   `avx512_small`: Q4_0, Q5_0 and Q8_0 prefill tiles on AVX-512, two weight rows at once.
+//!   `avx512_small`: Q4_0, Q5_0 and Q8_0 prefill tiles on AVX-512, two weight rows at once;
+//!   `avx2_octets`: Q8_0 prefill on AVX2 with eight weight rows interleaved per register.
 //! - [`matmul`]: tiling and threading.
 //! - [`candle_op`]: the bridge to candle tensors (linear layers, embeddings).
 
 pub mod activations;
 #[cfg(target_arch = "x86_64")]
 mod avx2_kquants;
+#[cfg(target_arch = "x86_64")]
+mod avx2_octets;
 #[cfg(target_arch = "x86_64")]
 mod avx2_small;
 #[cfg(target_arch = "x86_64")]
