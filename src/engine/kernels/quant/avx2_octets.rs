@@ -1,64 +1,139 @@
-//! Q8_0 prefill on AVX2 with eight weight rows interleaved in each register, so the
-//! lanes hold eight separate outputs.
+//! Prefill of the 32-element weight types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) on AVX2 with
+//! eight weight rows interleaved in each register, so the lanes hold eight separate
+//! outputs.
 //!
-//! The row-by-row kernel (`avx2_small::q8_0`) ends every block with a convert, a
-//! multiply and a multiply-add per output, and on Zen 3 those share the two FP
-//! multiply pipes with `maddubs`/`madd`: llvm-mca put an 8-row tile at 18.4 cycles
-//! per 256 multiply-adds, bound by those pipes. With outputs in lanes a block's
-//! integer sums need no reduction, and its scale is applied once per eight outputs.
+//! The row-by-row kernels (`avx2_small`) end every block with a convert, a multiply
+//! and a multiply-add per output, and on Zen 3 those share the two FP multiply pipes
+//! with `maddubs`/`madd`: llvm-mca put an 8-row Q8_0 tile at 18.4 cycles per 256
+//! multiply-adds, bound by those pipes. With outputs in lanes a block's integer sums
+//! need no reduction, and its scale is applied once per eight outputs.
 //!
-//! The weights are interleaved per task (a few dozen rows) into a per-thread buffer
-//! and reused by every activation tile; the matrix itself keeps ggml's layout, which
-//! decoding and the embedding lookup read.
+//! The weights are unpacked to bytes and interleaved per task (a few dozen rows) into
+//! a per-thread buffer that every activation tile reuses; the matrix itself keeps
+//! ggml's layout, which decoding and the embedding lookup read.
 
 use std::arch::x86_64::*;
 use std::cell::RefCell;
 use std::ops::Range;
 
 use super::activations::Q8Block;
-use super::blocks::BlockQ8_0;
+use super::avx2_small::{f16_pair, fifth_bits, lane1, nibbles};
+use super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, WeightBlock};
 
 /// Weight rows per interleaved group.
 pub(super) const GROUP: usize = 8;
 
-/// Block `i` of eight weight rows: their scales as f32, and their values with bytes
-/// `4k..4k + 4` of row `j` in 32-bit lane `j` of `qs[k]`.
+/// A 32-element block as the interleaved kernel takes it: `d · Σ q·a + offset · Σ a`.
+pub(super) trait Unpack: WeightBlock<Act = Q8Block> {
+    /// Whether the values are signed bytes (Q8_0) rather than unsigned with an offset.
+    const SIGNED: bool;
+
+    /// The 32 values in element order, the scale and the offset per unit of the
+    /// activations' sum.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn unpack(&self) -> (__m256i, f32, f32);
+}
+
+impl Unpack for BlockQ4_0 {
+    const SIGNED: bool = false;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        let d = _mm_cvtss_f32(f16_pair(self, 0));
+        (nibbles(&self.qs), d, -8.0 * d)
+    }
+}
+
+impl Unpack for BlockQ4_1 {
+    const SIGNED: bool = false;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        let scales = f16_pair(self, 0);
+        (nibbles(&self.qs), _mm_cvtss_f32(scales), lane1(scales))
+    }
+}
+
+impl Unpack for BlockQ5_0 {
+    const SIGNED: bool = false;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        let d = _mm_cvtss_f32(f16_pair(self, 0));
+        let q = _mm256_or_si256(nibbles(&self.qs), fifth_bits(self.qh));
+        (q, d, -16.0 * d)
+    }
+}
+
+impl Unpack for BlockQ5_1 {
+    const SIGNED: bool = false;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        let scales = f16_pair(self, 0);
+        let q = _mm256_or_si256(nibbles(&self.qs), fifth_bits(self.qh));
+        (q, _mm_cvtss_f32(scales), lane1(scales))
+    }
+}
+
+impl Unpack for BlockQ8_0 {
+    const SIGNED: bool = true;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        // SAFETY: `qs` is 32 bytes.
+        let q = unsafe { _mm256_loadu_si256(self.qs.as_ptr().cast()) };
+        (q, _mm_cvtss_f32(f16_pair(self, 0)), 0.0)
+    }
+}
+
+/// Block `i` of eight weight rows: their scales and offsets, and their values with
+/// elements `4k..4k + 4` of row `j` in 32-bit lane `j` of `qs[k]`.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Q8_0x8 {
+struct Interleaved {
     d: [f32; GROUP],
-    qs: [[i8; 32]; GROUP],
+    offset: [f32; GROUP],
+    qs: [[u32; GROUP]; GROUP],
 }
 
 thread_local! {
-    static PACKED: RefCell<Vec<Q8_0x8>> = const { RefCell::new(Vec::new()) };
+    static PACKED: RefCell<Vec<Interleaved>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Interleaves `rows` (a whole number of groups) of `w`, `per_row` blocks each.
-fn pack(w: &[BlockQ8_0], per_row: usize, rows: Range<usize>, out: &mut Vec<Q8_0x8>) {
+#[target_feature(enable = "avx2,fma,f16c")]
+fn pack<B: Unpack>(w: &[B], per_row: usize, rows: Range<usize>, out: &mut Vec<Interleaved>) {
     debug_assert_eq!(rows.len() % GROUP, 0);
     out.clear();
     for first in rows.step_by(GROUP) {
         for i in 0..per_row {
-            let mut packed = Q8_0x8 {
+            let mut packed = Interleaved {
                 d: [0.0; GROUP],
-                qs: [[0; 32]; GROUP],
+                offset: [0.0; GROUP],
+                qs: [[0; GROUP]; GROUP],
             };
             for j in 0..GROUP {
-                let block = &w[(first + j) * per_row + i];
-                packed.d[j] = half::f16::from_le_bytes(block.d).to_f32();
-                for k in 0..GROUP {
-                    packed.qs[k][4 * j..4 * j + 4].copy_from_slice(&block.qs[4 * k..4 * k + 4]);
+                // SAFETY: the caller checked the CPU features.
+                let (q, d, offset) = unsafe { w[(first + j) * per_row + i].unpack() };
+                let mut words = [0u32; GROUP];
+                // SAFETY: `words` is 32 bytes.
+                unsafe { _mm256_storeu_si256(words.as_mut_ptr().cast(), q) };
+                for (k, word) in words.into_iter().enumerate() {
+                    packed.qs[k][j] = word;
                 }
+                packed.d[j] = d;
+                packed.offset[j] = offset;
             }
             out.push(packed);
         }
     }
 }
 
-/// `y[t][j] = Σ_i d_j,i · d_t,i · Σ q·a` for one group's blocks and `R` activation rows.
+/// `y[t][j] = Σ_i d_j · d_t · Σ q·a + offset_j · Σ_t a` over one group's blocks, for
+/// `R` activation rows.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn group_dots<const R: usize>(w: &[Q8_0x8], acts: [&[Q8Block]; R]) -> [[f32; GROUP]; R] {
+fn group_dots<B: Unpack, const R: usize>(
+    w: &[Interleaved],
+    acts: [&[Q8Block]; R],
+) -> [[f32; GROUP]; R] {
     assert!(acts.iter().all(|a| a.len() >= w.len()));
     let ones = _mm256_set1_epi16(1);
     let mut acc = [_mm256_setzero_ps(); R];
@@ -67,10 +142,11 @@ fn group_dots<const R: usize>(w: &[Q8_0x8], acts: [&[Q8Block]; R]) -> [[f32; GRO
         let blocks: [&Q8Block; R] = std::array::from_fn(|r| unsafe { acts[r].get_unchecked(i) });
         let mut sums = [_mm256_setzero_si256(); R];
         for k in 0..GROUP {
-            // SAFETY: `qs[k]` is 32 bytes.
+            // SAFETY: `qs[k]` is 32 bytes, 32-byte aligned with the struct.
             let q = unsafe { _mm256_load_si256(b.qs[k].as_ptr().cast()) };
-            // maddubs multiplies unsigned by signed: move the weights' signs onto the activations.
-            let magnitude = _mm256_sign_epi8(q, q);
+            // maddubs multiplies unsigned by signed: signed weights move their signs
+            // onto the activations.
+            let magnitude = if B::SIGNED { _mm256_sign_epi8(q, q) } else { q };
             for r in 0..R {
                 let quad = &blocks[r].qs[4 * k..4 * k + 4];
                 let a = _mm256_set1_epi32(i32::from_le_bytes([
@@ -79,16 +155,21 @@ fn group_dots<const R: usize>(w: &[Q8_0x8], acts: [&[Q8Block]; R]) -> [[f32; GRO
                     quad[2] as u8,
                     quad[3] as u8,
                 ]));
-                let signed = _mm256_sign_epi8(a, q);
-                let products = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, signed), ones);
+                let a = if B::SIGNED { _mm256_sign_epi8(a, q) } else { a };
+                let products = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, a), ones);
                 sums[r] = _mm256_add_epi32(sums[r], products);
             }
         }
-        // SAFETY: `d` is 8 f32s, 32-byte aligned with the struct.
+        // SAFETY: `d` and `offset` are 8 f32s, 32-byte aligned with the struct.
         let d = unsafe { _mm256_load_ps(b.d.as_ptr()) };
         for r in 0..R {
             let scale = _mm256_mul_ps(d, _mm256_broadcast_ss(&blocks[r].d));
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[r]), scale, acc[r]);
+            if !B::SIGNED {
+                // SAFETY: as for `d`.
+                let offset = unsafe { _mm256_load_ps(b.offset.as_ptr()) };
+                acc[r] = _mm256_fmadd_ps(offset, _mm256_broadcast_ss(&blocks[r].dsum), acc[r]);
+            }
         }
     }
     acc.map(|v| {
@@ -101,8 +182,8 @@ fn group_dots<const R: usize>(w: &[Q8_0x8], acts: [&[Q8Block]; R]) -> [[f32; GRO
 
 /// Activation rows per tile (then 2 and 1 for the rest). Three rows' integer and float
 /// sums, the weights and the temporaries fit the 16 registers; at four, LLVM spilled
-/// 47 of the loop's 239 instructions to the stack (llvm-mca, znver3: 18.3 multiply-adds
-/// per cycle at four rows, 20.7 at three; the row-by-row kernel's 8-row tile 13.9).
+/// 47 of the loop's 239 instructions to the stack (llvm-mca, znver3, Q8_0: 18.3
+/// multiply-adds per cycle at four rows, 20.7 at three; the row kernel's tile 13.9).
 const TILE_ROWS: usize = 3;
 
 /// The products of weight rows `rows` (a whole number of groups) with all `m` rows of
@@ -111,8 +192,8 @@ const TILE_ROWS: usize = 3;
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn q8_0_rows(
-    w: &[BlockQ8_0],
+pub(super) unsafe fn rows<B: Unpack>(
+    w: &[B],
     per_row: usize,
     rows: Range<usize>,
     acts: &[Q8Block],
@@ -144,9 +225,12 @@ pub(super) unsafe fn q8_0_rows(
                     }
                 };
                 match tile {
-                    3 => give(&group_dots(group, [act(r0), act(r0 + 1), act(r0 + 2)])),
-                    2 => give(&group_dots(group, [act(r0), act(r0 + 1)])),
-                    _ => give(&group_dots(group, [act(r0)])),
+                    3 => give(&group_dots::<B, 3>(
+                        group,
+                        [act(r0), act(r0 + 1), act(r0 + 2)],
+                    )),
+                    2 => give(&group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
+                    _ => give(&group_dots::<B, 1>(group, [act(r0)])),
                 }
             }
             r0 += tile;

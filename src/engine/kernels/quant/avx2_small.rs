@@ -47,7 +47,7 @@ pub(super) fn lane1(pair: __m128) -> f32 {
 /// from its high nibble.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn nibbles(qs: &[u8; 16]) -> __m256i {
+pub(super) fn nibbles(qs: &[u8; 16]) -> __m256i {
     // SAFETY: reads exactly the 16 bytes of `qs`.
     let x = unsafe { _mm_loadu_si128(qs.as_ptr().cast()) };
     let mask = _mm_set1_epi8(0x0F);
@@ -59,7 +59,7 @@ fn nibbles(qs: &[u8; 16]) -> __m256i {
 /// Bit `j` of `qh` as bit 4 of byte `j`.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn fifth_bits(qh: [u8; 4]) -> __m256i {
+pub(super) fn fifth_bits(qh: [u8; 4]) -> __m256i {
     let all = _mm256_set1_epi32(i32::from_le_bytes(qh));
     // Byte j takes byte j / 8 of `qh` (each 128-bit lane holds a copy of all four).
     let spread = _mm256_setr_epi8(

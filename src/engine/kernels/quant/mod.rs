@@ -9,7 +9,8 @@
 //! - `avx2_small`, `avx2_kquants`: the AVX2 dot products (x86_64 only, chosen at run time);
 //!   `avx512_kquants`: Q4_K, Q5_K and Q6_K on AVX-512 BW + VNNI where the CPU has them;
 //!   `avx512_small`: Q4_0, Q5_0 and Q8_0 prefill tiles on AVX-512, two weight rows at once;
-//!   `avx2_octets`: Q8_0 prefill on AVX2 with eight weight rows interleaved per register.
+//!   `avx2_octets`: prefill of the 32-element types on AVX2 with eight weight rows
+//!   interleaved per register (outputs in lanes).
 //! - [`matmul`]: tiling and threading.
 //! - [`candle_op`]: the bridge to candle tensors (linear layers, embeddings).
 

@@ -8,6 +8,7 @@ use candle_core::{Device, Module, Tensor};
 
 use super::activations::{dequantize_q8, dequantize_q8k, quantize_rows, ActBlock, Q8Block, Q8K};
 use super::candle_op::{embedding_rows, linear_forward};
+use super::matmul::OCTETS_MIN_ROWS;
 use super::{QuantKind, QuantMatrix, Simd};
 use crate::engine::kernels::test_values as values;
 
@@ -121,8 +122,10 @@ fn check_product(dtype: GgmlDType, m: usize, n: usize, k: usize) {
 fn small_block_types_match_the_reference() {
     for dtype in SMALL_TYPES {
         for k in [256, 896] {
-            // Tiles of 8, 4, 2 and 1 activation rows: 17 = 8 + 8 + 1, 15 = 8 + 4 + 2 + 1.
-            for m in [1, 3, 15, 17] {
+            // Tiles of 8, 4, 2 and 1 activation rows: 17 = 8 + 8 + 1, 15 = 8 + 4 + 2 + 1;
+            // from 32 rows AVX2 interleaves eight weight rows (37 = 4 groups and 5 rows
+            // alone) in tiles of 3, 2 and 1 activation rows: 35 = 11 · 3 + 2, 34 = 11 · 3 + 1.
+            for m in [1, 3, 15, 17, 34, 35] {
                 check_product(dtype, m, 37, k);
             }
         }
@@ -150,6 +153,11 @@ fn wide_inputs_match_the_reference() {
         GgmlDType::Q8_0,
     ] {
         check_product(dtype, 5, 11, 4864);
+    }
+    // The same inner dimension through AVX2's interleaved prefill (one group of eight
+    // weight rows and three rows alone).
+    for dtype in [GgmlDType::Q5_0, GgmlDType::Q8_0] {
+        check_product(dtype, 33, 11, 4864);
     }
     // Qwen3-1.7B's hidden size, for the types the tests above run only on narrower rows.
     for dtype in [
@@ -285,16 +293,17 @@ fn decode_rows_do_not_depend_on_how_they_are_paired() {
 fn avx512_and_avx2_products_agree() {
     // The AVX-512 kernels sum the same integers as the AVX2 ones. Q4_0/Q5_0/Q8_0
     // then share AVX2's float steps (the same bits); the K-quants keep their float
-    // steps 512 bits wide, and AVX2's Q8_0 prefill scales whole blocks (eight rows
-    // interleaved), so those agree to float rounding only. Where the CPU lacks
+    // steps 512 bits wide, and AVX2's prefill of the small types from
+    // `OCTETS_MIN_ROWS` rows scales whole blocks (eight weight rows interleaved), so
+    // those agree to float rounding only. Where the CPU lacks
     // AVX-512 both runs take AVX2 and this checks determinism.
     for dtype in SMALL_TYPES.into_iter().chain(K_TYPES) {
         let (n, k) = (21, 768);
         let matrix = QuantMatrix::from_qtensor(&quantized(dtype, n, k, 23))
             .unwrap()
             .unwrap();
-        for m in [1, 2, 5, 8, 13] {
-            let same_bits = !K_TYPES.contains(&dtype) && !(dtype == GgmlDType::Q8_0 && m > 1);
+        for m in [1, 2, 5, 8, 13, OCTETS_MIN_ROWS] {
+            let same_bits = !K_TYPES.contains(&dtype) && m < OCTETS_MIN_ROWS;
             let x = values(m * k, 31 + m as u64);
             let (mut auto, mut avx2) = (vec![0f32; m * n], vec![0f32; m * n]);
             matrix.matmul_with(&x, m, &mut auto, Simd::Auto).unwrap();
