@@ -17,10 +17,72 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use super::activations::Q8Block;
-use super::avx2_small::Unpack;
+use super::avx2_small::{f16_pair, fifth_bits, lane1, nibbles};
+use super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, WeightBlock};
 
 /// Weight rows per interleaved group.
 pub(super) const GROUP: usize = 8;
+
+/// A 32-element block as the interleaved kernel takes it: `d · Σ q·a + offset · Σ a`.
+pub(super) trait Unpack: WeightBlock<Act = Q8Block> {
+    /// Whether the values are signed bytes (Q8_0) rather than unsigned with an offset.
+    const SIGNED: bool;
+
+    /// The 32 values in element order, the scale and the offset per unit of the
+    /// activations' sum.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn unpack(&self) -> (__m256i, f32, f32);
+}
+
+impl Unpack for BlockQ4_0 {
+    const SIGNED: bool = false;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        let d = _mm_cvtss_f32(f16_pair(self, 0));
+        (nibbles(&self.qs), d, -8.0 * d)
+    }
+}
+
+impl Unpack for BlockQ4_1 {
+    const SIGNED: bool = false;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        let scales = f16_pair(self, 0);
+        (nibbles(&self.qs), _mm_cvtss_f32(scales), lane1(scales))
+    }
+}
+
+impl Unpack for BlockQ5_0 {
+    const SIGNED: bool = false;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        let d = _mm_cvtss_f32(f16_pair(self, 0));
+        let q = _mm256_or_si256(nibbles(&self.qs), fifth_bits(self.qh));
+        (q, d, -16.0 * d)
+    }
+}
+
+impl Unpack for BlockQ5_1 {
+    const SIGNED: bool = false;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        let scales = f16_pair(self, 0);
+        let q = _mm256_or_si256(nibbles(&self.qs), fifth_bits(self.qh));
+        (q, _mm_cvtss_f32(scales), lane1(scales))
+    }
+}
+
+impl Unpack for BlockQ8_0 {
+    const SIGNED: bool = true;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        // SAFETY: `qs` is 32 bytes.
+        let q = unsafe { _mm256_loadu_si256(self.qs.as_ptr().cast()) };
+        (q, _mm_cvtss_f32(f16_pair(self, 0)), 0.0)
+    }
+}
 
 /// Block `i` of eight weight rows: their scales and offsets, and their values with
 /// elements `4k..4k + 4` of row `j` in 32-bit lane `j` of `qs[k]`.

@@ -4,9 +4,7 @@
 //!
 //! The 4- and 5-bit values stay unsigned (`maddubs` takes unsigned × signed bytes) and
 //! the types' offsets (−8, −16) or mins are applied once per block through the
-//! activations' block sums, instead of sign-flipping every byte. [`Unpack`] gives each
-//! type's values, scale and offset, for these kernels and the interleaved ones
-//! (`avx2_octets`).
+//! activations' block sums, instead of sign-flipping every byte.
 
 use std::arch::x86_64::*;
 
@@ -97,12 +95,13 @@ impl<const R: usize> Sums<R> {
         }
     }
 
-    /// Adds `Σ (d·q_j + offset) · a_j` for unsigned `q` over every row's block.
+    /// Adds `Σ (d·q_j + offset) · a_j` for unsigned `q` over every row's block, with `d`
+    /// in lane 0 of `scale` (from [`f16_pair`]).
     #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
-    fn add_unsigned(&mut self, q: __m256i, d: f32, offset: f32, acts: &[&Q8Block; R]) {
+    fn add_unsigned(&mut self, q: __m256i, scale: __m128, offset: f32, acts: &[&Q8Block; R]) {
         let ones = _mm256_set1_epi16(1);
-        let d = _mm256_set1_ps(d);
+        let d = _mm256_broadcastss_ps(scale);
         for r in 0..R {
             let a = acts[r];
             let products = _mm256_madd_epi16(_mm256_maddubs_epi16(q, load(&a.qs)), ones);
@@ -134,74 +133,50 @@ fn check_rows<W, const R: usize>(w: &[W], acts: &[&[Q8Block]; R]) {
     assert!(acts.iter().all(|a| a.len() >= w.len()));
 }
 
-/// A 32-element block as the kernels take it: `d · Σ q·a + offset · Σ a`.
-pub(super) trait Unpack: WeightBlock<Act = Q8Block> {
-    /// Whether the values are signed bytes (Q8_0) rather than unsigned with an offset.
-    const SIGNED: bool;
-
-    /// The 32 values in element order, the scale and the offset per unit of the
-    /// activations' sum.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2, FMA and F16C.
-    unsafe fn unpack(&self) -> (__m256i, f32, f32);
-}
-
-impl Unpack for BlockQ4_0 {
-    const SIGNED: bool = false;
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
-        let d = _mm_cvtss_f32(f16_pair(self, 0));
-        (nibbles(&self.qs), d, -8.0 * d)
-    }
-}
-
-impl Unpack for BlockQ4_1 {
-    const SIGNED: bool = false;
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
-        let scales = f16_pair(self, 0);
-        (nibbles(&self.qs), _mm_cvtss_f32(scales), lane1(scales))
-    }
-}
-
-impl Unpack for BlockQ5_0 {
-    const SIGNED: bool = false;
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
-        let d = _mm_cvtss_f32(f16_pair(self, 0));
-        let q = _mm256_or_si256(nibbles(&self.qs), fifth_bits(self.qh));
-        (q, d, -16.0 * d)
-    }
-}
-
-impl Unpack for BlockQ5_1 {
-    const SIGNED: bool = false;
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
-        let scales = f16_pair(self, 0);
-        let q = _mm256_or_si256(nibbles(&self.qs), fifth_bits(self.qh));
-        (q, _mm_cvtss_f32(scales), lane1(scales))
-    }
-}
-
-impl Unpack for BlockQ8_0 {
-    const SIGNED: bool = true;
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
-        (load(&self.qs), _mm_cvtss_f32(f16_pair(self, 0)), 0.0)
-    }
-}
-
-/// Q4_0, Q4_1, Q5_0 and Q5_1: unsigned values, offsets through the activations' sums.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn unsigned<B: Unpack, const R: usize>(w: &[B], acts: [&[Q8Block]; R]) -> [f32; R] {
+pub(super) fn q4_0<const R: usize>(w: &[BlockQ4_0], acts: [&[Q8Block]; R]) -> [f32; R] {
     check_rows(w, &acts);
     let mut sums = Sums::<R>::new();
     for (i, b) in w.iter().enumerate() {
-        // SAFETY: this function has the features `unpack` needs.
-        let (q, d, offset) = unsafe { b.unpack() };
-        sums.add_unsigned(q, d, offset, &blocks_at(&acts, i));
+        let scale = f16_pair(b, 0);
+        let offset = -8.0 * _mm_cvtss_f32(scale);
+        sums.add_unsigned(nibbles(&b.qs), scale, offset, &blocks_at(&acts, i));
+    }
+    sums.finish()
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q4_1<const R: usize>(w: &[BlockQ4_1], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
+    let mut sums = Sums::<R>::new();
+    for (i, b) in w.iter().enumerate() {
+        let scales = f16_pair(b, 0);
+        sums.add_unsigned(nibbles(&b.qs), scales, lane1(scales), &blocks_at(&acts, i));
+    }
+    sums.finish()
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q5_0<const R: usize>(w: &[BlockQ5_0], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
+    let mut sums = Sums::<R>::new();
+    for (i, b) in w.iter().enumerate() {
+        let scale = f16_pair(b, 0);
+        let offset = -16.0 * _mm_cvtss_f32(scale);
+        let q = _mm256_or_si256(nibbles(&b.qs), fifth_bits(b.qh));
+        sums.add_unsigned(q, scale, offset, &blocks_at(&acts, i));
+    }
+    sums.finish()
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q5_1<const R: usize>(w: &[BlockQ5_1], acts: [&[Q8Block]; R]) -> [f32; R] {
+    check_rows(w, &acts);
+    let mut sums = Sums::<R>::new();
+    for (i, b) in w.iter().enumerate() {
+        let scales = f16_pair(b, 0);
+        let q = _mm256_or_si256(nibbles(&b.qs), fifth_bits(b.qh));
+        sums.add_unsigned(q, scales, lane1(scales), &blocks_at(&acts, i));
     }
     sums.finish()
 }

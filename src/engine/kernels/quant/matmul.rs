@@ -143,7 +143,7 @@ macro_rules! kernel {
                 #[cfg(target_arch = "x86_64")]
                 // SAFETY: the caller checked the CPU features.
                 unsafe {
-                    super::$module::$avx2(w, acts)
+                    super::$module::$avx2::<R>(w, acts)
                 }
                 #[cfg(not(target_arch = "x86_64"))]
                 rows_scalar::<Self, R>(w, acts)
@@ -212,10 +212,10 @@ macro_rules! kernel {
     };
 }
 
-kernel!(BlockQ4_0, unsigned, avx2_small, avx512_pairs: q4_0, octets: rows);
-kernel!(BlockQ4_1, unsigned, avx2_small, octets: rows);
-kernel!(BlockQ5_0, unsigned, avx2_small, avx512_pairs: q5_0, octets: rows);
-kernel!(BlockQ5_1, unsigned, avx2_small, octets: rows);
+kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0, octets: rows);
+kernel!(BlockQ4_1, q4_1, avx2_small, octets: rows);
+kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, octets: rows);
+kernel!(BlockQ5_1, q5_1, avx2_small, octets: rows);
 kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0, octets: rows);
 kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k);
 kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k);
