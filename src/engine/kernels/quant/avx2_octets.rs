@@ -21,7 +21,7 @@ use super::avx2_small::{f16_pair, fifth_bits, lane1, nibbles};
 use super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, WeightBlock};
 
 /// Weight rows per interleaved group.
-pub(super) const GROUP: usize = 8;
+const GROUP: usize = super::matmul::OCTET_ROWS;
 
 /// A 32-element block as the interleaved kernel takes it: `d · Σ q·a + offset · Σ a`.
 pub(super) trait Unpack: WeightBlock<Act = Q8Block> {

@@ -22,7 +22,7 @@ use super::blocks::{
 pub const TILE_ROWS: usize = 8;
 
 /// Weight rows per interleaved group of [`Kernel::octets_avx2`].
-const OCTET_ROWS: usize = 8;
+pub(super) const OCTET_ROWS: usize = 8;
 
 /// Activation rows from which [`Kernel::octets_avx2`] runs: interleaving a task's rows
 /// costs about as much as the products it saves at 16 rows (Q8_0 2048×6144: as fast as
@@ -185,6 +185,8 @@ macro_rules! kernel {
             }
             )?
             $(
+            // Elsewhere the default stands: `Simd::isa` picks AVX2 only on x86-64.
+            #[cfg(target_arch = "x86_64")]
             unsafe fn octets_avx2(
                 w: &[Self],
                 per_row: usize,
@@ -193,19 +195,8 @@ macro_rules! kernel {
                 m: usize,
                 put: &mut impl FnMut(usize, usize, f32),
             ) {
-                #[cfg(target_arch = "x86_64")]
                 // SAFETY: the caller checked the CPU features.
-                unsafe {
-                    super::avx2_octets::$octets(w, per_row, rows, acts, m, put)
-                }
-                #[cfg(not(target_arch = "x86_64"))]
-                for j in rows {
-                    for t in 0..m {
-                        let act = &acts[t * per_row..(t + 1) * per_row];
-                        let row = &w[j * per_row..(j + 1) * per_row];
-                        put(t, j, rows_scalar::<Self, 1>(row, [act])[0]);
-                    }
-                }
+                unsafe { super::avx2_octets::$octets(w, per_row, rows, acts, m, put) }
             }
             )?
         }
