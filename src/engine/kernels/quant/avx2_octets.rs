@@ -24,6 +24,10 @@ use super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, Weigh
 const GROUP: usize = super::matmul::OCTET_ROWS;
 
 /// A 32-element block as the interleaved kernel takes it: `d · Σ q·a + offset · Σ a`.
+///
+/// `avx2_small`'s row kernels decode the same fields inline on purpose: routing them
+/// through this trait (6b05a8a, reverted) slowed the one-row Q5_0 product from
+/// 4.28 to 6.25 s in the kernel probe, and that kernel is the decode path.
 pub(super) trait Unpack: WeightBlock<Act = Q8Block> {
     /// Whether the values are signed bytes (Q8_0) rather than unsigned with an offset.
     const SIGNED: bool;
@@ -161,13 +165,16 @@ fn group_dots<B: Unpack, const R: usize>(
             }
         }
         // SAFETY: `d` and `offset` are 8 f32s, 32-byte aligned with the struct.
-        let d = unsafe { _mm256_load_ps(b.d.as_ptr()) };
+        let (d, offset) = unsafe {
+            (
+                _mm256_load_ps(b.d.as_ptr()),
+                _mm256_load_ps(b.offset.as_ptr()),
+            )
+        };
         for r in 0..R {
             let scale = _mm256_mul_ps(d, _mm256_broadcast_ss(&blocks[r].d));
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[r]), scale, acc[r]);
             if !B::SIGNED {
-                // SAFETY: as for `d`.
-                let offset = unsafe { _mm256_load_ps(b.offset.as_ptr()) };
                 acc[r] = _mm256_fmadd_ps(offset, _mm256_broadcast_ss(&blocks[r].dsum), acc[r]);
             }
         }
