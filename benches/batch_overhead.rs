@@ -22,18 +22,16 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use saar::engine::marian::{MarianSettings, MarianTranslator};
 use saar::engine::Placement;
 use saar::model::{HubSettings, ModelFiles, ModelSpec};
-use saar::prompt::{Lang, Length, TaskPrompts};
+use saar::prompt::{Length, TaskPrompts};
 use saar::synth::sample_text::HINDI_SENTENCES;
 use saar::synth::{write_safetensors_model, Arch, ModelTemplate, Shape};
 use saar::task::batch::{
-    self, BatchEvent, BatchJob, BatchModel, BatchOutput, BatchPlan, BatchTask, ModelIdentity,
-    RecordSink,
+    self, BatchEvent, BatchJob, BatchOutput, BatchPlan, BatchTask, ModelIdentity, RecordSink,
 };
 use saar::task::compare::greedy_settings;
-use saar::task::{LlmSession, SummarizeSettings};
+use saar::task::{Model, TaskSettings};
 use serde_json::Value;
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -53,14 +51,8 @@ impl RecordSink for TimedOutput {
     }
 }
 
-/// The loaded model.
-enum Loaded {
-    Llm(LlmSession),
-    Marian(MarianTranslator, ModelFiles),
-}
-
 /// A random-weight Qwen3-style model, 512 wide and 8 layers deep.
-fn llm_session(dir: &Path, placement: &Placement) -> AnyResult<LlmSession> {
+fn llm_files(dir: &Path) -> AnyResult<ModelFiles> {
     let shape = Shape {
         hidden: 512,
         layers: 8,
@@ -72,11 +64,10 @@ fn llm_session(dir: &Path, placement: &Placement) -> AnyResult<LlmSession> {
     };
     let template = ModelTemplate::simple(shape.arch.family());
     write_safetensors_model(dir, &shape, candle_core::DType::F32, 7, &template)?;
-    let files = saar::model::resolve(
+    Ok(saar::model::resolve(
         &ModelSpec::parse(&dir.to_string_lossy())?,
         &HubSettings::from_env(),
-    )?;
-    Ok(LlmSession::load(files, placement, TaskPrompts::embedded())?)
+    )?)
 }
 
 /// The tiny Marian test model (its real SentencePiece files and 456-token vocabulary)
@@ -193,14 +184,12 @@ fn main() -> AnyResult<()> {
         device: candle_core::Device::Cpu,
         dtype: None,
     };
-    let mut loaded = if marian {
-        let files = wide_marian(&tmp.path().join("marian"))?;
-        let cache = tmp.path().join("tokenizer-cache");
-        let translator = MarianTranslator::load_with_cache(&files, &placement, Some(&cache))?;
-        Loaded::Marian(translator, files)
+    let files = if marian {
+        wide_marian(&tmp.path().join("marian"))?
     } else {
-        Loaded::Llm(llm_session(&tmp.path().join("model"), &placement)?)
+        llm_files(&tmp.path().join("model"))?
     };
+    let mut model = Model::load(files, &placement, TaskPrompts::embedded())?;
     let corpus = tmp.path().join("corpus.jsonl");
     let lines: String = (0..documents)
         .map(|i| {
@@ -214,29 +203,19 @@ fn main() -> AnyResult<()> {
     let job = BatchJob {
         task,
         clean: true,
-        summarize: SummarizeSettings {
-            lang: Lang::En,
+        settings: TaskSettings {
             length: Length::Short,
-            generation: greedy_settings(32),
+            ..TaskSettings::new(greedy_settings(32))
         },
-        marian: MarianSettings::default(),
         retry_failed: false,
     };
-    let identity = match &loaded {
-        Loaded::Llm(session) => ModelIdentity::of_session(session),
-        Loaded::Marian(_, files) => ModelIdentity::of_files(files, &TaskPrompts::embedded()),
-    };
-    let plan = BatchPlan::new(job, identity)?;
-    let model = match &mut loaded {
-        Loaded::Llm(session) => BatchModel::Llm(session),
-        Loaded::Marian(translator, files) => BatchModel::Marian { translator, files },
-    };
+    let plan = BatchPlan::new(job, ModelIdentity::of_model(&model))?;
 
     let started = Instant::now();
     let pending = plan.pending(&docs, &mut resumed.done);
     let mut sink = TimedOutput { output, secs: 0.0 };
     let tally = plan.run(
-        model,
+        &mut model,
         &pending.todo,
         &mut resumed,
         &mut sink,
@@ -253,7 +232,7 @@ fn main() -> AnyResult<()> {
 
     let records = batch::read_records(&out_path)?;
     let sum = |field: &str| -> f64 { records.iter().filter_map(|r| r[field].as_f64()).sum() };
-    let model = sum("prefill_secs") + sum("decode_secs");
+    let model_secs = sum("prefill_secs") + sum("decode_secs");
     let elapsed = sum("elapsed_secs");
     let percent = |secs: f64| 100.0 * secs / wall;
     println!(
@@ -267,16 +246,16 @@ fn main() -> AnyResult<()> {
         sum("calls")
     );
     println!("  wall              {wall:8.3} s");
-    println!("  model             {model:8.3} s  (sum of prefill_secs + decode_secs)");
+    println!("  model             {model_secs:8.3} s  (sum of prefill_secs + decode_secs)");
     println!(
         "  overhead          {:8.3} s  {:5.2} %  (target < 3 %)",
-        wall - model,
-        percent(wall - model)
+        wall - model_secs,
+        percent(wall - model_secs)
     );
     println!(
         "    in documents    {:8.3} s  {:5.2} %  (preparing, prompts, tokenizing)",
-        elapsed - model,
-        percent(elapsed - model)
+        elapsed - model_secs,
+        percent(elapsed - model_secs)
     );
     println!(
         "    between         {:8.3} s  {:5.2} %  (reading, hashing, records)",

@@ -11,11 +11,11 @@
 mod common;
 
 use saar::engine::Placement;
-use saar::prompt::{Lang, Length, TaskPrompts};
-use saar::score::check_numbers;
+use saar::prompt::{Length, TaskPrompts};
 use saar::synth::Arch;
 use saar::task::compare;
-use saar::task::{summarize, LlmSession, SummarizeSettings};
+use saar::task::{Model, TaskSettings};
+use saar::text::{prepare, PrepareOptions};
 
 fn main() -> common::AnyResult<()> {
     let (folder, names) = common::folder_and_models(std::env::args().skip(1).collect());
@@ -30,17 +30,21 @@ fn main() -> common::AnyResult<()> {
         device: candle_core::Device::Cpu,
         dtype: None,
     };
-    let mut session = LlmSession::load(files, &placement, TaskPrompts::embedded())?;
-    let mut settings = SummarizeSettings {
-        lang: Lang::En,
+    let mut model = Model::load(files, &placement, TaskPrompts::embedded())?;
+    let settings = TaskSettings {
         length: Length::Short,
-        generation: compare::greedy_settings(if names.is_empty() { 12 } else { 256 }),
+        check: true,
+        ..TaskSettings::new(compare::greedy_settings(if names.is_empty() {
+            12
+        } else {
+            256
+        }))
     };
-    settings.generation.eos_token_ids = session.tokenizer().eos_token_ids().to_vec();
     for document in &documents {
-        let summary = summarize(&mut session, &document.source, &settings, &mut |_| {})?;
-        println!("## {}\n\n{}\n", document.id, summary.text);
-        let findings = check_numbers(&document.source, &summary.text);
+        let article = prepare(&document.source, PrepareOptions::default());
+        let summary = model.summarize(&article, &settings, &mut |_| {})?;
+        println!("## {}\n\n{}\n", document.id, summary.output);
+        let findings = summary.check.unwrap_or_default();
         if findings.is_empty() {
             println!("number check: every number and date is in the article\n");
         }

@@ -1,6 +1,8 @@
-//! The `saar` binary: a thin shell over [`saar::cli`]-style code in `src/cli`.
+//! The `saar` binary: two thin doors onto the library, the command line (`src/cli`)
+//! and the HTTP server (`src/serve`).
 
 mod cli;
+mod serve;
 
 fn main() -> std::process::ExitCode {
     cli::main()

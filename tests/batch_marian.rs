@@ -199,7 +199,7 @@ fn a_marian_model_cannot_summarize() {
             b"",
             tmp.path(),
         );
-        assert_one_line_error(&run, "use an LLM for summaries");
+        assert_one_line_error(&run, "is a translation model; it cannot summarize");
         assert!(!out.exists(), "refused before the output is opened");
     }
 }

@@ -314,5 +314,5 @@ fn a_marian_model_translates_next_to_an_llm_and_cannot_summarize() {
     well_formed::check(&html).unwrap();
     assert_eq!(html.matches("<article class=\"card\"").count(), 6);
     let summarize = run("summarize");
-    assert_one_line_error(&summarize, "use an LLM for summaries");
+    assert_one_line_error(&summarize, "is a translation model; it cannot summarize");
 }

@@ -48,6 +48,7 @@ impl Model {
             Format::Bin => Weights::PytorchBin(self.path("pytorch_model.bin")),
         };
         let mut files = ModelFiles {
+            kind: saar::model::ModelKind::Marian,
             config: Some(self.path("config.json")),
             generation_config: Some(self.path("generation_config.json")),
             tokenizer_config: Some(self.path("tokenizer_config.json")),

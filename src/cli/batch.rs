@@ -10,13 +10,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
-use saar::engine::marian::{MarianSettings, MarianTranslator};
-use saar::model::ModelFiles;
 use saar::task::batch::{
-    self, BatchEvent, BatchJob, BatchModel, BatchOutput, BatchPlan, BatchTask, Document,
-    ModelIdentity, Shard,
+    self, BatchEvent, BatchJob, BatchOutput, BatchPlan, BatchTask, Document, ModelIdentity, Shard,
 };
-use saar::task::{self, LlmSession, SummarizeSettings};
+use saar::task::TaskSettings;
 
 use super::batch_progress::Progress;
 use super::llm;
@@ -86,63 +83,31 @@ impl From<TaskArg> for BatchTask {
     }
 }
 
-/// The loaded model, kept alive for the run.
-enum Loaded {
-    Llm(LlmSession),
-    Marian(MarianTranslator, ModelFiles),
-}
-
 pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
-    let generation = args.generation.settings()?;
-    if args.mt.batch_size == 0 || args.mt.beams == Some(0) {
-        anyhow::bail!("--batch-size and --beams must be at least 1");
-    }
-    let placement = args.runtime.placement()?;
+    let settings = args.mt.apply(TaskSettings {
+        lang: args.lang.into(),
+        length: args.length.into(),
+        ..args.generation.task_settings()
+    });
     let job = BatchJob {
         task: args.task.into(),
         clean: !args.keep_boilerplate,
-        summarize: SummarizeSettings {
-            lang: args.lang.into(),
-            length: args.length.into(),
-            generation,
-        },
-        marian: MarianSettings {
-            beams: args.mt.beams,
-            batch_size: args.mt.batch_size,
-            ..MarianSettings::default()
-        },
+        settings: super::options::checked(settings)?,
         retry_failed: args.retry_failed,
     };
+    let placement = args.runtime.placement()?;
     let files = llm::resolve_verbose(&args.model, false)?;
-    // A Marian model asked for summaries is refused before anything is opened or loaded.
-    let marian_plan = if task::is_marian(&files) {
-        let identity = ModelIdentity {
-            name: files.name.clone(),
-            revision: files.revision.clone().unwrap_or_default(),
-            prompt_hash: None,
-        };
-        Some(BatchPlan::new(job.clone(), identity)?)
-    } else {
-        None
-    };
+    // A task the model cannot do is refused before anything is opened or loaded.
+    let prompts = args.model.task_prompts()?;
+    let plan = BatchPlan::new(job, ModelIdentity::of_files(&files, &prompts))?;
     let (mut output, mut resumed) = BatchOutput::open(&args.out, args.force)?;
     let documents: Vec<Document> = batch::discover(&args.inputs, &mut std::io::stdin().lock())?
         .into_iter()
         .filter(|doc| args.shard.is_none_or(|shard| shard.contains(&doc.id)))
         .collect();
-    let (mut loaded, plan) = match marian_plan {
-        Some(plan) => {
-            let name = files.name.clone();
-            let translator = MarianTranslator::load(&files, &placement)
-                .with_context(|| format!("loading model `{name}`"))?;
-            (Loaded::Marian(translator, files), plan)
-        }
-        None => {
-            let session = llm::load_session(files, &args.model, &placement)?;
-            let plan = BatchPlan::new(job, ModelIdentity::of_session(&session))?;
-            (Loaded::Llm(session), plan)
-        }
-    };
+    let name = files.name.clone();
+    let mut model = saar::task::Model::load(files, &placement, prompts)
+        .with_context(|| format!("loading model `{name}`"))?;
     // Settle what is done first, so progress and its ETA count only the work left.
     let pending = plan.pending(&documents, &mut resumed.done);
     let mut progress = Progress::new(pending.todo.len(), args.quiet);
@@ -160,12 +125,8 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
             args.out.display()
         ));
     }
-    let model = match &mut loaded {
-        Loaded::Llm(session) => BatchModel::Llm(session),
-        Loaded::Marian(translator, files) => BatchModel::Marian { translator, files },
-    };
     let tally = plan.run(
-        model,
+        &mut model,
         &pending.todo,
         &mut resumed,
         &mut output,

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use saar::task::compare::{self, CompareTask, Comparison, Progress, RunCache};
-use saar::task::SummarizeSettings;
+use saar::task::TaskSettings;
 
 use super::llm;
 use super::options::{GenerationOptions, ModelOptions, RuntimeOptions};
@@ -68,12 +68,11 @@ pub enum TaskArg {
 }
 
 pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
-    let generation = args.generation.settings()?;
+    let generation = super::options::checked(args.generation.task_settings())?.generation;
     let task = match args.task {
-        TaskArg::Summarize => CompareTask::Summarize(SummarizeSettings {
-            lang: saar::prompt::Lang::En,
+        TaskArg::Summarize => CompareTask::Summarize(TaskSettings {
             length: args.length.into(),
-            generation,
+            ..TaskSettings::new(generation)
         }),
         TaskArg::Translate => CompareTask::Translate(generation),
     };

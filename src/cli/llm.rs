@@ -1,17 +1,16 @@
 //! What `summarize` and `translate` share: reading and preparing the article,
-//! resolving and loading the model, streaming output, and the JSON record.
+//! resolving and loading the model, streaming output and printing the record.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use serde_json::Value;
 
-use saar::task::{write_model_json, Event, LlmSession, Usage};
+use saar::task::{Event, Model, Usage};
 use saar::text::{self, PrepareOptions, Prepared};
 
-use super::options::{ModelOptions, RuntimeOptions};
+use super::options::ModelOptions;
 
 /// The article and how it is cleaned.
 #[derive(Debug, Clone, Args)]
@@ -48,17 +47,6 @@ impl ArticleOptions {
     }
 }
 
-/// Resolves `--model` (downloading on first use) and loads it where `--device` says.
-pub fn open_session(
-    model: &ModelOptions,
-    runtime: &RuntimeOptions,
-    verbose: bool,
-) -> anyhow::Result<LlmSession> {
-    let placement = runtime.placement()?;
-    let files = resolve_verbose(model, verbose)?;
-    load_session(files, model, &placement)
-}
-
 /// Resolves `--model`, saying which files were found under `--verbose`.
 pub fn resolve_verbose(
     model: &ModelOptions,
@@ -71,15 +59,15 @@ pub fn resolve_verbose(
     Ok(files)
 }
 
-/// Loads an LLM session from resolved files with the `--prompts` templates.
-pub fn load_session(
+/// Loads a model from resolved files with the `--prompts` templates.
+pub fn load_model(
     files: saar::model::ModelFiles,
     model: &ModelOptions,
     placement: &saar::engine::Placement,
-) -> anyhow::Result<LlmSession> {
+) -> anyhow::Result<Model> {
     let prompts = model.task_prompts()?;
     let name = files.name.clone();
-    LlmSession::load(files, placement, prompts).with_context(|| format!("loading model `{name}`"))
+    Model::load(files, placement, prompts).with_context(|| format!("loading model `{name}`"))
 }
 
 /// Streams generated text to stdout, keeping the first write error for later
@@ -130,22 +118,6 @@ impl StdoutSink {
     }
 }
 
-/// The fields every JSON result carries: model, where it ran, and its cost.
-pub fn json_record(session: &LlmSession, task: &str, output: &str, usage: &Usage) -> Value {
-    let mut record = serde_json::Map::new();
-    record.insert("task".into(), task.into());
-    record.insert("output".into(), output.into());
-    let prompt_hash = session.prompts_hash();
-    write_model_json(
-        &mut record,
-        session.files(),
-        session.info(),
-        Some(&prompt_hash),
-    );
-    usage.write_json(&mut record);
-    Value::Object(record)
-}
-
 /// `--stats`: one line on stderr. Models without a separate prefill (Marian runs its
 /// encoder inside each batch) report decode only.
 pub fn print_stats(usage: &Usage) {
@@ -167,8 +139,8 @@ pub fn print_stats(usage: &Usage) {
     }
 }
 
-/// Prints a JSON value as one line on stdout.
-pub fn print_json(value: &Value) -> anyhow::Result<()> {
+/// Prints a value as one line of JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer(&mut out, value)?;
     out.write_all(b"\n")?;

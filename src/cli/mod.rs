@@ -10,6 +10,7 @@ mod llm;
 mod models;
 mod options;
 mod score;
+mod serve;
 mod split;
 mod summarize;
 mod translate;
@@ -41,6 +42,7 @@ enum Command {
     Compare(compare::CompareArgs),
     /// Summarize and/or translate a corpus into JSON lines: resumable, shardable, crash-safe.
     Batch(batch::BatchArgs),
+    Serve(serve::ServeArgs),
 }
 
 /// Split an article into sentences, or into chunks that fit a model's context.
@@ -97,6 +99,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         Command::Compare(args) => compare::run(&args),
         Command::Batch(args) => batch::run(&args),
+        Command::Serve(args) => serve::run(&args),
     }
 }
 

@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use saar::engine::{GenerationSettings, Placement};
 use saar::model::{HubSettings, ModelFiles, ModelSpec};
+use saar::task::{defaults, TaskSettings};
 
 /// Which model to run.
 #[derive(Debug, Clone, Args)]
@@ -53,11 +54,12 @@ pub enum DtypeChoice {
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Generation")]
 pub struct GenerationOptions {
-    /// The most tokens to generate for one output.
-    #[arg(long, default_value_t = 512)]
-    pub max_new_tokens: usize,
+    /// The most tokens to generate for one output [default: 512; a translation model:
+    /// its own generation config's limit, per sentence].
+    #[arg(long)]
+    pub max_new_tokens: Option<usize>,
     /// Sampling temperature; 0 decodes greedily (the default: reproducible output).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = defaults::TEMPERATURE)]
     pub temperature: f64,
     /// Sample only from the k most likely tokens.
     #[arg(long)]
@@ -66,13 +68,13 @@ pub struct GenerationOptions {
     #[arg(long)]
     pub top_p: Option<f64>,
     /// Random seed for sampling.
-    #[arg(long, default_value_t = 299_792_458)]
+    #[arg(long, default_value_t = defaults::SEED)]
     pub seed: u64,
     /// Penalty for repeating recent tokens; 1.0 turns it off.
-    #[arg(long, default_value_t = 1.1)]
+    #[arg(long, default_value_t = defaults::REPEAT_PENALTY)]
     pub repeat_penalty: f32,
     /// How many recent tokens the repeat penalty looks at.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults::REPEAT_LAST_N)]
     pub repeat_last_n: usize,
 }
 
@@ -141,28 +143,18 @@ fn parse_device(spec: &str) -> anyhow::Result<Device> {
 }
 
 impl GenerationOptions {
-    /// Validates the sampling flags. EOS ids come from the model's files: the caller
-    /// fills them in once the tokenizer is loaded.
-    pub fn settings(&self) -> anyhow::Result<GenerationSettings> {
-        if self.max_new_tokens == 0 {
-            bail!("--max-new-tokens must be at least 1");
+    /// The flags as task settings, not yet checked (see [`checked`]). EOS ids come
+    /// from the model's files.
+    pub fn task_settings(&self) -> TaskSettings {
+        TaskSettings {
+            max_new_tokens_given: self.max_new_tokens.is_some(),
+            ..TaskSettings::new(self.settings())
         }
-        if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
-            bail!("--temperature must be 0 (greedy) or a positive number");
-        }
-        if let Some(p) = self.top_p {
-            if !(p > 0.0 && p <= 1.0) {
-                bail!("--top-p must be in (0, 1]");
-            }
-        }
-        if self.top_k == Some(0) {
-            bail!("--top-k must be at least 1");
-        }
-        if !(self.repeat_penalty > 0.0 && self.repeat_penalty.is_finite()) {
-            bail!("--repeat-penalty must be a positive number (1.0 turns it off)");
-        }
-        Ok(GenerationSettings {
-            max_new_tokens: self.max_new_tokens,
+    }
+
+    fn settings(&self) -> GenerationSettings {
+        GenerationSettings {
+            max_new_tokens: self.max_new_tokens.unwrap_or(defaults::MAX_NEW_TOKENS),
             temperature: self.temperature,
             top_k: self.top_k,
             top_p: self.top_p,
@@ -170,7 +162,15 @@ impl GenerationOptions {
             repeat_penalty: self.repeat_penalty,
             repeat_last_n: self.repeat_last_n,
             eos_token_ids: Vec::new(),
-        })
+        }
+    }
+}
+
+/// Validates task settings built from flags, naming the flag that is out of range.
+pub fn checked(settings: TaskSettings) -> anyhow::Result<TaskSettings> {
+    match settings.validate() {
+        Ok(()) => Ok(settings),
+        Err(bad) => bail!("--{} {}", bad.name.replace('_', "-"), bad.rule),
     }
 }
 
@@ -182,11 +182,16 @@ impl ModelOptions {
 
     /// The `--prompts` templates, or the built-in ones.
     pub fn task_prompts(&self) -> anyhow::Result<saar::prompt::TaskPrompts> {
-        Ok(match &self.prompts {
-            Some(dir) => saar::prompt::TaskPrompts::from_dir(dir)?,
-            None => saar::prompt::TaskPrompts::embedded(),
-        })
+        task_prompts(self.prompts.as_deref())
     }
+}
+
+/// The templates of a `--prompts` directory, or the built-in ones.
+pub fn task_prompts(dir: Option<&std::path::Path>) -> anyhow::Result<saar::prompt::TaskPrompts> {
+    Ok(match dir {
+        Some(dir) => saar::prompt::TaskPrompts::from_dir(dir)?,
+        None => saar::prompt::TaskPrompts::embedded(),
+    })
 }
 
 /// Resolves a `--model` value (or the default preset) through the HF cache and hub.

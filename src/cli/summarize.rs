@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use saar::prompt::{Lang as PromptLang, Length};
-use saar::task::{self, SummarizeSettings};
+use saar::task::TaskSettings;
 
 use super::llm::{self, ArticleOptions, StdoutSink};
 use super::options::{
-    GenerationOptions, ModelOptions, OutputFormat, OutputOptions, RuntimeOptions,
+    checked, GenerationOptions, ModelOptions, OutputFormat, OutputOptions, RuntimeOptions,
 };
 
 /// Summarize a Hindi news article.
@@ -52,38 +52,29 @@ pub enum LengthArg {
 
 pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
     let verbose = args.output.verbose;
-    let mut generation = args.generation.settings()?;
-    let prepared = args.article.read(verbose)?;
-    let mut session = llm::open_session(&args.model, &args.runtime, verbose)?;
-    generation.eos_token_ids = session.tokenizer().eos_token_ids().to_vec();
-    let settings = SummarizeSettings {
+    let settings = checked(TaskSettings {
         lang: args.lang.into(),
         length: args.length.into(),
-        generation,
-    };
+        check: args.check,
+        ..args.generation.task_settings()
+    })?;
+    let prepared = args.article.read(verbose)?;
+    let files = llm::resolve_verbose(&args.model, verbose)?;
+    saar::task::check_supports(&files, saar::task::TaskKind::Summarize)?;
+    let mut model = llm::load_model(files, &args.model, &args.runtime.placement()?)?;
     let stream = args.output.format == OutputFormat::Text;
     let mut sink = StdoutSink::new(stream, verbose);
-    let summary = task::summarize(&mut session, &prepared.text, &settings, &mut |e| {
-        sink.event(e)
-    })?;
+    let record = model.summarize(&prepared, &settings, &mut |e| sink.event(e))?;
     sink.finish()?;
     if args.output.format == OutputFormat::Json {
-        let mut record = llm::json_record(&session, "summarize", &summary.text, &summary.usage);
-        record["chunks"] = summary.chunks.into();
-        record["combine_rounds"] = summary.combine_rounds.into();
-        record["removed_boilerplate"] = prepared.removed.len().into();
-        if args.check {
-            record["check"] =
-                serde_json::to_value(saar::score::check_numbers(&prepared.text, &summary.text))?;
-        }
         llm::print_json(&record)?;
-    } else if args.check {
-        for finding in saar::score::check_numbers(&prepared.text, &summary.text) {
+    } else {
+        for finding in record.check.iter().flatten() {
             eprintln!("saar: check: {finding}");
         }
     }
     if args.output.stats {
-        llm::print_stats(&summary.usage);
+        llm::print_stats(&record.usage);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -51,6 +51,7 @@ pub(crate) struct TokenizerFiles {
 /// `config.json`, the tokenizer files, and family-specific extras.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct SupportFiles {
+    pub kind: super::ModelKind,
     pub config: Option<PathBuf>,
     pub tokenizer: TokenizerFiles,
     pub other: BTreeMap<String, PathBuf>,
@@ -83,21 +84,24 @@ pub(crate) fn fetch_support_files(source: &mut dyn FileSource) -> Result<Support
     let config = fetch_optional(source, CONFIG)?;
     let tokenizer = fetch_tokenizer_files(source)?;
     let mut other = BTreeMap::new();
-    if let Some(config) = &config {
-        if model_type(config)?.as_deref() == Some("marian") {
-            for file in MARIAN_FILES {
-                other.insert(file.to_string(), fetch_required(source, file)?);
-            }
-            // Pairs with separate source and target vocabularies ship a second one.
-            if source.has(MARIAN_TARGET_VOCAB) {
-                other.insert(
-                    MARIAN_TARGET_VOCAB.to_string(),
-                    source.fetch(MARIAN_TARGET_VOCAB)?,
-                );
-            }
+    let kind = match &config {
+        Some(config) => super::ModelKind::from_model_type(model_type(config)?.as_deref()),
+        None => super::ModelKind::Llm,
+    };
+    if kind == super::ModelKind::Marian {
+        for file in MARIAN_FILES {
+            other.insert(file.to_string(), fetch_required(source, file)?);
+        }
+        // Pairs with separate source and target vocabularies ship a second one.
+        if source.has(MARIAN_TARGET_VOCAB) {
+            other.insert(
+                MARIAN_TARGET_VOCAB.to_string(),
+                source.fetch(MARIAN_TARGET_VOCAB)?,
+            );
         }
     }
     Ok(SupportFiles {
+        kind,
         config,
         tokenizer,
         other,

@@ -51,6 +51,42 @@ impl Weights {
     }
 }
 
+/// Which engine family a model belongs to, decided once when its files are resolved
+/// (from `config.json`'s `model_type`; a GGUF file is always a decoder LLM). Every
+/// caller asks this instead of reading the config again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// A decoder-only chat or base LLM (qwen2, qwen3, llama, gemma3).
+    #[default]
+    Llm,
+    /// A Marian (opus-mt) sentence translation model.
+    Marian,
+}
+
+impl ModelKind {
+    /// The kind `config.json`'s `model_type` names.
+    pub(crate) fn from_model_type(model_type: Option<&str>) -> Self {
+        match model_type {
+            Some("marian") => ModelKind::Marian,
+            _ => ModelKind::Llm,
+        }
+    }
+
+    /// What the kind is, as a user reads it in an error ("a translation model").
+    pub fn description(self) -> &'static str {
+        match self {
+            ModelKind::Llm => "a language model",
+            ModelKind::Marian => "a translation model",
+        }
+    }
+
+    /// True for the sentence-level translation families (no chat, no summaries).
+    pub fn is_translation_only(self) -> bool {
+        self != ModelKind::Llm
+    }
+}
+
 /// Everything needed to load a model, all paths local.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelFiles {
@@ -60,6 +96,8 @@ pub struct ModelFiles {
     pub repo: Option<String>,
     pub revision: Option<String>,
     pub weights: Weights,
+    /// The engine family, decided from the files when they were resolved.
+    pub kind: ModelKind,
     /// `config.json`; absent for a bare GGUF file.
     pub config: Option<PathBuf>,
     pub generation_config: Option<PathBuf>,
@@ -83,6 +121,7 @@ impl ModelFiles {
             repo: None,
             revision: None,
             weights,
+            kind: ModelKind::Llm,
             config: None,
             generation_config: None,
             tokenizer: None,

@@ -184,6 +184,7 @@ fn full_model(
     Ok(ModelFiles {
         repo,
         revision,
+        kind: support.kind,
         config: support.config,
         generation_config: support.tokenizer.generation_config,
         tokenizer: support.tokenizer.json,

@@ -164,7 +164,7 @@ struct Source {
 }
 
 /// The task templates in use, compiled.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct TaskPrompts {
     env: Environment<'static>,
     sources: BTreeMap<&'static str, Source>,

@@ -1,18 +1,29 @@
-//! Tasks built from the stages: an [`LlmSession`] holds a loaded model with its
-//! tokenizer, chat template and prompts; [`summarize`] (map-reduce when the article does
-//! not fit) and [`translate`] (chunk by chunk, paragraphs kept) drive it.
+//! Tasks built from the stages. [`Model`] is the one API every door uses: it loads
+//! whichever engine the files are, and answers summarize, translate, chat and raw
+//! completion with one [`TaskSettings`] and one [`Record`]. Below it, an
+//! [`LlmSession`] holds a loaded LLM with its tokenizer, chat template and prompts;
+//! [`summarize`] (map-reduce when the article does not fit) and [`translate`] (chunk by
+//! chunk, paragraphs kept) drive it, and [`translate_mt`] drives a Marian model.
 
 pub mod batch;
 pub mod compare;
+mod control;
+pub(crate) mod model;
+mod record;
 mod session;
 mod summarize;
 mod translate;
 mod translate_mt;
 
-pub use session::{write_model_json, Completion, LlmSession, Usage};
-pub use summarize::{summarize, SummarizeSettings, Summary};
+pub use control::{Interrupt, StopFilter, StopWhen};
+pub use model::{
+    check_supports, defaults, supports, unsupported, BadSetting, Model, TaskKind, TaskSettings,
+};
+pub use record::{json_fields, ModelStamp, Record};
+pub use session::{Completion, Finish, LlmSession, Usage};
+pub use summarize::{summarize, Summary};
 pub use translate::{translate, Translation, TranslationPiece};
-pub use translate_mt::{is_marian, translate_mt, MtPlan};
+pub use translate_mt::{translate_mt, MtPlan};
 
 /// What a running task tells its caller, so the CLI can stream and report progress
 /// without the library printing anything.
@@ -27,6 +38,14 @@ pub enum Event<'a> {
 /// Errors a task raises on its own, beyond those of the stages it drives.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
+    #[error(
+        "{model} is {kind}; it cannot {task}: use a language model for that (e.g. -m qwen3-1.7b)"
+    )]
+    Unsupported {
+        model: String,
+        kind: &'static str,
+        task: &'static str,
+    },
     #[error("the model's context is too small for --max-new-tokens {max_new_tokens}: lower --max-new-tokens")]
     ContextTooSmall { max_new_tokens: usize },
     #[error(

@@ -1,10 +1,11 @@
 //! A loaded LLM with everything needed to run a task prompt through it: tokenizer,
 //! chat template and task templates. Tasks ask it for completions and token budgets.
 
+use super::control::{Interrupt, StopFilter, StopWhen};
 use crate::engine::{self, CausalLm, GenerationSettings, Placement, StopReason};
 use crate::model::tokenizer::ModelTokenizer;
 use crate::model::ModelFiles;
-use crate::prompt::{self, ChatTemplate, PromptVars, Task, TaskPrompts};
+use crate::prompt::{self, ChatTemplate, Message, PromptVars, Task, TaskPrompts};
 use crate::Result;
 
 /// Tokens kept free between the prompt and the output, so that a chat template's
@@ -15,7 +16,8 @@ const CONTEXT_MARGIN: usize = 16;
 pub struct LlmSession {
     model: Box<dyn CausalLm>,
     tokenizer: ModelTokenizer,
-    chat: ChatTemplate,
+    /// `None` for a model with no chat template: it can only continue raw text.
+    chat: Option<ChatTemplate>,
     prompts: TaskPrompts,
     files: ModelFiles,
     context_length: usize,
@@ -26,11 +28,28 @@ pub struct LlmSession {
 pub struct Completion {
     pub text: String,
     pub usage: Usage,
-    pub stop: StopReason,
+    pub finish: Finish,
 }
 
-/// Token counts and times, summed over every model call a task made.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+/// Why a model call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finish {
+    /// The model ended its answer (an EOS token).
+    Eos,
+    /// `max_new_tokens`, or the model's context, ran out.
+    Length,
+    /// A stop string of the caller's came.
+    StopString,
+    /// The caller raised its cancel flag.
+    Cancelled,
+    /// The caller's deadline passed.
+    TimedOut,
+}
+
+/// Token counts and times, summed over every model call a task made. Serializes to
+/// the fields every JSON record saar writes carries, rates included.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Usage {
     pub calls: usize,
     pub prompt_tokens: usize,
@@ -55,45 +74,21 @@ impl Usage {
     pub fn decode_tokens_per_sec(&self) -> f64 {
         rate(self.generated_tokens, self.decode_secs)
     }
-
-    /// The counts, times and rates as they appear in every JSON record saar writes
-    /// (`--format json` and `saar batch`), added to `record`.
-    pub fn write_json(&self, record: &mut serde_json::Map<String, serde_json::Value>) {
-        let fields = [
-            ("calls", self.calls.into()),
-            ("prompt_tokens", self.prompt_tokens.into()),
-            ("generated_tokens", self.generated_tokens.into()),
-            ("prefill_secs", self.prefill_secs.into()),
-            ("decode_secs", self.decode_secs.into()),
-            (
-                "prefill_tokens_per_sec",
-                self.prefill_tokens_per_sec().into(),
-            ),
-            ("decode_tokens_per_sec", self.decode_tokens_per_sec().into()),
-        ];
-        record.extend(fields.map(|(name, value)| (name.to_string(), value)));
-    }
 }
 
-/// Which model produced a record: name, hub repo and revision, architecture, device,
-/// weight type and the prompt templates' hash, added to `record` (shared by
-/// `--format json` and `saar batch`).
-pub fn write_model_json(
-    record: &mut serde_json::Map<String, serde_json::Value>,
-    files: &crate::model::ModelFiles,
-    info: &crate::engine::ModelInfo,
-    prompt_hash: Option<&str>,
-) {
-    let fields = [
-        ("model", files.name.clone().into()),
-        ("repo", files.repo.clone().into()),
-        ("revision", files.revision.clone().into()),
-        ("architecture", info.architecture.clone().into()),
-        ("device", info.device.clone().into()),
-        ("dtype", info.dtype.clone().into()),
-        ("prompt_hash", prompt_hash.map(str::to_string).into()),
-    ];
-    record.extend(fields.map(|(name, value)| (name.to_string(), value)));
+impl serde::Serialize for Usage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(7))?;
+        map.serialize_entry("calls", &self.calls)?;
+        map.serialize_entry("prompt_tokens", &self.prompt_tokens)?;
+        map.serialize_entry("generated_tokens", &self.generated_tokens)?;
+        map.serialize_entry("prefill_secs", &self.prefill_secs)?;
+        map.serialize_entry("decode_secs", &self.decode_secs)?;
+        map.serialize_entry("prefill_tokens_per_sec", &self.prefill_tokens_per_sec())?;
+        map.serialize_entry("decode_tokens_per_sec", &self.decode_tokens_per_sec())?;
+        map.end()
+    }
 }
 
 fn rate(tokens: usize, secs: f64) -> f64 {
@@ -105,10 +100,12 @@ fn rate(tokens: usize, secs: f64) -> f64 {
 }
 
 impl LlmSession {
-    /// Loads the model, its tokenizer and chat template from `files`.
+    /// Loads the model and its tokenizer from `files`. A model without a chat template
+    /// (a base model) loads too: it can continue raw text, and chat tasks fail on it
+    /// with the tokenizer's own error.
     pub fn load(files: ModelFiles, placement: &Placement, prompts: TaskPrompts) -> Result<Self> {
         let tokenizer = ModelTokenizer::load(&files)?;
-        let chat = tokenizer.chat_template()?;
+        let chat = tokenizer.chat_template().ok();
         let model = engine::llm::load(&files, placement)?;
         let context_length = match files.context_length {
             Some(cap) => cap.min(model.info().context_length),
@@ -167,23 +164,79 @@ impl LlmSession {
         task: Task,
         vars: &PromptVars,
         settings: &GenerationSettings,
+        stop: &StopWhen,
         sink: &mut dyn FnMut(&str),
     ) -> Result<Completion> {
         let prompt = self.encode_prompt(task, vars)?;
+        self.run(&prompt, settings, stop, sink)
+    }
+
+    /// Renders a conversation with the model's chat template (generation prompt added)
+    /// and generates the assistant's answer.
+    pub fn chat(
+        &mut self,
+        messages: &[Message],
+        settings: &GenerationSettings,
+        stop: &StopWhen,
+        sink: &mut dyn FnMut(&str),
+    ) -> Result<Completion> {
+        let rendered = self.chat_template()?.render(messages)?;
+        let prompt = self.tokenizer.encode(&rendered, false)?;
+        self.run(&prompt, settings, stop, sink)
+    }
+
+    /// Continues `text` as it is, with no chat template: what a base model needs. The
+    /// tokenizer adds its own special tokens (a BOS where the model wants one).
+    pub fn continue_text(
+        &mut self,
+        text: &str,
+        settings: &GenerationSettings,
+        stop: &StopWhen,
+        sink: &mut dyn FnMut(&str),
+    ) -> Result<Completion> {
+        let prompt = self.tokenizer.encode(text, true)?;
+        self.run(&prompt, settings, stop, sink)
+    }
+
+    /// Generates from `prompt`, streaming decoded text through the stop strings.
+    fn run(
+        &mut self,
+        prompt: &[u32],
+        settings: &GenerationSettings,
+        stop: &StopWhen,
+        sink: &mut dyn FnMut(&str),
+    ) -> Result<Completion> {
         self.model.reset();
         let mut stream = self.tokenizer.stream();
+        let mut filter = StopFilter::new(&stop.strings);
         let mut text = String::new();
-        let generation = engine::generate(self.model.as_mut(), &prompt, settings, &mut |token| {
+        let mut interrupt = None;
+        let mut show = |piece: &str, text: &mut String| {
+            sink(piece);
+            text.push_str(piece);
+        };
+        let generation = engine::generate(self.model.as_mut(), prompt, settings, &mut |token| {
             if let Some(piece) = stream.push(token) {
-                sink(&piece);
-                text.push_str(&piece);
+                show(&filter.push(&piece), &mut text);
             }
-            true
+            interrupt = stop.interrupted();
+            !filter.hit() && interrupt.is_none()
         })?;
         if let Some(rest) = stream.finish() {
-            sink(&rest);
-            text.push_str(&rest);
+            let shown = filter.push(&rest);
+            show(&shown, &mut text);
         }
+        if !filter.hit() {
+            let held = filter.finish();
+            show(&held, &mut text);
+        }
+        let finish = match (interrupt, generation.stop) {
+            (Some(Interrupt::Cancelled), _) => Finish::Cancelled,
+            (Some(Interrupt::TimedOut), _) => Finish::TimedOut,
+            _ if filter.hit() => Finish::StopString,
+            (None, StopReason::Eos | StopReason::Stopped) => Finish::Eos,
+            (None, StopReason::MaxNewTokens | StopReason::ContextFull) => Finish::Length,
+        };
         let usage = Usage {
             calls: 1,
             prompt_tokens: generation.prompt_tokens,
@@ -194,12 +247,27 @@ impl LlmSession {
         Ok(Completion {
             text: text.trim().to_string(),
             usage,
-            stop: generation.stop,
+            finish,
+        })
+    }
+
+    /// The chat template, or the error that says the model has none.
+    fn chat_template(&self) -> Result<&ChatTemplate> {
+        if let Some(chat) = &self.chat {
+            return Ok(chat);
+        }
+        // Loading found none; asking the tokenizer again gives the error that says why.
+        Err(match self.tokenizer.chat_template() {
+            Err(err) => err.into(),
+            Ok(_) => prompt::PromptError::NoChatTemplate {
+                model: self.files.name.clone(),
+            }
+            .into(),
         })
     }
 
     fn encode_prompt(&self, task: Task, vars: &PromptVars) -> Result<Vec<u32>> {
-        let rendered = prompt::build_prompt(&self.prompts, &self.chat, task, vars)?;
+        let rendered = prompt::build_prompt(&self.prompts, self.chat_template()?, task, vars)?;
         Ok(self.tokenizer.encode(&rendered, false)?)
     }
 }

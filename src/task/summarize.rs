@@ -2,18 +2,10 @@
 //! a longer one goes map-reduce: each chunk is summarized, then the partial summaries
 //! are combined with the `combine` prompt, in rounds until one call can hold them.
 
-use super::{Event, LlmSession, TaskError, Usage};
-use crate::engine::GenerationSettings;
-use crate::prompt::{Lang, Length, PromptVars, Task};
+use super::{Event, LlmSession, TaskError, TaskSettings, Usage};
+use crate::prompt::{PromptVars, Task};
 use crate::text::{self, ChunkSettings, TokenCounter};
 use crate::Result;
-
-#[derive(Debug, Clone)]
-pub struct SummarizeSettings {
-    pub lang: Lang,
-    pub length: Length,
-    pub generation: GenerationSettings,
-}
 
 /// A finished summary and what it cost.
 #[derive(Debug, Clone)]
@@ -30,16 +22,17 @@ pub struct Summary {
 pub fn summarize(
     session: &mut LlmSession,
     article: &str,
-    settings: &SummarizeSettings,
+    settings: &TaskSettings,
     events: &mut dyn FnMut(Event),
 ) -> Result<Summary> {
     let generation = &settings.generation;
+    let stop = &settings.stop;
     let max_new = generation.max_new_tokens;
     let styled = |vars: PromptVars| vars.with_lang(settings.lang).with_length(settings.length);
     let budget = session.text_budget(Task::Summarize, &styled(PromptVars::new("")), max_new)?;
     if session.tokenizer().count(article) <= budget {
         let vars = styled(PromptVars::new(article));
-        let done = session.complete(Task::Summarize, &vars, generation, &mut |p| {
+        let done = session.complete(Task::Summarize, &vars, generation, stop, &mut |p| {
             events(Event::Output(p))
         })?;
         return Ok(Summary {
@@ -62,6 +55,7 @@ pub fn summarize(
             Task::Summarize,
             &styled(PromptVars::new(chunk.as_str())),
             generation,
+            stop,
             &mut |_| {},
         )?;
         usage.add(&done.usage);
@@ -82,7 +76,7 @@ pub fn summarize(
                 groups[0].len()
             )));
             let vars = styled(PromptVars::combine(groups.into_iter().flatten().collect()));
-            let done = session.complete(Task::Combine, &vars, generation, &mut |p| {
+            let done = session.complete(Task::Combine, &vars, generation, stop, &mut |p| {
                 events(Event::Output(p))
             })?;
             usage.add(&done.usage);
@@ -110,6 +104,7 @@ pub fn summarize(
                 Task::Combine,
                 &styled(PromptVars::combine(group)),
                 generation,
+                stop,
                 &mut |_| {},
             )?;
             usage.add(&done.usage);

@@ -4,8 +4,7 @@
 
 use std::ops::Range;
 
-use super::{Event, LlmSession, TaskError, Usage};
-use crate::engine::GenerationSettings;
+use super::{Event, LlmSession, TaskError, TaskSettings, Usage};
 use crate::prompt::{PromptVars, Task};
 use crate::text::{self, Boundary, ChunkSettings, Script, Sentence};
 use crate::Result;
@@ -30,9 +29,10 @@ pub struct TranslationPiece {
 pub fn translate(
     session: &mut LlmSession,
     article: &str,
-    generation: &GenerationSettings,
+    settings: &TaskSettings,
     events: &mut dyn FnMut(Event),
 ) -> Result<Translation> {
+    let generation = &settings.generation;
     let max_new = generation.max_new_tokens;
     let input_budget = session.text_budget(Task::Translate, &PromptVars::new(""), max_new)?;
     // A chunk's translation must fit in max_new_tokens, as the chunk must fit the context.
@@ -64,12 +64,12 @@ pub fn translate(
                 verbatim: true,
             });
         } else {
-            let settings = ChunkSettings {
+            let chunking = ChunkSettings {
                 max_tokens: budget,
                 overlap_sentences: 0,
             };
             let run_sentences = &sentences[run.sentences.clone()];
-            for (i, chunk) in text::chunk(article, run_sentences, session.tokenizer(), settings)?
+            for (i, chunk) in text::chunk(article, run_sentences, session.tokenizer(), chunking)?
                 .iter()
                 .enumerate()
             {
@@ -78,9 +78,13 @@ pub fn translate(
                 }
                 let chunk_text = article[chunk.range.clone()].trim();
                 let vars = PromptVars::new(chunk_text);
-                let done = session.complete(Task::Translate, &vars, generation, &mut |p| {
-                    events(Event::Output(p))
-                })?;
+                let done = session.complete(
+                    Task::Translate,
+                    &vars,
+                    generation,
+                    &settings.stop,
+                    &mut |p| events(Event::Output(p)),
+                )?;
                 translation.text.push_str(&done.text);
                 translation.usage.add(&done.usage);
                 translation.pieces.push(TranslationPiece {

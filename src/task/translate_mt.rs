@@ -6,23 +6,8 @@ use std::time::Instant;
 
 use super::{Event, TaskError, Translation, TranslationPiece, Usage};
 use crate::engine::marian::{self, MarianSettings, MarianTranslator};
-use crate::model::ModelFiles;
 use crate::text::{self, ChunkSettings, Script, TokenCounter};
 use crate::Result;
-
-/// True when `files` hold a Marian model (`config.json` says `model_type: marian`).
-pub fn is_marian(files: &ModelFiles) -> bool {
-    let Some(path) = &files.config else {
-        return false;
-    };
-    let Ok(bytes) = std::fs::read(path) else {
-        return false;
-    };
-    serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|config| config.get("model_type")?.as_str().map(|t| t == "marian"))
-        .unwrap_or(false)
-}
 
 /// Counts source tokens as the Marian tokenizer will, `</s>` included.
 struct SourceTokens<'a>(&'a MarianTranslator);

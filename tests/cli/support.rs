@@ -39,6 +39,21 @@ pub fn tiny_gguf(root: &Path, arch: Arch, shape: &Shape) -> PathBuf {
     path
 }
 
+/// A copy of the tiny Marian fixture under `root` (without a tokenizer cache, which a
+/// load writes beside the model): tests never write into the fixture folder.
+pub fn marian_copy(root: &Path) -> PathBuf {
+    let dir = root.join("opus-mt-tiny");
+    std::fs::create_dir_all(&dir).expect("model folder");
+    for entry in std::fs::read_dir("tests/fixtures/marian/tiny").expect("fixture") {
+        let path = entry.expect("fixture entry").path();
+        let name = path.file_name().expect("file name");
+        if !name.to_string_lossy().ends_with(".tokenizer.json") {
+            std::fs::copy(&path, dir.join(name)).expect("copy");
+        }
+    }
+    dir
+}
+
 /// Runs `saar` with `args`, feeding `stdin`, in the repository root, with a private
 /// empty HF cache so no test ever touches the user's cache or the network.
 pub fn saar(args: &[&str], stdin: &[u8], cache: &Path) -> Output {

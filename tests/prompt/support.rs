@@ -85,6 +85,7 @@ pub fn model_files(dir: &Path, weights: Weights) -> ModelFiles {
         repo: None,
         revision: None,
         weights,
+        kind: saar::model::ModelKind::Llm,
         config: None,
         generation_config: present("generation_config.json"),
         tokenizer: present("tokenizer.json"),

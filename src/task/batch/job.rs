@@ -5,10 +5,9 @@
 use serde_json::{json, Value};
 
 use super::{settings_hash, BatchError, Document, RecordKey};
-use crate::engine::marian::MarianSettings;
-use crate::model::ModelFiles;
+use crate::model::{ModelFiles, ModelKind};
 use crate::prompt::TaskPrompts;
-use crate::task::{is_marian, LlmSession, SummarizeSettings};
+use crate::task::{supports, unsupported, Model, TaskKind, TaskSettings};
 
 /// What is computed for each document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +42,10 @@ pub struct BatchJob {
     pub task: BatchTask,
     /// Remove scraped-news boilerplate before the model sees a document.
     pub clean: bool,
-    /// The summaries' language and length, and the generation settings of every LLM
-    /// call (translation included). Empty EOS ids are filled from the model's tokenizer.
-    pub summarize: SummarizeSettings,
-    /// Beams and sentences per padded batch for Marian models.
-    pub marian: MarianSettings,
+    /// The summaries' language and length, the generation settings of every model
+    /// call (empty EOS ids are filled from the model), and a translation model's beams
+    /// and sentences per padded batch.
+    pub settings: TaskSettings,
     /// Redo documents an earlier run recorded as failed.
     pub retry_failed: bool,
 }
@@ -57,6 +55,7 @@ pub struct BatchJob {
 pub struct ModelIdentity {
     pub name: String,
     pub revision: String,
+    pub kind: ModelKind,
     /// The prompt templates' hash for an LLM; `None` for a Marian model (no prompts).
     pub prompt_hash: Option<String>,
 }
@@ -67,22 +66,20 @@ impl ModelIdentity {
         Self {
             name: files.name.clone(),
             revision: files.revision.clone().unwrap_or_default(),
-            prompt_hash: (!is_marian(files)).then(|| prompts.hash()),
+            kind: files.kind,
+            prompt_hash: (files.kind == ModelKind::Llm).then(|| prompts.hash()),
         }
     }
 
-    /// The identity of a loaded LLM session.
-    pub fn of_session(session: &LlmSession) -> Self {
-        let files = session.files();
+    /// The identity of a loaded model.
+    pub fn of_model(model: &Model) -> Self {
+        let files = model.files();
         Self {
             name: files.name.clone(),
             revision: files.revision.clone().unwrap_or_default(),
-            prompt_hash: Some(session.prompts_hash()),
+            kind: files.kind,
+            prompt_hash: model.prompt_hash(),
         }
-    }
-
-    pub fn is_marian(&self) -> bool {
-        self.prompt_hash.is_none()
     }
 }
 
@@ -106,14 +103,16 @@ pub struct Pending<'d> {
 }
 
 impl BatchPlan {
-    /// Binds `job` to `model`. A Marian model only translates: asking it for summaries
-    /// is refused here, before anything is loaded.
+    /// Binds `job` to `model`. A task the model cannot do (a translation model asked
+    /// for summaries) is refused here, before anything is loaded.
     pub fn new(job: BatchJob, model: ModelIdentity) -> Result<Self, BatchError> {
-        if model.is_marian() && job.task != BatchTask::Translate {
-            return Err(BatchError::MarianSummary {
-                model: model.name,
-                task: job.task.name(),
-            });
+        for (needed, task) in [
+            (job.task.summarizes(), TaskKind::Summarize),
+            (job.task.translates(), TaskKind::Translate),
+        ] {
+            if needed && !supports(model.kind, task) {
+                return Err(unsupported(&model.name, model.kind, task).into());
+            }
         }
         let settings = settings_json(&job, &model);
         Ok(Self {
@@ -168,24 +167,18 @@ fn settings_json(job: &BatchJob, model: &ModelIdentity) -> Value {
         "task": job.task.name(),
         "keep_boilerplate": !job.clean,
     });
+    let generation = &job.settings.generation;
     match &model.prompt_hash {
         Some(prompt_hash) => {
-            let generation = &job.summarize.generation;
             for (name, value) in [
-                (
-                    "lang",
-                    json!(format!("{:?}", job.summarize.lang).to_lowercase()),
-                ),
-                (
-                    "length",
-                    json!(format!("{:?}", job.summarize.length).to_lowercase()),
-                ),
+                ("lang", json!(job.settings.lang.code())),
+                ("length", json!(job.settings.length.name())),
                 ("max_new_tokens", json!(generation.max_new_tokens)),
                 ("temperature", json!(generation.temperature)),
                 ("top_k", json!(generation.top_k)),
                 ("top_p", json!(generation.top_p)),
                 ("seed", json!(generation.seed)),
-                ("repeat_penalty", json!(generation.repeat_penalty)),
+                ("repeat_penalty", json!(shortest(generation.repeat_penalty))),
                 ("repeat_last_n", json!(generation.repeat_last_n)),
                 ("prompt_hash", json!(prompt_hash)),
             ] {
@@ -193,7 +186,7 @@ fn settings_json(job: &BatchJob, model: &ModelIdentity) -> Value {
             }
         }
         None => {
-            let mt = &job.marian;
+            let mt = job.settings.marian();
             for (name, value) in [
                 ("engine", json!("marian")),
                 ("beams", json!(mt.beams)),
@@ -202,8 +195,11 @@ fn settings_json(job: &BatchJob, model: &ModelIdentity) -> Value {
                 ("min_length", json!(mt.min_length)),
                 ("length_penalty", json!(mt.length_penalty)),
                 ("no_repeat_ngram_size", json!(mt.no_repeat_ngram_size)),
-                ("repetition_penalty", json!(mt.repetition_penalty)),
-                ("early_stopping", json!(format!("{:?}", mt.early_stopping))),
+                (
+                    "repetition_penalty",
+                    json!(mt.repetition_penalty.map(shortest)),
+                ),
+                ("early_stopping", json!(mt.early_stopping)),
                 ("renormalize_logits", json!(mt.renormalize_logits)),
             ] {
                 settings[name] = value;
@@ -211,6 +207,12 @@ fn settings_json(job: &BatchJob, model: &ModelIdentity) -> Value {
         }
     }
     settings
+}
+
+/// An f32 flag value as the user wrote it (`1.1`, not `1.100000023841858`): the
+/// shortest decimal that reads back as the same f32.
+fn shortest(value: f32) -> f64 {
+    value.to_string().parse().unwrap_or(f64::from(value))
 }
 
 #[cfg(test)]
@@ -222,12 +224,7 @@ mod tests {
         BatchJob {
             task,
             clean: true,
-            summarize: SummarizeSettings {
-                lang: crate::prompt::Lang::En,
-                length: crate::prompt::Length::Medium,
-                generation: greedy_settings(8),
-            },
-            marian: MarianSettings::default(),
+            settings: TaskSettings::new(greedy_settings(8)),
             retry_failed: false,
         }
     }
@@ -236,6 +233,10 @@ mod tests {
         ModelIdentity {
             name: "m".into(),
             revision: "r".into(),
+            kind: match prompt_hash {
+                Some(_) => ModelKind::Llm,
+                None => ModelKind::Marian,
+            },
             prompt_hash: prompt_hash.map(str::to_string),
         }
     }
@@ -244,15 +245,18 @@ mod tests {
     fn marian_models_only_translate_and_batch_size_never_changes_the_key() {
         for task in [BatchTask::Summarize, BatchTask::Both] {
             let err = BatchPlan::new(job(task), identity(None)).unwrap_err();
-            assert!(err.to_string().contains("use an LLM"), "{err}");
+            assert_eq!(
+                err.to_string(),
+                "m is a translation model; it cannot summarize: use a language model for that (e.g. -m qwen3-1.7b)"
+            );
         }
         let plan = BatchPlan::new(job(BatchTask::Translate), identity(None)).unwrap();
         let mut wider = job(BatchTask::Translate);
-        wider.marian.batch_size = 32;
+        wider.settings.batch_size = 32;
         let wider = BatchPlan::new(wider, identity(None)).unwrap();
         assert_eq!(plan.settings_hash, wider.settings_hash);
         let mut beams = job(BatchTask::Translate);
-        beams.marian.beams = Some(4);
+        beams.settings.beams = Some(4);
         let beams = BatchPlan::new(beams, identity(None)).unwrap();
         assert_ne!(plan.settings_hash, beams.settings_hash);
     }
@@ -263,6 +267,11 @@ mod tests {
         let b = BatchPlan::new(job(BatchTask::Summarize), identity(Some("p2"))).unwrap();
         assert_eq!(a.settings["prompt_hash"], "p1");
         assert_eq!(a.settings["max_new_tokens"], 8);
+        assert_eq!(a.settings["lang"], "en");
+        let mut penalized = job(BatchTask::Summarize);
+        penalized.settings.generation.repeat_penalty = 1.1;
+        let penalized = BatchPlan::new(penalized, identity(Some("p1"))).unwrap();
+        assert_eq!(penalized.settings["repeat_penalty"].to_string(), "1.1");
         assert_ne!(a.settings_hash, b.settings_hash);
     }
 }

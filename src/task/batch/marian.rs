@@ -56,7 +56,7 @@ pub(super) fn run(
     todo: &[&Document],
     events: &mut dyn FnMut(BatchEvent),
 ) -> Result<Tally, BatchError> {
-    let settings = &writer.plan.job.marian;
+    let settings = &writer.plan.job.settings.marian();
     let batch_size = settings.batch_size.max(1);
     let mut pipeline = Pipeline {
         queue: VecDeque::new(),

@@ -15,7 +15,7 @@ pub use input::{discover, duplicate_ids, Document, DocumentBody};
 pub use job::{BatchJob, BatchPlan, BatchTask, ModelIdentity, Pending};
 pub use output::{read_records, BatchOutput, Resumed};
 pub use record::{content_hash, settings_hash, RecordKey};
-pub use run::{BatchEvent, BatchModel, RecordSink, Tally};
+pub use run::{BatchEvent, RecordSink, Tally};
 pub use shard::{shard_of, Shard};
 
 use std::path::PathBuf;
@@ -53,8 +53,8 @@ pub enum BatchError {
         line: usize,
         reason: String,
     },
-    #[error("`{model}` is a Marian translation model and cannot summarize (--task {task}): use an LLM for summaries (e.g. -m qwen3-1.7b), or --task translate")]
-    MarianSummary { model: String, task: &'static str },
+    #[error(transparent)]
+    Unsupported(#[from] crate::task::TaskError),
     #[error("--shard {0}: expected K/N with 0 <= K < N, e.g. 0/4")]
     BadShard(String),
 }

@@ -1,7 +1,7 @@
 //! The batch driver that `saar batch` and `saar compare` share: documents go through
 //! one loaded model and each gets one record, written whole to a [`RecordSink`] in
-//! input order. An LLM takes a document at a time; a Marian model's sentence batches
-//! span documents (see `marian.rs`). A bad document gets an error record and the run
+//! input order. A model takes a document at a time through the one model API, except
+//! that a Marian model's sentence batches span documents (see `marian.rs`). A bad document gets an error record and the run
 //! goes on; only a sink that cannot be written stops it.
 
 use std::time::Instant;
@@ -9,20 +9,9 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::{BatchError, BatchOutput, BatchPlan, Document, RecordKey, Resumed};
-use crate::engine::marian::MarianTranslator;
-use crate::engine::ModelInfo;
-use crate::model::ModelFiles;
-use crate::task::{summarize, translate, write_model_json, LlmSession, Usage};
+use crate::task::model::Engine;
+use crate::task::{json_fields, Model, ModelStamp, Usage};
 use crate::text::{self, PrepareOptions};
-
-/// The loaded model a run drives.
-pub enum BatchModel<'m> {
-    Llm(&'m mut LlmSession),
-    Marian {
-        translator: &'m MarianTranslator,
-        files: &'m ModelFiles,
-    },
-}
 
 /// Where records go: the output file, or memory (a comparison without a cache).
 pub trait RecordSink {
@@ -87,19 +76,7 @@ impl Outcome {
     }
 }
 
-/// One line from an error and its sources, each source added unless already said.
-pub(super) fn one_line(err: &dyn std::error::Error) -> String {
-    let mut line = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            line = format!("{line}: {text}");
-        }
-        source = cause.source();
-    }
-    line.replace('\n', " ")
-}
+pub(super) use crate::error::one_line;
 
 /// Reads and prepares a document as every task sees it.
 pub(super) fn prepare(
@@ -122,8 +99,7 @@ pub(super) fn prepare(
 /// Writes a document's record and keeps the counts; shared by both model kinds.
 pub(super) struct Writer<'r> {
     pub plan: &'r BatchPlan,
-    pub files: &'r ModelFiles,
-    pub info: &'r ModelInfo,
+    pub stamp: ModelStamp,
     pub sink: &'r mut dyn RecordSink,
     pub resumed: &'r mut Resumed,
     pub tally: Tally,
@@ -182,12 +158,11 @@ impl Writer<'_> {
         fields.insert("source".into(), json!(doc.source));
         fields.insert("task".into(), self.plan.job.task.name().into());
         fields.insert("status".into(), "ok".into());
-        let prompt_hash = self.plan.model.prompt_hash.as_deref();
-        write_model_json(&mut fields, self.files, self.info, prompt_hash);
+        fields.extend(json_fields(&self.stamp));
         fields.insert("content_hash".into(), key.content_hash.clone().into());
         fields.insert("settings_hash".into(), key.settings_hash.clone().into());
         fields.insert("settings".into(), self.plan.settings.clone());
-        outcome.usage.write_json(&mut fields);
+        fields.extend(json_fields(&outcome.usage));
         let mut record = Value::Object(fields);
         if let Some(summary) = &outcome.summary {
             record["summary"] = summary.clone().into();
@@ -210,46 +185,33 @@ impl BatchPlan {
     /// per document to `sink` in input order and noting each in `resumed`.
     pub fn run(
         &self,
-        model: BatchModel,
+        model: &mut Model,
         todo: &[&Document],
         resumed: &mut Resumed,
         sink: &mut dyn RecordSink,
         events: &mut dyn FnMut(BatchEvent),
     ) -> Result<Tally, BatchError> {
-        match model {
-            BatchModel::Llm(session) => self.run_llm(session, todo, resumed, sink, events),
-            BatchModel::Marian { translator, files } => {
-                let writer = Writer {
-                    plan: self,
-                    files,
-                    info: translator.info(),
-                    sink,
-                    resumed,
-                    tally: Tally::default(),
-                };
-                super::marian::run(translator, writer, todo, events)
-            }
-        }
-    }
-
-    fn run_llm(
-        &self,
-        session: &mut LlmSession,
-        todo: &[&Document],
-        resumed: &mut Resumed,
-        sink: &mut dyn RecordSink,
-        events: &mut dyn FnMut(BatchEvent),
-    ) -> Result<Tally, BatchError> {
-        let files = session.files().clone();
-        let info = session.info().clone();
-        let mut writer = Writer {
+        let writer = Writer {
             plan: self,
-            files: &files,
-            info: &info,
+            stamp: model.stamp(),
             sink,
             resumed,
             tally: Tally::default(),
         };
+        if let Engine::Marian(translator) = model.engine_mut() {
+            return super::marian::run(translator, writer, todo, events);
+        }
+        self.run_each(model, writer, todo, events)
+    }
+
+    /// One document at a time.
+    fn run_each(
+        &self,
+        model: &mut Model,
+        mut writer: Writer,
+        todo: &[&Document],
+        events: &mut dyn FnMut(BatchEvent),
+    ) -> Result<Tally, BatchError> {
         for &doc in todo {
             let started = Instant::now();
             // Read again rather than kept from `pending`: a corpus need not fit in memory.
@@ -261,7 +223,7 @@ impl BatchPlan {
             events(BatchEvent::Begin { id: &doc.id });
             let outcome = match prepared {
                 Ok(prepared) => {
-                    let mut outcome = self.process_llm(session, &prepared.text);
+                    let mut outcome = self.process(model, &prepared);
                     outcome.removed_boilerplate = Some(prepared.removed.len());
                     outcome
                 }
@@ -273,17 +235,14 @@ impl BatchPlan {
     }
 
     /// Each part runs even when the other failed, and what succeeded is kept.
-    fn process_llm(&self, session: &mut LlmSession, article: &str) -> Outcome {
-        let mut settings = self.job.summarize.clone();
-        if settings.generation.eos_token_ids.is_empty() {
-            settings.generation.eos_token_ids = session.tokenizer().eos_token_ids().to_vec();
-        }
+    fn process(&self, model: &mut Model, article: &text::Prepared) -> Outcome {
+        let settings = &self.job.settings;
         let mut outcome = Outcome::default();
         if self.job.task.summarizes() {
-            match summarize(session, article, &settings, &mut |_| {}) {
+            match model.summarize(article, settings, &mut |_| {}) {
                 Ok(summary) => {
                     outcome.usage.add(&summary.usage);
-                    outcome.summary = Some(summary.text);
+                    outcome.summary = Some(summary.output);
                 }
                 Err(err) => outcome
                     .failures
@@ -291,10 +250,10 @@ impl BatchPlan {
             }
         }
         if self.job.task.translates() {
-            match translate(session, article, &settings.generation, &mut |_| {}) {
+            match model.translate(article, settings, &mut |_| {}) {
                 Ok(translation) => {
                     outcome.usage.add(&translation.usage);
-                    outcome.translation = Some(translation.text);
+                    outcome.translation = Some(translation.output);
                 }
                 Err(err) => outcome
                     .failures

@@ -13,10 +13,10 @@
 //!     let placement = saar::engine::Placement { device: candle_core::Device::Cpu, dtype: None };
 //!     let mut runs = Vec::new();
 //!     for files in [a, b] {
-//!         // One model in memory at a time: the session drops before the next loads.
+//!         // One model in memory at a time: each drops before the next loads.
 //!         let prompts = saar::prompt::TaskPrompts::embedded();
-//!         let mut session = saar::task::LlmSession::load(files, &placement, prompts)?;
-//!         runs.push(compare::run_model(&mut session, &documents, &task, &mut |_| {})?);
+//!         let mut model = saar::task::Model::load(files, &placement, prompts)?;
+//!         runs.push(compare::run_model(&mut model, &documents, &task, &mut |_| {})?);
 //!     }
 //!     Ok(Comparison::new(&task, documents, runs).markdown_table())
 //! }
@@ -28,9 +28,8 @@ mod markdown;
 mod runs;
 mod svg;
 
-use super::{SummarizeSettings, Usage};
+use super::{TaskSettings, Usage};
 use crate::engine::GenerationSettings;
-use crate::prompt::{Lang, Length};
 use crate::score::{Corpus, Finding, Metric, ScoreReport};
 
 pub use documents::{attach_references, read_documents, CompareError, Document};
@@ -39,18 +38,14 @@ pub use runs::{check_model, run_cached, run_model, CachedRun, RunCache};
 /// What every model is asked to do with each document.
 #[derive(Debug, Clone)]
 pub enum CompareTask {
-    Summarize(SummarizeSettings),
+    Summarize(TaskSettings),
     Translate(GenerationSettings),
 }
 
 impl CompareTask {
     /// English summaries of medium length, greedy, at most `max_new_tokens` each.
     pub fn summarize(max_new_tokens: usize) -> Self {
-        CompareTask::Summarize(SummarizeSettings {
-            lang: Lang::En,
-            length: Length::Medium,
-            generation: greedy_settings(max_new_tokens),
-        })
+        CompareTask::Summarize(TaskSettings::new(greedy_settings(max_new_tokens)))
     }
 
     /// Full English translations, greedy, at most `max_new_tokens` per chunk.

@@ -9,16 +9,15 @@ use serde_json::{json, Value};
 use super::{
     score_outputs, CompareError, CompareTask, Document, DocumentOutput, ModelRun, Progress,
 };
-use crate::engine::marian::{MarianSettings, MarianTranslator};
 use crate::engine::Placement;
 use crate::model::ModelFiles;
-use crate::prompt::{Lang, Length, TaskPrompts};
+use crate::prompt::TaskPrompts;
 use crate::score::check_numbers;
 use crate::task::batch::{
-    self, BatchEvent, BatchJob, BatchModel, BatchOutput, BatchPlan, BatchTask, DocumentBody,
-    ModelIdentity, RecordKey, RecordSink, Resumed,
+    self, BatchEvent, BatchJob, BatchOutput, BatchPlan, BatchTask, DocumentBody, ModelIdentity,
+    RecordKey, RecordSink, Resumed,
 };
-use crate::task::{LlmSession, SummarizeSettings, Usage};
+use crate::task::{Model, TaskSettings, Usage};
 
 /// Where runs are kept, and whether to redo them.
 #[derive(Debug, Clone)]
@@ -42,22 +41,16 @@ pub struct CachedRun {
 /// The batch job a comparison task is. Documents are already prepared, so nothing more
 /// is cleaned; earlier failures are retried, since a comparison needs every output.
 fn job(task: &CompareTask) -> BatchJob {
-    let (task, summarize) = match task {
+    let (task, settings) = match task {
         CompareTask::Summarize(settings) => (BatchTask::Summarize, settings.clone()),
-        CompareTask::Translate(generation) => (
-            BatchTask::Translate,
-            SummarizeSettings {
-                lang: Lang::En,
-                length: Length::Medium,
-                generation: generation.clone(),
-            },
-        ),
+        CompareTask::Translate(generation) => {
+            (BatchTask::Translate, TaskSettings::new(generation.clone()))
+        }
     };
     BatchJob {
         task,
         clean: false,
-        summarize,
-        marian: MarianSettings::default(),
+        settings,
         retry_failed: true,
     }
 }
@@ -78,17 +71,17 @@ fn batch_documents(documents: &[Document]) -> Vec<batch::Document> {
 /// output's numbers against its source, and scores the outputs when every document has
 /// a reference. The model's own end-of-sequence tokens stop generation.
 pub fn run_model(
-    session: &mut LlmSession,
+    model: &mut Model,
     documents: &[Document],
     task: &CompareTask,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ModelRun, CompareError> {
-    let plan = BatchPlan::new(job(task), ModelIdentity::of_session(session))?;
+    let plan = BatchPlan::new(job(task), ModelIdentity::of_model(model))?;
     let docs = batch_documents(documents);
     let todo: Vec<&batch::Document> = docs.iter().collect();
     let mut records: Vec<Value> = Vec::new();
     plan.run(
-        BatchModel::Llm(session),
+        model,
         &todo,
         &mut Resumed::default(),
         &mut records,
@@ -132,19 +125,8 @@ pub fn run_cached(
     if ran > 0 {
         let mut events = progress_events(ran, progress);
         let sink: &mut dyn RecordSink = &mut output;
-        if plan.model.is_marian() {
-            let translator =
-                MarianTranslator::load(&files, placement).map_err(crate::Error::from)?;
-            let model = BatchModel::Marian {
-                translator: &translator,
-                files: &files,
-            };
-            plan.run(model, &pending.todo, &mut resumed, sink, &mut events)?;
-        } else {
-            let mut session = LlmSession::load(files, placement, prompts)?;
-            let model = BatchModel::Llm(&mut session);
-            plan.run(model, &pending.todo, &mut resumed, sink, &mut events)?;
-        }
+        let mut model = Model::load(files, placement, prompts)?;
+        plan.run(&mut model, &pending.todo, &mut resumed, sink, &mut events)?;
     }
     drop(output);
     let records = batch::read_records(&path)?;

@@ -1,0 +1,374 @@
+//! The one model API every door goes through (the CLI's commands, `saar batch`,
+//! `saar compare`, the HTTP server). A [`Model`] is loaded from resolved files; its
+//! kind was decided when the files were resolved, and it answers each task with one
+//! call taking one settings type ([`TaskSettings`]) that every engine honours. A task
+//! the model cannot do is a typed error ([`TaskError::Unsupported`]).
+//!
+//! A new engine family plugs in here: one variant of [`Engine`], its arm in each
+//! task method, and its kind in [`crate::model::ModelKind`].
+
+use super::control::StopWhen;
+use super::record::{ModelStamp, Record};
+use super::{summarize, translate, translate_mt, Completion, Event, LlmSession, TaskError, Usage};
+use crate::engine::marian::{MarianSettings, MarianTranslator};
+use crate::engine::{GenerationSettings, ModelInfo, Placement};
+use crate::model::{ModelFiles, ModelKind};
+use crate::prompt::{Lang, Length, Message, TaskPrompts};
+use crate::text::Prepared;
+use crate::Result;
+
+/// What a caller can ask of a model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    Summarize,
+    Translate,
+    /// A conversation through the model's chat template.
+    Chat,
+    /// Raw text continued with no template.
+    Complete,
+}
+
+impl TaskKind {
+    /// The verb as a user reads it in an error ("it cannot summarize").
+    pub fn verb(self) -> &'static str {
+        match self {
+            TaskKind::Summarize => "summarize",
+            TaskKind::Translate => "translate",
+            TaskKind::Chat => "chat",
+            TaskKind::Complete => "continue raw text",
+        }
+    }
+}
+
+/// The defaults both doors use (CLI flags and HTTP parameters): greedy decoding, for
+/// reproducible output, with a light repeat penalty.
+pub mod defaults {
+    pub const MAX_NEW_TOKENS: usize = 512;
+    pub const TEMPERATURE: f64 = 0.0;
+    pub const SEED: u64 = 299_792_458;
+    pub const REPEAT_PENALTY: f32 = 1.1;
+    pub const REPEAT_LAST_N: usize = 64;
+    pub const BATCH_SIZE: usize = 8;
+
+    /// Generation with every default.
+    pub fn generation() -> crate::engine::GenerationSettings {
+        crate::engine::GenerationSettings {
+            max_new_tokens: MAX_NEW_TOKENS,
+            temperature: TEMPERATURE,
+            top_k: None,
+            top_p: None,
+            seed: SEED,
+            repeat_penalty: REPEAT_PENALTY,
+            repeat_last_n: REPEAT_LAST_N,
+            eos_token_ids: Vec::new(),
+        }
+    }
+}
+
+/// Settings for every task on every engine. Engines take what applies to them:
+/// `generation.max_new_tokens` bounds every engine's output; `beams` and `batch_size`
+/// are for sentence translation models.
+#[derive(Debug, Clone)]
+pub struct TaskSettings {
+    /// Sampling and length. Empty `eos_token_ids` are filled from the model.
+    pub generation: GenerationSettings,
+    /// Whether the caller chose `generation.max_new_tokens`. When it did not, a
+    /// translation model keeps the limit of its own generation config (as HF does);
+    /// an LLM always takes `generation.max_new_tokens`.
+    pub max_new_tokens_given: bool,
+    /// The summary's language and length.
+    pub lang: Lang,
+    pub length: Length,
+    /// Run the number check on a summary.
+    pub check: bool,
+    /// Beam width for translation models; `None` is the model's own default.
+    pub beams: Option<usize>,
+    /// Sentences a translation model runs together in one padded batch.
+    pub batch_size: usize,
+    /// When to end a generation before the model does.
+    pub stop: StopWhen,
+}
+
+impl TaskSettings {
+    /// English, medium length, no check, the model's beams, batches of 8.
+    pub fn new(generation: GenerationSettings) -> Self {
+        Self {
+            generation,
+            max_new_tokens_given: false,
+            lang: Lang::En,
+            length: Length::Medium,
+            check: false,
+            beams: None,
+            batch_size: defaults::BATCH_SIZE,
+            stop: StopWhen::default(),
+        }
+    }
+
+    /// Checks every value is in range; the error names the setting (`top_p`), and
+    /// each door says it in its own words (`--top-p`, or the JSON field).
+    pub fn validate(&self) -> Result<(), BadSetting> {
+        let g = &self.generation;
+        let bad = |name, rule| Err(BadSetting { name, rule });
+        if g.max_new_tokens == 0 {
+            return bad("max_new_tokens", "must be at least 1");
+        }
+        if !(g.temperature >= 0.0 && g.temperature.is_finite()) {
+            return bad("temperature", "must be 0 (greedy) or a positive number");
+        }
+        if g.top_p.is_some_and(|p| !(p > 0.0 && p <= 1.0)) {
+            return bad("top_p", "must be in (0, 1]");
+        }
+        if g.top_k == Some(0) {
+            return bad("top_k", "must be at least 1");
+        }
+        if !(g.repeat_penalty > 0.0 && g.repeat_penalty.is_finite()) {
+            return bad(
+                "repeat_penalty",
+                "must be a positive number (1.0 turns it off)",
+            );
+        }
+        if self.beams == Some(0) {
+            return bad("beams", "must be at least 1");
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The settings a Marian model runs with: a `max_new_tokens` the caller chose
+    /// bounds each sentence's translation.
+    pub fn marian(&self) -> MarianSettings {
+        MarianSettings {
+            beams: self.beams,
+            batch_size: self.batch_size.max(1),
+            max_new_tokens: self
+                .max_new_tokens_given
+                .then_some(self.generation.max_new_tokens),
+            ..MarianSettings::default()
+        }
+    }
+}
+
+/// A setting out of its range: `name` is the setting's field name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} {rule}")]
+pub struct BadSetting {
+    pub name: &'static str,
+    pub rule: &'static str,
+}
+
+/// A loaded engine.
+pub(crate) enum Engine {
+    Llm(LlmSession),
+    Marian(MarianTranslator),
+}
+
+/// A loaded model ready for tasks.
+pub struct Model {
+    files: ModelFiles,
+    engine: Engine,
+    info: ModelInfo,
+}
+
+impl Model {
+    /// Loads the engine `files.kind` names, where `placement` says. `prompts` are the
+    /// task templates for LLMs (translation models take none).
+    pub fn load(files: ModelFiles, placement: &Placement, prompts: TaskPrompts) -> Result<Self> {
+        let engine = match files.kind {
+            ModelKind::Llm => Engine::Llm(LlmSession::load(files.clone(), placement, prompts)?),
+            ModelKind::Marian => Engine::Marian(MarianTranslator::load(&files, placement)?),
+        };
+        let info = match &engine {
+            Engine::Llm(session) => session.info().clone(),
+            Engine::Marian(translator) => translator.info().clone(),
+        };
+        Ok(Self {
+            files,
+            engine,
+            info,
+        })
+    }
+
+    pub fn kind(&self) -> ModelKind {
+        self.files.kind
+    }
+
+    pub fn files(&self) -> &ModelFiles {
+        &self.files
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The prompt templates' hash for an LLM; `None` for a translation model.
+    pub fn prompt_hash(&self) -> Option<String> {
+        match &self.engine {
+            Engine::Llm(session) => Some(session.prompts_hash()),
+            Engine::Marian(_) => None,
+        }
+    }
+
+    /// Which model this is and where it runs, as records show it.
+    pub fn stamp(&self) -> ModelStamp {
+        ModelStamp::new(&self.files, &self.info, self.prompt_hash())
+    }
+
+    /// Whether this model can do `task`.
+    pub fn supports(&self, task: TaskKind) -> bool {
+        supports(self.kind(), task)
+    }
+
+    /// Counts tokens as the model's tokenizer does (for usage of raw requests).
+    pub fn count_tokens(&self, text: &str) -> usize {
+        match &self.engine {
+            Engine::Llm(session) => crate::text::TokenCounter::count(session.tokenizer(), text),
+            Engine::Marian(translator) => translator.encode(text).map_or(0, |ids| ids.len()),
+        }
+    }
+
+    /// Summarizes a prepared article (map-reduce when it does not fit).
+    pub fn summarize(
+        &mut self,
+        article: &Prepared,
+        settings: &TaskSettings,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Record> {
+        let settings = self.with_eos(settings);
+        let stamp = self.stamp();
+        let session = self.llm(TaskKind::Summarize)?;
+        let summary = summarize(session, &article.text, &settings, events)?;
+        let check = settings
+            .check
+            .then(|| crate::score::check_numbers(&article.text, &summary.text));
+        Ok(Record {
+            chunks: Some(summary.chunks),
+            combine_rounds: Some(summary.combine_rounds),
+            check,
+            ..record("summarize", summary.text, stamp, summary.usage, article)
+        })
+    }
+
+    /// Translates a prepared article, lines and paragraphs kept.
+    pub fn translate(
+        &mut self,
+        article: &Prepared,
+        settings: &TaskSettings,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Record> {
+        let settings = self.with_eos(settings);
+        let stamp = self.stamp();
+        let translation = match &mut self.engine {
+            Engine::Llm(session) => translate(session, &article.text, &settings, events)?,
+            Engine::Marian(translator) => {
+                translate_mt(translator, &article.text, &settings.marian(), events)?
+            }
+        };
+        Ok(Record {
+            pieces: Some(translation.pieces),
+            ..record(
+                "translate",
+                translation.text,
+                stamp,
+                translation.usage,
+                article,
+            )
+        })
+    }
+
+    /// Answers a conversation through the model's chat template.
+    pub fn chat(
+        &mut self,
+        messages: &[Message],
+        settings: &TaskSettings,
+        sink: &mut dyn FnMut(&str),
+    ) -> Result<Completion> {
+        let settings = self.with_eos(settings);
+        let session = self.llm(TaskKind::Chat)?;
+        session.chat(messages, &settings.generation, &settings.stop, sink)
+    }
+
+    /// Continues raw text with no chat template.
+    pub fn complete(
+        &mut self,
+        prompt: &str,
+        settings: &TaskSettings,
+        sink: &mut dyn FnMut(&str),
+    ) -> Result<Completion> {
+        let settings = self.with_eos(settings);
+        let session = self.llm(TaskKind::Complete)?;
+        session.continue_text(prompt, &settings.generation, &settings.stop, sink)
+    }
+
+    /// The engine, for the batch driver's per-family paths.
+    pub(crate) fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// The LLM session, or the typed error for a model that cannot do `task`.
+    fn llm(&mut self, task: TaskKind) -> Result<&mut LlmSession> {
+        let kind = self.kind();
+        match &mut self.engine {
+            Engine::Llm(session) => Ok(session),
+            Engine::Marian(_) => Err(unsupported(&self.files.name, kind, task).into()),
+        }
+    }
+
+    /// `settings` with the model's own EOS ids where the caller gave none.
+    fn with_eos(&self, settings: &TaskSettings) -> TaskSettings {
+        let mut settings = settings.clone();
+        if let (Engine::Llm(session), true) =
+            (&self.engine, settings.generation.eos_token_ids.is_empty())
+        {
+            settings.generation.eos_token_ids = session.tokenizer().eos_token_ids().to_vec();
+        }
+        settings
+    }
+}
+
+/// Whether a model of `kind` can do `task`; known before the model is loaded.
+pub fn supports(kind: ModelKind, task: TaskKind) -> bool {
+    match kind {
+        ModelKind::Llm => true,
+        ModelKind::Marian => task == TaskKind::Translate,
+    }
+}
+
+/// The error for a model of `kind` asked for a `task` it cannot do.
+pub fn unsupported(model: &str, kind: ModelKind, task: TaskKind) -> TaskError {
+    TaskError::Unsupported {
+        model: model.to_string(),
+        kind: kind.description(),
+        task: task.verb(),
+    }
+}
+
+/// Refuses `task` for resolved files before anything is loaded.
+pub fn check_supports(files: &ModelFiles, task: TaskKind) -> Result<(), TaskError> {
+    if supports(files.kind, task) {
+        Ok(())
+    } else {
+        Err(unsupported(&files.name, files.kind, task))
+    }
+}
+
+fn record(
+    task: &'static str,
+    output: String,
+    model: ModelStamp,
+    usage: Usage,
+    article: &Prepared,
+) -> Record {
+    Record {
+        task,
+        output,
+        model,
+        usage,
+        chunks: None,
+        combine_rounds: None,
+        pieces: None,
+        removed_boilerplate: article.removed.len(),
+        check: None,
+    }
+}
