@@ -356,7 +356,12 @@ fn the_cli_gives_up_on_a_silent_hub_with_one_line() {
     let silent = RawServer::start(Behaviour::Silent);
     let cache = tempfile::tempdir().expect("tempdir");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
-        .args(["summarize", "-m", "acme/tiny", "examples/articles/nagpur-metro.txt"])
+        .args([
+            "summarize",
+            "-m",
+            "acme/tiny",
+            "examples/articles/nagpur-metro.txt",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("HF_HUB_CACHE", cache.path())
         .env("HF_HOME", cache.path())
