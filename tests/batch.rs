@@ -1,6 +1,7 @@
 //! `saar batch` end to end on tiny random-weight models: a corpus with bad documents,
-//! resuming after SIGKILL at random moments, shards that split a corpus exactly, and
-//! the lock that keeps two runs off one output.
+//! resuming after runs stopped at named moments (`SAAR_TEST_ABORT_AT`), shards that
+//! split a corpus exactly, the lock that keeps two runs off one output, and weights
+//! overwritten in place that redo the work.
 
 #[path = "batch/corpus.rs"]
 #[allow(dead_code)] // shared with batch_marian.rs and compare.rs, which use other parts
@@ -10,9 +11,6 @@ mod corpus;
 mod support;
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use corpus::*;
 use support::*;
@@ -139,90 +137,59 @@ fn both_tasks_record_a_summary_and_a_translation() {
     }
 }
 
-/// A small xorshift generator: the crash test's kill moments, reproducible from a seed.
-struct Moments(u64);
-
-impl Moments {
-    fn next_millis(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below.max(1)
-    }
-}
+/// Where each killed run stops (`SAAR_TEST_ABORT_AT`), in order: at start-up, between
+/// records, while writing a record (the next run must cut it away), and again.
+const STOPS: [&str; 6] = [
+    "locked:1", "record:3", "torn:2", "record:5", "torn:1", "record:1",
+];
 
 #[test]
 fn killed_runs_resume_to_every_document_exactly_once() {
     let tmp = tempfile::tempdir().unwrap();
     let model = model(tmp.path());
     let corpus = tmp.path().join("corpus.jsonl");
-    let total = 60;
+    let total = 20;
     std::fs::write(&corpus, jsonl_corpus(total)).unwrap();
     let out = tmp.path().join("out.jsonl");
     let args = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1;
-    let mut moments = Moments(seed);
-    let mut kills_mid_run = 0;
-    for round in 0..12 {
-        let before = records_lenient(&out);
-        if before == total {
-            break;
-        }
-        let mut child = spawn_saar(&args, tmp.path(), Stdio::null(), Stdio::null());
-        if round % 6 == 0 {
-            // Any moment, start-up included.
-            std::thread::sleep(Duration::from_millis(moments.next_millis(250)));
-        } else {
-            // Mid-run: once a few more records are out, then a moment later.
-            let wanted = before + 1 + moments.next_millis(4) as usize;
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while records_lenient(&out) < wanted
-                && child.try_wait().unwrap().is_none()
-                && Instant::now() < deadline
-            {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            std::thread::sleep(Duration::from_millis(moments.next_millis(15)));
-        }
-        let finished = child.try_wait().unwrap().is_some();
-        child.kill().unwrap(); // SIGKILL: no chance to clean up
-        child.wait().unwrap();
-        let written = records_lenient(&out);
-        if !finished && written > before && written < total {
-            kills_mid_run += 1;
-        }
+    let mut torn_before = false;
+    for stop in STOPS {
+        let before = whole_lines(&out);
+        let run = saar_stopped_at(&args, tmp.path(), stop);
+        assert_eq!(
+            stderr(&run).contains("cut a torn last record"),
+            torn_before,
+            "{stop}: {}",
+            stderr(&run)
+        );
+        assert_eq!(whole_lines(&out), lines_after(stop, before), "{stop}");
+        torn_before = stop.starts_with("torn");
+        let ends_whole = std::fs::read(&out).map_or(true, |b| b.is_empty() || b.ends_with(b"\n"));
+        assert_eq!(ends_whole, !torn_before, "{stop}");
     }
-    eprintln!("seed {seed}: {kills_mid_run} kills landed mid-run");
-    // A write torn by the crash (simulated: a partial record without its newline).
-    let mut partial = std::fs::read(&out).unwrap_or_default();
-    partial.extend_from_slice(br#"{"id":"doc-1","content_hash":"ab"#);
-    std::fs::write(&out, partial).unwrap();
 
     let last = saar(&args, b"", tmp.path());
-    assert!(last.status.success(), "seed {seed}: {}", stderr(&last));
-    assert!(
+    assert!(last.status.success(), "{}", stderr(&last));
+    assert_eq!(
         stderr(&last).contains("cut a torn last record"),
+        torn_before,
+        "{}",
+        stderr(&last)
+    );
+    let done_before = STOPS.iter().fold(0, |lines, stop| lines_after(stop, lines));
+    assert!(
+        summary_line(&last).contains(&format!(
+            "done {}, skipped {done_before}",
+            total - done_before
+        )),
         "{}",
         stderr(&last)
     );
     let written = records(&out);
     let counts = ids(&written);
-    assert_eq!(counts.len(), total, "seed {seed}");
-    assert!(counts.values().all(|&n| n == 1), "seed {seed}: {counts:?}");
-    assert!(written.iter().all(|r| r["status"] == "ok"), "seed {seed}");
-    assert!(
-        kills_mid_run >= 3,
-        "seed {seed}: only {kills_mid_run} kills landed mid-run"
-    );
-}
-
-/// Whole lines in the output so far (a torn last line does not count).
-fn records_lenient(out: &Path) -> usize {
-    std::fs::read_to_string(out).map_or(0, |t| t.matches('\n').count())
+    assert_eq!(counts.len(), total);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert!(written.iter().all(|r| r["status"] == "ok"));
 }
 
 #[test]
@@ -274,33 +241,67 @@ fn a_second_writer_of_one_output_is_refused_naming_the_lock() {
     let out = tmp.path().join("results.jsonl");
     let corpus = tmp.path().join("one.jsonl");
     std::fs::write(&corpus, jsonl_corpus(1)).unwrap();
-    // The first run takes the lock, then waits for its documents on standard input.
-    let first_args = batch_args(&model, out.to_str().unwrap(), &["-"]);
-    let mut first = spawn_saar(&first_args, tmp.path(), Stdio::piped(), Stdio::piped());
-    let lock = tmp.path().join("results.jsonl.lock");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !lock.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    // The lock is taken right after the file is created; leave the first run a moment.
-    std::thread::sleep(Duration::from_millis(300));
-    let second = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
-    let refused = saar(&second, b"", tmp.path());
+    // This test holds the output as a running batch does: locked, for as long as it
+    // likes, with no moment to wait for.
+    let (holder, _) = saar::task::batch::BatchOutput::open(&out, false).unwrap();
+    let args = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
+    let refused = saar(&args, b"", tmp.path());
     assert_one_line_error(&refused, "results.jsonl.lock");
+    assert!(records(&out).is_empty(), "the refused run wrote nothing");
 
-    let mut stdin = first.stdin.take().unwrap();
-    std::io::Write::write_all(&mut stdin, jsonl_corpus(1).as_bytes()).unwrap();
-    drop(stdin);
-    let finished = first.wait_with_output().unwrap();
-    assert!(finished.status.success(), "{}", stderr(&finished));
-    let written = records(&out);
-    assert_eq!(written.len(), 1, "only the first run wrote");
-    // With the lock released, the second command runs and finds its document done.
-    let after = saar(&second, b"", tmp.path());
+    drop(holder);
+    let ran = saar(&args, b"", tmp.path());
     assert!(
-        summary_line(&after).contains("done 0, skipped 1"),
+        summary_line(&ran).contains("done 1, skipped 0"),
         "{}",
-        stderr(&after)
+        stderr(&ran)
+    );
+    let again = saar(&args, b"", tmp.path());
+    assert!(
+        summary_line(&again).contains("done 0, skipped 1"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn overwritten_weights_redo_the_documents_and_unchanged_ones_are_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = model(tmp.path());
+    let out = tmp.path().join("results.jsonl");
+    let args = batch_args(&model, out.to_str().unwrap(), &["-"]);
+    let corpus = jsonl_corpus(3);
+    let first = saar(&args, corpus.as_bytes(), tmp.path());
+    assert!(
+        summary_line(&first).contains("done 3, skipped 0"),
+        "{}",
+        stderr(&first)
+    );
+    let revision = records(&out)[0]["revision"].as_str().unwrap().to_string();
+    assert!(revision.starts_with("local-"), "{revision}");
+    let same = saar(&args, corpus.as_bytes(), tmp.path());
+    assert!(
+        summary_line(&same).contains("done 0, skipped 3"),
+        "{}",
+        stderr(&same)
+    );
+
+    // Other weights of the same shape, written over the old files in place.
+    overwrite_weights(std::path::Path::new(&model.0), saar::synth::Arch::Qwen3);
+    let redone = saar(&args, corpus.as_bytes(), tmp.path());
+    assert!(
+        summary_line(&redone).contains("done 3, skipped 0"),
+        "{}",
+        stderr(&redone)
+    );
+    let written = records(&out);
+    assert_eq!(written.len(), 6);
+    assert_ne!(written[5]["revision"], revision.as_str());
+    let unchanged = saar(&args, corpus.as_bytes(), tmp.path());
+    assert!(
+        summary_line(&unchanged).contains("done 0, skipped 3"),
+        "{}",
+        stderr(&unchanged)
     );
 }
 
@@ -366,4 +367,38 @@ fn both_keeps_the_summary_when_the_translation_fails() {
     let retried = saar(&retry, jsonl_corpus(2).as_bytes(), tmp.path());
     assert!(summary_line(&retried).contains("skipped 0, failed 2;"));
     assert_eq!(records(&out).len(), 4);
+}
+
+#[test]
+fn a_folder_as_input_and_an_output_in_a_new_folder_get_one_clean_clause_each() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = model(tmp.path());
+    // `--out` into folders not made yet: they are made.
+    let out = tmp.path().join("new/deeper/results.jsonl");
+    let args = batch_args(&model, out.to_str().unwrap(), &["-"]);
+    let run = saar(&args, jsonl_corpus(1).as_bytes(), tmp.path());
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(records(&out).len(), 1);
+
+    // A folder that cannot be made (a file is in the way): the OS error said once.
+    std::fs::write(tmp.path().join("plain"), "a file").unwrap();
+    let blocked_out = tmp.path().join("plain/results.jsonl");
+    let args = batch_args(&model, blocked_out.to_str().unwrap(), &["-"]);
+    let blocked = saar(&args, jsonl_corpus(1).as_bytes(), tmp.path());
+    assert_one_line_error(&blocked, "plain");
+    assert_eq!(
+        stderr(&blocked).matches("os error").count(),
+        1,
+        "{}",
+        stderr(&blocked)
+    );
+
+    // A folder given where an article file is expected.
+    let folder = tmp.path().join("articles");
+    std::fs::create_dir_all(&folder).unwrap();
+    let args = ["summarize", "-m", &model.0, folder.to_str().unwrap()];
+    let refused = saar(&args, b"", tmp.path());
+    assert_one_line_error(&refused, "is a directory");
+    let err = stderr(&refused).to_lowercase();
+    assert_eq!(err.matches("is a directory").count(), 1, "{err}");
 }

@@ -241,8 +241,6 @@ fn a_rerun_reuses_earlier_runs_and_runs_only_a_new_model() {
     );
     assert_eq!(after_first[0].1.lines().count(), 3);
 
-    // Break the first model's weights: a rerun that reuses its run never loads it.
-    std::fs::write(Path::new(&qwen).join("model.safetensors"), b"not weights").unwrap();
     let second = compare(&[&qwen, &llama], &[]);
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(stderr(&second).contains(&format!("{qwen}: 0 article(s) run, 3 reused")));
@@ -268,13 +266,25 @@ fn a_rerun_reuses_earlier_runs_and_runs_only_a_new_model() {
     assert!(third.status.success(), "{}", stderr(&third));
     assert!(stderr(&third).contains(&format!("{llama}: 0 article(s) run, 3 reused")));
     assert_eq!(run_files(&runs), after_second);
-    // --force runs the models again, so the broken one now fails to load.
-    let forced = compare(&[&qwen, &llama], &["--force"]);
-    assert_eq!(forced.status.code(), Some(1));
+    // --force runs a model again.
+    let forced = compare(&[&llama], &["--force"]);
+    assert!(stderr(&forced).contains(&format!("{llama}: 3 article(s) run, 0 reused")));
+
+    // Other weights written over the first model's, in place: its run is redone (the
+    // local model's revision is a fingerprint of its files), the other is reused.
+    corpus::overwrite_weights(Path::new(&qwen), Arch::Qwen2);
+    let fourth = compare(&[&qwen, &llama], &[]);
+    assert!(fourth.status.success(), "{}", stderr(&fourth));
+    assert!(stderr(&fourth).contains(&format!("{qwen}: 3 article(s) run, 0 reused")));
+    assert!(stderr(&fourth).contains(&format!("{llama}: 0 article(s) run, 3 reused")));
+    // Weights that are broken now are loaded, not passed over for the old run.
+    std::fs::write(Path::new(&qwen).join("model.safetensors"), b"not weights").unwrap();
+    let broken = compare(&[&qwen], &[]);
+    assert_eq!(broken.status.code(), Some(1));
     assert!(
-        stderr(&forced).contains("running model"),
+        stderr(&broken).contains("running model"),
         "{}",
-        stderr(&forced)
+        stderr(&broken)
     );
 }
 

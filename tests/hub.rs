@@ -8,12 +8,17 @@
 mod fake_hub;
 #[path = "hub/presets.rs"]
 mod presets;
+#[path = "hub/raw_server.rs"]
+mod raw_server;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use std::time::{Duration, Instant};
+
 use fake_hub::{FakeHub, FakeRepo};
-use saar::model::{resolve, HubSettings, ModelError, ModelFiles, ModelSpec, Weights};
+use raw_server::{Behaviour, RawServer};
+use saar::model::{resolve, HubSettings, ModelError, ModelFiles, ModelSpec, NetPolicy, Weights};
 use sha2::{Digest, Sha256};
 
 const MAIN: &str = "1111111111111111111111111111111111111111";
@@ -25,11 +30,17 @@ const TOKENIZER_CONFIG: &[u8] = br#"{"eos_token": "<|im_end|>"}"#;
 const WEIGHTS: &[u8] = b"fake safetensors bytes";
 
 fn settings(hub: &FakeHub, cache: &Path) -> HubSettings {
+    settings_for(&hub.endpoint, cache)
+}
+
+/// Retries without pauses, so a test never waits on a backoff.
+fn settings_for(endpoint: &str, cache: &Path) -> HubSettings {
     HubSettings {
         cache_dir: cache.to_path_buf(),
-        endpoint: hub.endpoint.clone(),
+        endpoint: endpoint.to_string(),
         token: None,
         offline: false,
+        net: NetPolicy::new(Duration::from_secs(10), 3, Duration::ZERO),
     }
 }
 
@@ -285,6 +296,170 @@ fn a_download_that_breaks_off_is_retried() {
 }
 
 #[test]
+fn a_hub_that_answers_500_twice_is_asked_again() {
+    let repo = tiny_repo().flaky_info(2).flaky("model.safetensors", 2);
+    let hub = FakeHub::start(vec![("acme/tiny", repo)]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let files = resolve(&spec("acme/tiny"), &settings(&hub, cache.path())).expect("retried");
+    assert_eq!(files.revision.as_deref(), Some(MAIN));
+    assert_eq!(
+        std::fs::read(single_weights(&files)).expect("read"),
+        WEIGHTS
+    );
+    let info_asks = hub
+        .requests()
+        .iter()
+        .filter(|seen| seen.url.starts_with("/api/models/"))
+        .count();
+    assert_eq!(info_asks, 3, "two 500s, then the answer");
+}
+
+#[test]
+fn a_hub_that_keeps_failing_gives_up_naming_the_host() {
+    let hub = FakeHub::start(vec![("acme/tiny", tiny_repo().flaky_info(100))]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let s = HubSettings {
+        net: NetPolicy::new(Duration::from_secs(10), 2, Duration::ZERO),
+        ..settings(&hub, cache.path())
+    };
+    let err = resolve(&spec("acme/tiny"), &s).unwrap_err();
+    assert!(matches!(err, ModelError::HubUnavailable { .. }), "{err}");
+    let message = err.to_string();
+    let host = hub.endpoint.trim_start_matches("http://");
+    for needle in [host, "3 tries", "HTTP 500", "SAAR_HTTP_TIMEOUT"] {
+        assert!(message.contains(needle), "{needle} missing: {message}");
+    }
+    assert!(!message.contains('\n'), "{message}");
+}
+
+#[test]
+fn a_hub_that_never_answers_times_out_naming_the_host() {
+    let silent = RawServer::start(Behaviour::Silent);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let s = HubSettings {
+        net: NetPolicy::new(Duration::from_millis(300), 1, Duration::ZERO),
+        ..settings_for(&silent.endpoint, cache.path())
+    };
+    let started = Instant::now();
+    let err = resolve(&spec("acme/tiny"), &s).unwrap_err();
+    // Two tries of 0.3 s; the bound only catches a hang, it is not a wait.
+    assert!(started.elapsed() < Duration::from_secs(30), "{err}");
+    let message = err.to_string();
+    let host = silent.endpoint.trim_start_matches("http://");
+    for needle in [host, "2 tries", "no answer within 0.3 s"] {
+        assert!(message.contains(needle), "{needle} missing: {message}");
+    }
+}
+
+#[test]
+fn the_cli_gives_up_on_a_silent_hub_with_one_line() {
+    let silent = RawServer::start(Behaviour::Silent);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args([
+            "summarize",
+            "-m",
+            "acme/tiny",
+            "examples/articles/nagpur-metro.txt",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HF_HUB_CACHE", cache.path())
+        .env("HF_HOME", cache.path())
+        .env("HF_ENDPOINT", &silent.endpoint)
+        .env("SAAR_HTTP_TIMEOUT", "0.3")
+        .env("SAAR_HTTP_RETRIES", "1")
+        .env("SAAR_HTTP_BACKOFF", "0")
+        .env_remove("HF_HUB_OFFLINE")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run saar");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    let host = silent.endpoint.trim_start_matches("http://");
+    assert!(
+        stderr.contains(host) && stderr.contains("2 tries"),
+        "{stderr}"
+    );
+
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args(["models", "pull", "acme/tiny"])
+        .env("HF_HUB_CACHE", cache.path())
+        .env("HF_ENDPOINT", &silent.endpoint)
+        .env("SAAR_HTTP_TIMEOUT", "soon")
+        .output()
+        .expect("run saar");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("SAAR_HTTP_TIMEOUT=soon"), "{stderr}");
+}
+
+#[test]
+fn a_download_cut_off_mid_file_resumes_where_it_stopped() {
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let cdn = RawServer::start(Behaviour::Cdn {
+        bytes: bytes.clone(),
+        drops: 2,
+    });
+    let repo = FakeRepo::new()
+        .commit(
+            MAIN,
+            Some("main"),
+            &[("config.json", CONFIG), ("model.safetensors", &bytes)],
+        )
+        .on_cdn("model.safetensors", &format!("{}/blob", cdn.endpoint));
+    let hub = FakeHub::start(vec![("acme/big", repo)]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let files = resolve(&spec("acme/big"), &settings(&hub, cache.path())).expect("resumed");
+    assert_eq!(std::fs::read(single_weights(&files)).expect("read"), bytes);
+    // Each try asks for the bytes after those already on disk (each cut-off try
+    // delivered half of what it was asked for).
+    let (half, three_quarters) = (bytes.len() / 2, bytes.len() * 3 / 4);
+    assert_eq!(
+        cdn.ranges(),
+        [
+            "bytes=0-".to_string(),
+            format!("bytes={half}-"),
+            format!("bytes={three_quarters}-"),
+        ]
+    );
+    let blobs = cache.path().join("models--acme--big/blobs");
+    let leftovers: Vec<_> = std::fs::read_dir(&blobs)
+        .expect("blobs")
+        .filter_map(Result::ok)
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_partial_file_left_by_an_earlier_run_is_resumed() {
+    let hub = FakeHub::start(vec![("acme/tiny", tiny_repo())]);
+    let cache = tempfile::tempdir().expect("tempdir");
+    let blobs = cache.path().join("models--acme--tiny/blobs");
+    std::fs::create_dir_all(&blobs).expect("mkdir");
+    let etag = format!("{:x}", Sha256::digest(WEIGHTS));
+    std::fs::write(blobs.join(format!("{etag}.part")), &WEIGHTS[..5]).expect("part");
+    let files = resolve(&spec("acme/tiny"), &settings(&hub, cache.path())).expect("resumed");
+    assert_eq!(
+        std::fs::read(single_weights(&files)).expect("read"),
+        WEIGHTS
+    );
+    let ranges: Vec<Option<String>> = hub
+        .requests()
+        .into_iter()
+        .filter(|seen| seen.url.ends_with("/model.safetensors"))
+        .map(|seen| seen.range)
+        .collect();
+    // The size probe, then one request for the rest.
+    assert_eq!(
+        ranges,
+        [Some("bytes=0-0".to_string()), Some("bytes=5-".to_string())]
+    );
+}
+
+#[test]
 fn offline_reuses_the_cache_without_network() {
     let hub = FakeHub::start(vec![("acme/tiny", tiny_repo())]);
     let cache = tempfile::tempdir().expect("tempdir");
@@ -319,10 +494,8 @@ fn offline_reuses_the_cache_without_network() {
 fn offline_with_nothing_cached_says_how_to_fix_it() {
     let cache = tempfile::tempdir().expect("tempdir");
     let s = HubSettings {
-        cache_dir: cache.path().to_path_buf(),
-        endpoint: "http://127.0.0.1:9".to_string(),
-        token: None,
         offline: true,
+        ..settings_for("http://127.0.0.1:9", cache.path())
     };
     let err = resolve(&spec("acme/tiny"), &s).unwrap_err();
     assert!(matches!(err, ModelError::NotCached { .. }), "{err}");
@@ -346,12 +519,7 @@ fn unreachable_hub_with_empty_cache_names_the_endpoint() {
     };
     let cache = tempfile::tempdir().expect("tempdir");
     let endpoint = format!("http://127.0.0.1:{port}");
-    let s = HubSettings {
-        cache_dir: cache.path().to_path_buf(),
-        endpoint: endpoint.clone(),
-        token: None,
-        offline: false,
-    };
+    let s = settings_for(&endpoint, cache.path());
     let err = resolve(&spec("acme/tiny"), &s).unwrap_err();
     assert!(matches!(err, ModelError::Network { .. }), "{err}");
     assert!(err.to_string().contains(&endpoint), "{err}");
@@ -458,7 +626,16 @@ fn local_directory_uses_the_same_fallback() {
     ];
     assert_eq!(files.weights, Weights::Safetensors(expected));
     assert_eq!(files.config, Some(dir.path().join("config.json")));
-    assert_eq!((files.repo, files.revision), (None, None));
+    assert_eq!(files.repo, None);
+    // A local model's revision is a fingerprint of its files: overwriting a shard
+    // changes it, reading the folder again does not.
+    let revision = files.revision.clone().expect("fingerprint");
+    assert!(revision.starts_with("local-"), "{revision}");
+    let again = resolve(&local, &offline).expect("resolves");
+    assert_eq!(again.revision.as_deref(), Some(revision.as_str()));
+    std::fs::write(dir.path().join("part-2.safetensors"), b"3").expect("overwrite");
+    let changed = resolve(&local, &offline).expect("resolves");
+    assert_ne!(changed.revision.as_deref(), Some(revision.as_str()));
 }
 
 #[test]

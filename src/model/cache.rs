@@ -1,10 +1,10 @@
 //! The HF hub cache as Python's huggingface_hub lays it out, read and written
-//! here where hf-hub 0.4.3 does not: `models--org--name/refs/<revision>` holds a
+//! here: `models--org--name/refs/<revision>` holds a
 //! commit sha, `snapshots/<sha>/<file>` links into `blobs/`.
 //!
-//! hf-hub only looks up `refs/<revision>` and writes a ref for whatever revision
-//! it downloaded by; finding a commit's snapshot directly, writing the branch ref
-//! once, and measuring what is on disk are done here.
+//! Downloads (`download.rs`) write blobs and snapshot links here; finding a commit's
+//! snapshot directly, writing the branch ref once, and measuring what is on disk are
+//! done here too. hf-hub lends only the folder name.
 
 use std::path::{Path, PathBuf};
 
@@ -66,13 +66,13 @@ impl RepoCache {
         std::fs::write(&path, commit).map_err(|e| ModelError::io(&path, e))
     }
 
-    /// hf-hub writes `refs/<sha>` when it downloads by commit; huggingface_hub never
-    /// names a ref after a commit, so the stray file is removed.
-    pub fn drop_commit_ref(&self, commit: &str) {
-        if let Some(path) = self.ref_path(commit) {
-            // Absent already is fine; a leftover file is harmless, only untidy.
-            let _ = std::fs::remove_file(path);
-        }
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+
+    /// Where a file's bytes live, named by the etag the hub gives them.
+    pub fn blob_path(&self, etag: &str) -> PathBuf {
+        self.blobs_dir().join(etag)
     }
 
     /// Bytes of real files under the repo folder (blobs, and snapshot files where

@@ -75,6 +75,17 @@ pub enum ModelError {
     )]
     Network { endpoint: String, detail: String },
 
+    #[error(
+        "the hub at {host} failed {tries} tries, the last with {last}; check the network or \
+         HF_ENDPOINT (SAAR_HTTP_TIMEOUT and SAAR_HTTP_RETRIES set the patience), or use --offline \
+         with a cached model"
+    )]
+    HubUnavailable {
+        host: String,
+        tries: u32,
+        last: String,
+    },
+
     #[error("the hub at {endpoint} answered {what}; check HF_ENDPOINT or try again later")]
     BadResponse { endpoint: String, what: String },
 
@@ -97,19 +108,20 @@ pub enum ModelError {
     #[error("cannot read {path}: {reason}; the file is damaged, download it again")]
     BadFile { path: PathBuf, reason: String },
 
-    #[error("cannot access {path}: {source}; check the path and its permissions")]
+    // The I/O error is part of the message, not a separate cause, so that printing
+    // the causes does not say it twice.
+    #[error("cannot access {path}: {error}; check the path and its permissions")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
 impl ModelError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         ModelError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

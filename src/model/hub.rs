@@ -1,17 +1,16 @@
-//! Talking to the hub through hf-hub's sync API: the repo's commit and file list
+//! Talking to the hub: the repo's commit and file list
 //! (`/api/models/{repo}/revision/{rev}`), downloads into the shared cache with
-//! progress, and hub failures turned into [`ModelError`]s that say what to do.
+//! progress (`download.rs`), every request under the timeouts and retries of
+//! `net.rs`, and hub failures turned into [`ModelError`]s that say what to do.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use hf_hub::api::sync::{Api, ApiBuilder, ApiError, ApiRepo};
-use hf_hub::api::Progress;
-use hf_hub::{Cache, Repo, RepoType};
-
 use super::cache::RepoCache;
+use super::download::fetch_into_cache;
 use super::files::FileSource;
-use super::{HubSettings, ModelError};
+use super::net::{Failure, Http};
+use super::{HubSettings, ModelError, Progress};
 
 /// Which repo a request was about, for error messages.
 struct Context<'a> {
@@ -20,33 +19,17 @@ struct Context<'a> {
     settings: &'a HubSettings,
 }
 
-/// A download that breaks off is tried again this many times (after 0.3, 0.6, 1.2 s),
-/// resuming from the bytes already on disk: one dropped connection must not cost a
-/// multi-gigabyte download, or an overnight batch run.
-const DOWNLOAD_RETRIES: usize = 3;
-
-fn api(settings: &HubSettings) -> Result<Api, ModelError> {
-    // from_cache also reads a token file next to the cache; with_token replaces it
-    // with the one HubSettings found (HF_TOKEN or $HF_HOME/token).
-    ApiBuilder::from_cache(Cache::new(settings.cache_dir.clone()))
-        .with_endpoint(settings.endpoint.clone())
-        .with_token(settings.token.clone())
-        .with_progress(false)
-        .with_retries(DOWNLOAD_RETRIES)
-        .with_user_agent("saar", env!("CARGO_PKG_VERSION"))
-        .build()
-        .map_err(|e| ModelError::Network {
-            endpoint: settings.endpoint.clone(),
-            detail: e.to_string(),
-        })
+/// The part of the hub's repo description saar uses.
+#[derive(serde::Deserialize)]
+struct RepoInfo {
+    sha: String,
+    #[serde(default)]
+    siblings: Vec<Sibling>,
 }
 
-fn api_repo(api: &Api, repo: &str, revision: &str) -> ApiRepo {
-    api.repo(Repo::with_revision(
-        repo.to_string(),
-        RepoType::Model,
-        revision.to_string(),
-    ))
+#[derive(serde::Deserialize)]
+struct Sibling {
+    rfilename: String,
 }
 
 /// A repo on the hub at one commit, its files fetched into the cache on demand.
@@ -55,7 +38,7 @@ pub(crate) struct HubSource<'p> {
     revision: String,
     commit: String,
     files: BTreeSet<String>,
-    api_repo: ApiRepo,
+    http: Http,
     cache: RepoCache,
     settings: HubSettings,
     progress: &'p mut dyn Progress,
@@ -70,24 +53,40 @@ impl<'p> HubSource<'p> {
         settings: &HubSettings,
         progress: &'p mut dyn Progress,
     ) -> Result<Self, ModelError> {
-        let api = api(settings)?;
+        if let Some(problem) = settings.net.invalid() {
+            return Err(ModelError::Other(problem.to_string()));
+        }
+        let http = Http::new(&settings.endpoint, settings.token.clone(), &settings.net);
         let context = Context {
             repo,
             revision,
             settings,
         };
-        let info = api_repo(&api, repo, revision)
-            .info()
-            .map_err(|e| map_error(e, &context, None))?;
+        // Revisions like `refs/pr/1` travel as one path segment.
+        let url = format!(
+            "{}/api/models/{repo}/revision/{}",
+            settings.endpoint,
+            revision.replace('/', "%2F")
+        );
+        let info = http
+            .retrying(&url, || {
+                let response = http.get(&url, None)?;
+                let text = response
+                    .into_string()
+                    .map_err(|e| Failure::body(&e, http.timeout(), false))?;
+                serde_json::from_str::<RepoInfo>(&text).map_err(|e| {
+                    Failure::BadResponse(format!("an unreadable repo description ({e})"))
+                })
+            })
+            .map_err(|failure| map_failure(failure, &context, None))?;
         let cache = RepoCache::new(&settings.cache_dir, repo);
         cache.write_ref(revision, &info.sha)?;
         Ok(HubSource {
             repo: repo.to_string(),
             revision: revision.to_string(),
-            // Files are fetched by commit, so a branch moving mid-download cannot mix commits.
-            api_repo: api_repo(&api, repo, &info.sha),
             commit: info.sha,
             files: info.siblings.into_iter().map(|s| s.rfilename).collect(),
+            http,
             cache,
             settings: settings.clone(),
             progress,
@@ -114,12 +113,20 @@ impl FileSource for HubSource<'_> {
             revision: &self.revision,
             settings: &self.settings,
         };
-        let path = self
-            .api_repo
-            .download_with_progress(file, Forward(&mut *self.progress))
-            .map_err(|e| map_error(e, &context, Some(file)))?;
-        self.cache.drop_commit_ref(&self.commit);
-        Ok(path)
+        // Files are fetched by commit, so a branch moving mid-download cannot mix commits.
+        let url = format!(
+            "{}/{}/resolve/{}/{file}",
+            self.settings.endpoint, self.repo, self.commit
+        );
+        fetch_into_cache(
+            &self.http,
+            &self.cache,
+            &self.commit,
+            file,
+            &url,
+            &mut *self.progress,
+        )
+        .map_err(|failure| map_failure(failure, &context, Some(file)))
     }
 
     fn missing(&self, file: &str) -> ModelError {
@@ -135,67 +142,29 @@ impl FileSource for HubSource<'_> {
     }
 }
 
-/// hf-hub takes its progress by value; this lends it the caller's.
-struct Forward<'a>(&'a mut dyn Progress);
-
-impl Progress for Forward<'_> {
-    fn init(&mut self, size: usize, filename: &str) {
-        self.0.init(size, filename);
-    }
-
-    fn update(&mut self, size: usize) {
-        self.0.update(size);
-    }
-
-    fn finish(&mut self) {
-        self.0.finish();
-    }
-}
-
-fn map_error(error: ApiError, context: &Context, file: Option<&str>) -> ModelError {
+fn map_failure(failure: Failure, context: &Context, file: Option<&str>) -> ModelError {
     let endpoint = context.settings.endpoint.clone();
-    let download = |detail: String| ModelError::Download {
-        repo: context.repo.to_string(),
-        file: file.unwrap_or("the repo description").to_string(),
-        detail,
-    };
-    match error {
-        ApiError::RequestError(request) => match *request {
-            ureq::Error::Status(status, response) => {
-                let code = response
-                    .header("x-error-code")
-                    .unwrap_or_default()
-                    .to_string();
-                map_status(status, &code, response.get_url(), context, file)
-            }
-            ureq::Error::Transport(transport) => ModelError::Network {
-                endpoint,
-                detail: transport.to_string(),
-            },
-        },
-        ApiError::MissingHeader(header) | ApiError::InvalidHeader(header) => {
-            ModelError::BadResponse {
-                endpoint,
-                what: format!("without a usable `{header}` header"),
-            }
+    match (failure, file) {
+        (Failure::Status { status, code, url }, _) => {
+            map_status(status, &code, &url, context, file)
         }
-        ApiError::ParseIntError(_) => ModelError::BadResponse {
-            endpoint,
-            what: "with an unreadable Content-Range".to_string(),
+        (Failure::Unreachable(detail), _) => ModelError::Network { endpoint, detail },
+        (Failure::BadResponse(what), _) => ModelError::BadResponse { endpoint, what },
+        (Failure::Local(error), _) => error,
+        (Failure::GaveUp { host, tries, last }, Some(file)) => ModelError::Download {
+            repo: context.repo.to_string(),
+            file: file.to_string(),
+            detail: format!("{host} failed {tries} tries, the last with {last}"),
         },
-        ApiError::IoError(e) if file.is_none() => ModelError::BadResponse {
-            endpoint,
-            what: format!("with an unreadable repo description ({e})"),
-        },
-        ApiError::IoError(e) => download(e.to_string()),
-        ApiError::TooManyRetries(e) => download(e.to_string()),
-        ApiError::InvalidResume => download(format!(
-            "a partial download (*.part) under {} is longer than the file; delete it",
-            context.settings.cache_dir.display()
-        )),
-        ApiError::LockAcquisition(path) => {
-            download(format!("another process holds the lock {}", path.display()))
+        (Failure::GaveUp { host, tries, last }, None) => {
+            ModelError::HubUnavailable { host, tries, last }
         }
+        // `retrying` turns every transient failure into GaveUp; one try is one try.
+        (Failure::Transient { detail, .. }, _) => ModelError::HubUnavailable {
+            host: super::net::host_of(&endpoint),
+            tries: 1,
+            last: detail,
+        },
     }
 }
 

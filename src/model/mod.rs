@@ -1,5 +1,5 @@
 //! Resolving `--model` to files on disk: presets from `models/`, hub ids through
-//! hf-hub and the standard HF cache (offline mode too), local directories and
+//! the hub and the standard HF cache (offline mode too), local directories and
 //! `.gguf` files; plus reading the tokenizer and its special tokens.
 //!
 //! Entry points: [`ModelSpec::parse`] turns the user's string into a spec,
@@ -7,9 +7,12 @@
 //! [`ModelFiles`] with every path local.
 
 mod cache;
+mod download;
 mod error;
 mod files;
+mod fingerprint;
 mod hub;
+mod net;
 mod preset;
 mod resolve;
 mod settings;
@@ -24,6 +27,7 @@ use std::path::PathBuf;
 pub use error::ModelError;
 /// Download progress callbacks; the CLI implements it over an indicatif bar.
 pub use hf_hub::api::Progress;
+pub use net::NetPolicy;
 pub use preset::{default_preset, find_preset, presets, Preset};
 pub use resolve::{pull, resolve, resolve_tokenizer, resolve_with_progress};
 pub use settings::HubSettings;
@@ -92,8 +96,11 @@ impl ModelKind {
 pub struct ModelFiles {
     /// What the user asked for, as shown in output (`qwen3-1.7b`, `org/name`, a path).
     pub name: String,
-    /// Hub repo id and the resolved revision (commit sha when known), if from the hub.
+    /// Hub repo id, if from the hub.
     pub repo: Option<String>,
+    /// The resolved revision: a commit sha for a hub model; for a local model,
+    /// `local-<hex>`, a fingerprint of its files (sizes, modification times, content
+    /// hashes), so work done with other weights is never taken for this model's.
     pub revision: Option<String>,
     pub weights: Weights,
     /// The engine family, decided from the files when they were resolved.

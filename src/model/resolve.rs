@@ -4,15 +4,14 @@
 
 use std::path::Path;
 
-use hf_hub::api::Progress;
-
 use super::cache::{is_commit_sha, RepoCache};
 use super::files::{
     fetch_required, fetch_support_files, fetch_tokenizer_files, fetch_weights, CachedRepo,
     DirSource, FileSource, TokenizerFiles,
 };
+use super::fingerprint::fingerprint;
 use super::hub::HubSource;
-use super::{HubSettings, ModelError, ModelFiles, ModelSpec, Preset, Weights};
+use super::{HubSettings, ModelError, ModelFiles, ModelSpec, Preset, Progress, Weights};
 
 /// Local paths for every file of `spec`, downloading what is missing (unless offline).
 pub fn resolve(spec: &ModelSpec, settings: &HubSettings) -> Result<ModelFiles, ModelError> {
@@ -68,7 +67,7 @@ fn resolve_scoped(
         }
     }
     match resolve_once(spec, settings, progress, scope) {
-        Err(network @ ModelError::Network { .. }) => {
+        Err(network @ (ModelError::Network { .. } | ModelError::HubUnavailable { .. })) => {
             resolve_once(spec, &offline, progress, scope).map_err(|_| network)
         }
         result => result,
@@ -106,9 +105,9 @@ fn resolve_once(
     match spec {
         ModelSpec::LocalDir(dir) => {
             let mut source = DirSource::local(dir);
-            full_model(name, None, &mut source, scope)
+            with_fingerprint(full_model(name, None, &mut source, scope)?)
         }
-        ModelSpec::LocalGguf(path) => local_gguf(name, path),
+        ModelSpec::LocalGguf(path) => with_fingerprint(local_gguf(name, path)?),
         ModelSpec::Hub { repo, revision } => {
             let (mut source, commit) = open_repo(&name, repo, revision, settings, progress)?;
             full_model(name, Some((repo, commit)), source.as_mut(), scope)
@@ -126,6 +125,15 @@ fn resolve_once(
             }
         },
     }
+}
+
+/// A local model has no revision to say its files changed: its fingerprint stands in,
+/// so resumed and reused work notices weights overwritten in place.
+fn with_fingerprint(files: ModelFiles) -> Result<ModelFiles, ModelError> {
+    Ok(ModelFiles {
+        revision: Some(fingerprint(&files)?),
+        ..files
+    })
 }
 
 /// The hub when online, else the cached snapshot of `revision`.

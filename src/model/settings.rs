@@ -2,10 +2,11 @@
 //! offline: read from the same environment variables as Python's huggingface_hub,
 //! through an injected lookup so tests never touch the process environment.
 //!
-//! hf-hub 0.4.3 itself only reads `HF_HOME` and `HF_ENDPOINT`; `HF_HUB_CACHE`,
-//! `HF_TOKEN`, `HF_TOKEN_PATH`, `HF_HUB_OFFLINE` and `XDG_CACHE_HOME` are handled here.
+//! saar's own `SAAR_HTTP_*` variables (timeouts and retries) are read here too.
 
 use std::path::{Path, PathBuf};
+
+use super::NetPolicy;
 
 /// The hub as the Python tools would see it from the same environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,8 @@ pub struct HubSettings {
     pub token: Option<String>,
     /// Never touch the network; only the cache is read.
     pub offline: bool,
+    /// Timeouts and retries of every request to the hub.
+    pub net: NetPolicy,
 }
 
 pub(crate) const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -35,7 +38,9 @@ impl HubSettings {
     /// - token: `HF_TOKEN`, else `HUGGING_FACE_HUB_TOKEN`, else the file at `HF_TOKEN_PATH`,
     ///   else `$HF_HOME/token` (what `huggingface-cli login` writes);
     /// - endpoint: `HF_ENDPOINT`, else `https://huggingface.co`;
-    /// - offline: `HF_HUB_OFFLINE` set to 1/true/yes/on.
+    /// - offline: `HF_HUB_OFFLINE` set to 1/true/yes/on;
+    /// - timeouts and retries: `SAAR_HTTP_TIMEOUT`, `SAAR_HTTP_RETRIES`, `SAAR_HTTP_BACKOFF`
+    ///   ([`NetPolicy::from_lookup`]).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let var = |key: &str| lookup(key).filter(|value| !value.trim().is_empty());
         let hf_home = var("HF_HOME").map(PathBuf::from).unwrap_or_else(|| {
@@ -69,6 +74,7 @@ impl HubSettings {
             endpoint,
             token,
             offline,
+            net: NetPolicy::from_lookup(var),
         }
     }
 

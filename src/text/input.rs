@@ -19,12 +19,12 @@ const STDIN_NAME: &str = "standard input";
 pub enum InputError {
     #[error("input file {} does not exist: check the path, or pass - to read standard input", path.display())]
     NotFound { path: PathBuf },
-    #[error("cannot read {name}: {source}; check that it is a readable file")]
-    Unreadable {
-        name: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The I/O error is part of the message, not a separate cause: printed with its
+    // causes, it would say the same thing twice.
+    #[error("cannot read {name}: {error}; check that it is a readable file")]
+    Unreadable { name: String, error: std::io::Error },
+    #[error("{} is a directory: give an article file, or use `saar batch` for a folder of articles", path.display())]
+    IsDirectory { path: PathBuf },
     #[error("{name} is empty or only whitespace: give it the text of an article")]
     Empty { name: String },
     #[error("{name} is not valid UTF-8 (first bad byte at offset {offset}): convert it first, e.g. `iconv -f WINDOWS-1252 -t UTF-8`")]
@@ -52,9 +52,14 @@ pub fn read_input(path: impl AsRef<Path>) -> Result<String, InputError> {
         },
         _ => InputError::Unreadable {
             name: name.clone(),
-            source,
+            error: source,
         },
     })?;
+    if file.metadata().is_ok_and(|meta| meta.is_dir()) {
+        return Err(InputError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
     let too_large = file
         .metadata()
         .is_ok_and(|meta| meta.len() > MAX_INPUT_BYTES as u64);
@@ -74,9 +79,9 @@ pub fn read_input_from(reader: impl Read, name: &str) -> Result<String, InputErr
     reader
         .take(MAX_INPUT_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|source| InputError::Unreadable {
+        .map_err(|error| InputError::Unreadable {
             name: name.to_string(),
-            source,
+            error,
         })?;
     validate_input(bytes, name)
 }

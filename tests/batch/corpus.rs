@@ -149,6 +149,60 @@ pub fn spawn_saar(args: &[&str], cache: &Path, stdin: Stdio, stderr: Stdio) -> C
         .expect("start saar")
 }
 
+/// Runs `saar` (no standard input) with `SAAR_TEST_ABORT_AT=<stop>`, so that it ends
+/// as a crash would at that named point of the batch writer, and checks that it did.
+pub fn saar_stopped_at(args: &[&str], cache: &Path, stop: &str) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args(args)
+        .current_dir(cache)
+        .env("HF_HUB_CACHE", cache)
+        .env("HF_HOME", cache)
+        .env("SAAR_TEST_ABORT_AT", stop)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run saar");
+    assert_eq!(
+        output.status.code(),
+        Some(saar::task::batch::TEST_ABORT_EXIT_CODE),
+        "the run should have stopped at {stop}: {}",
+        stderr(&output)
+    );
+    output
+}
+
+/// Whole lines in the output so far (a torn last line does not count).
+pub fn whole_lines(out: &Path) -> usize {
+    std::fs::read_to_string(out).map_or(0, |t| t.matches('\n').count())
+}
+
+/// Whole records on disk after a run stopped at `stop`, given `before` of them:
+/// `record:n` stops once the n-th record is written, `torn:n` while writing the n-th.
+pub fn lines_after(stop: &str, before: usize) -> usize {
+    let (point, n) = stop.split_once(':').expect("point:n");
+    let n: usize = n.parse().expect("a count");
+    before
+        + match point {
+            "record" => n,
+            "torn" => n - 1,
+            _ => 0,
+        }
+}
+
+/// Writes other random weights of the same shape over the weight file of `model` (a
+/// tiny `arch` folder), in place, leaving its config and tokenizer as they were.
+pub fn overwrite_weights(model: &Path, arch: Arch) {
+    let other = model.with_extension("other-weights");
+    let template = crate::support::real_template(arch);
+    let shape = Shape::tiny(arch);
+    saar::synth::write_safetensors_model(&other, &shape, candle_core::DType::F32, 8, &template)
+        .unwrap();
+    std::fs::copy(
+        other.join("model.safetensors"),
+        model.join("model.safetensors"),
+    )
+    .unwrap();
+}
+
 /// A copy of the fixture model: loading caches the converted tokenizer beside it,
 /// which must never land in tests/fixtures.
 pub fn marian_model(root: &Path) -> PathBuf {

@@ -7,7 +7,9 @@
 //!   `bytes=N-`), with `x-repo-commit` and `etag` (the blob name in the cache).
 //!
 //! Failures carry `x-error-code` as the real hub does (RepoNotFound,
-//! RevisionNotFound, EntryNotFound, GatedRepo).
+//! RevisionNotFound, EntryNotFound, GatedRepo). Planned trouble: a file or the repo
+//! description answers HTTP 500 a number of times first, and a file can live on a
+//! "CDN" (tests/hub/raw_server.rs) that the hub redirects to, as it does for LFS files.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Cursor;
@@ -26,9 +28,15 @@ pub struct FakeRepo {
     commits: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// When set, file downloads need `Authorization: Bearer <token>`.
     gated_token: Option<String>,
-    /// Downloads of these files that still fail with 503 before one succeeds.
+    /// Downloads of these files that still fail with 500 before one succeeds; the key
+    /// `INFO` stands for the repo description.
     flaky: Arc<Mutex<HashMap<String, usize>>>,
+    /// Files whose bytes live elsewhere: the hub answers 302 to this URL.
+    cdn: HashMap<String, String>,
 }
+
+/// The key of the repo description among the flaky routes.
+const INFO: &str = "/api";
 
 impl FakeRepo {
     pub fn new() -> Self {
@@ -48,12 +56,23 @@ impl FakeRepo {
         self
     }
 
-    /// The next `failures` body downloads of `file` (not the size probes) get a 503.
+    /// The next `failures` body downloads of `file` (not the size probes) get a 500.
     pub fn flaky(self, file: &str, failures: usize) -> Self {
         self.flaky
             .lock()
             .expect("lock")
             .insert(file.to_string(), failures);
+        self
+    }
+
+    /// The next `failures` requests for the repo description get a 500.
+    pub fn flaky_info(self, failures: usize) -> Self {
+        self.flaky(INFO, failures)
+    }
+
+    /// `file`'s downloads are redirected to `url`, as the hub sends LFS files to its CDN.
+    pub fn on_cdn(mut self, file: &str, url: &str) -> Self {
+        self.cdn.insert(file.to_string(), url.to_string());
         self
     }
 
@@ -90,6 +109,7 @@ impl FakeRepo {
 pub struct Seen {
     pub url: String,
     pub authorization: Option<String>,
+    pub range: Option<String>,
 }
 
 pub struct FakeHub {
@@ -122,7 +142,11 @@ impl FakeHub {
                 let (authorization, range) = (find("Authorization"), find("Range"));
                 let url = request.url().to_string();
                 let reply = route(&repos, &url, authorization.as_deref(), range.as_deref());
-                let seen = Seen { url, authorization };
+                let seen = Seen {
+                    url,
+                    authorization,
+                    range,
+                };
                 thread_seen.lock().expect("lock").push(seen);
                 let _ = request.respond(reply);
             }
@@ -175,6 +199,9 @@ fn route(
         let Some(commit) = repo.commit_for(revision) else {
             return error(404, "RevisionNotFound");
         };
+        if repo.fails_now(INFO, None) {
+            return error(500, "InternalError");
+        }
         let siblings: Vec<serde_json::Value> = repo.commits[commit]
             .keys()
             .map(|name| serde_json::json!({ "rfilename": name }))
@@ -205,9 +232,18 @@ fn route(
         return error(404, "EntryNotFound");
     };
     if repo.fails_now(file, range) {
-        return error(503, "ServiceUnavailable");
+        return error(500, "InternalError");
     }
     let etag = format!("\"{:x}\"", Sha256::digest(bytes));
+    if let Some(url) = repo.cdn.get(file) {
+        // As the hub answers for an LFS file: the blob's name and size, then elsewhere.
+        return Response::from_data(Vec::new())
+            .with_status_code(302)
+            .with_header(header("Location", url))
+            .with_header(header("x-repo-commit", commit))
+            .with_header(header("x-linked-etag", &etag))
+            .with_header(header("x-linked-size", &bytes.len().to_string()));
+    }
     let (status, body, content_range) = slice(bytes, range);
     let mut reply = Response::from_data(body)
         .with_status_code(status)

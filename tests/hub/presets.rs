@@ -42,6 +42,11 @@ fn settings(hub: &FakeHub, cache: &std::path::Path) -> HubSettings {
         endpoint: hub.endpoint.clone(),
         token: None,
         offline: false,
+        net: saar::model::NetPolicy::new(
+            std::time::Duration::from_secs(10),
+            3,
+            std::time::Duration::ZERO,
+        ),
     }
 }
 

@@ -30,12 +30,11 @@ fn a_missing_file_is_named() {
 }
 
 #[test]
-fn a_directory_is_unreadable() {
+fn a_directory_is_named_as_one() {
     let dir = tempfile::tempdir().expect("temp dir");
-    assert!(matches!(
-        read_input(dir.path()),
-        Err(InputError::Unreadable { .. })
-    ));
+    let err = read_input(dir.path()).unwrap_err();
+    assert!(matches!(err, InputError::IsDirectory { .. }), "{err}");
+    assert!(err.to_string().contains("saar batch"), "{err}");
 }
 
 #[test]

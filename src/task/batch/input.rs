@@ -43,7 +43,7 @@ impl Document {
                     content_hash(b""),
                     Err(InputError::Unreadable {
                         name: self.source.clone(),
-                        source,
+                        error: source,
                     }),
                 ),
             },
@@ -77,7 +77,7 @@ pub fn discover(inputs: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Document
                 .read_to_string(&mut text)
                 .map_err(|source| BatchError::Unreadable {
                     path: input.clone(),
-                    source,
+                    error: source,
                 })?;
             documents.extend(parse_jsonl(&text, "-"));
             continue;
@@ -88,7 +88,7 @@ pub fn discover(inputs: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Document
             },
             _ => BatchError::Unreadable {
                 path: input.clone(),
-                source,
+                error: source,
             },
         })?;
         if meta.is_dir() {
@@ -103,7 +103,7 @@ pub fn discover(inputs: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Document
         } else if input.extension().is_some_and(|ext| ext == "jsonl") {
             let text = std::fs::read_to_string(input).map_err(|source| BatchError::Unreadable {
                 path: input.clone(),
-                source,
+                error: source,
             })?;
             documents.extend(parse_jsonl(&text, &input.display().to_string()));
         } else {
@@ -149,7 +149,7 @@ fn relative_id(root: &Path, path: &Path) -> String {
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), BatchError> {
     let unreadable = |source| BatchError::Unreadable {
         path: dir.to_path_buf(),
-        source,
+        error: source,
     };
     for entry in std::fs::read_dir(dir).map_err(unreadable)? {
         let entry = entry.map_err(unreadable)?;

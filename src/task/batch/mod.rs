@@ -3,6 +3,7 @@
 //! it stopped, and the driver that runs the documents through a loaded model (shared
 //! by `saar batch` and `saar compare`).
 
+mod abort_hook;
 mod input;
 mod job;
 mod marian;
@@ -11,6 +12,7 @@ mod record;
 mod run;
 mod shard;
 
+pub use abort_hook::TEST_ABORT_EXIT_CODE;
 pub use input::{discover, duplicate_ids, Document, DocumentBody};
 pub use job::{BatchJob, BatchPlan, BatchTask, ModelIdentity, Pending};
 pub use output::{read_records, BatchOutput, Resumed};
@@ -25,11 +27,12 @@ use std::path::PathBuf;
 pub enum BatchError {
     #[error("input {} does not exist: check the path", path.display())]
     InputNotFound { path: PathBuf },
-    #[error("cannot read {}: {source}; check that it is readable", path.display())]
+    // I/O errors are part of the messages, not separate causes: printed with its
+    // causes, an error would say the same thing twice.
+    #[error("cannot read {}: {error}; check that it is readable", path.display())]
     Unreadable {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(
         "{name} line {line} is not a JSON object with string fields \"id\" and \"text\": {reason}"
@@ -41,11 +44,10 @@ pub enum BatchError {
     },
     #[error("another saar batch is writing this output (lock {} is held): wait for it, or choose another --out", path.display())]
     Locked { path: PathBuf },
-    #[error("cannot write {}: {source}; check the disk and permissions", path.display())]
+    #[error("cannot write {}: {error}; check the disk and permissions", path.display())]
     Write {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{} line {line} is not a saar batch record: {reason}; move the file away or rerun with --force to start over", path.display())]
     CorruptOutput {

@@ -1,7 +1,8 @@
 //! The output file of a batch run: JSON lines, one record per document, each written
 //! whole with one write, then flushed and fsynced before the next document starts, so
-//! a crash loses at most the document in flight. On open it takes an exclusive lock
-//! on `<out>.lock`, cuts away a torn last line, and indexes the records already there.
+//! a crash loses at most the document in flight. On open it makes the output's folder
+//! if need be, takes an exclusive lock on `<out>.lock`, cuts away a torn last line, and
+//! indexes the records already there.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use fs4::fs_std::FileExt;
 use serde_json::Value;
 
+use super::abort_hook::{abort_now, AbortHook};
 use super::{BatchError, RecordKey};
 
 /// An output file opened for appending, held under its lock until dropped.
@@ -20,6 +22,8 @@ pub struct BatchOutput {
     path: PathBuf,
     // Held for the lock; released when the output is dropped or the process dies.
     _lock: File,
+    /// Crash tests' named stopping points (`abort_hook.rs`); `None` outside them.
+    abort: Option<AbortHook>,
 }
 
 /// What an earlier run left in the output.
@@ -35,10 +39,21 @@ impl BatchOutput {
     /// Locks and opens `path`. With `force` the file is emptied; otherwise its records
     /// are indexed for resuming.
     pub fn open(path: &Path, force: bool) -> Result<(Self, Resumed), BatchError> {
+        // `--out results/today.jsonl` into a folder not made yet: make it.
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(|error| BatchError::Write {
+                path: folder.to_path_buf(),
+                error,
+            })?;
+        }
         let lock = lock(path)?;
+        let mut abort = AbortHook::from_env();
+        if abort.as_mut().is_some_and(|hook| hook.arrives("locked")) {
+            abort_now();
+        }
         let write_error = |source| BatchError::Write {
             path: path.to_path_buf(),
-            source,
+            error: source,
         };
         let mut file = OpenOptions::new()
             .read(true)
@@ -65,6 +80,7 @@ impl BatchOutput {
             file,
             path: path.to_path_buf(),
             _lock: lock,
+            abort,
         };
         Ok((output, resumed))
     }
@@ -74,14 +90,27 @@ impl BatchOutput {
     pub fn append(&mut self, record: &Value) -> Result<(), BatchError> {
         let mut line = record.to_string().into_bytes();
         line.push(b'\n');
+        let torn = self.abort.as_mut().is_some_and(|hook| hook.arrives("torn"));
+        if torn {
+            line.truncate(line.len() / 2);
+        }
         self.file
             .write_all(&line)
             .and_then(|()| self.file.flush())
             .and_then(|()| self.file.sync_data())
             .map_err(|source| BatchError::Write {
                 path: self.path.clone(),
-                source,
-            })
+                error: source,
+            })?;
+        if torn
+            || self
+                .abort
+                .as_mut()
+                .is_some_and(|hook| hook.arrives("record"))
+        {
+            abort_now();
+        }
+        Ok(())
     }
 }
 
@@ -90,7 +119,7 @@ impl BatchOutput {
 pub fn read_records(path: &Path) -> Result<Vec<Value>, BatchError> {
     let bytes = std::fs::read(path).map_err(|source| BatchError::Unreadable {
         path: path.to_path_buf(),
-        source,
+        error: source,
     })?;
     // Only newline-terminated lines are whole; a torn last line is left out.
     let whole = bytes
@@ -128,14 +157,14 @@ fn lock(path: &Path) -> Result<File, BatchError> {
         .open(&lock_path)
         .map_err(|source| BatchError::Write {
             path: lock_path.clone(),
-            source,
+            error: source,
         })?;
     match FileExt::try_lock_exclusive(&file) {
         Ok(true) => Ok(file),
         Ok(false) => Err(BatchError::Locked { path: lock_path }),
         Err(source) => Err(BatchError::Write {
             path: lock_path,
-            source,
+            error: source,
         }),
     }
 }

@@ -116,7 +116,7 @@ pub fn run_cached(
     let path = cache.dir.join(run_file_name(&plan));
     std::fs::create_dir_all(&cache.dir).map_err(|source| batch::BatchError::Write {
         path: cache.dir.clone(),
-        source,
+        error: source,
     })?;
     let docs = batch_documents(documents);
     let (mut output, mut resumed) = BatchOutput::open(&path, cache.force)?;
