@@ -14,7 +14,7 @@ use super::blocks::{BlockQ4K, BlockQ5K, BlockQ6K, WeightBlock};
 
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn load(bytes: &[u8]) -> __m256i {
+pub(super) fn load(bytes: &[u8]) -> __m256i {
     assert!(bytes.len() >= 32);
     // SAFETY: the assert above keeps the 32-byte read inside `bytes`.
     unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) }
@@ -22,7 +22,7 @@ fn load(bytes: &[u8]) -> __m256i {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn load_act(qs: &[i8]) -> __m256i {
+pub(super) fn load_act(qs: &[i8]) -> __m256i {
     assert!(qs.len() >= 32);
     // SAFETY: the assert above keeps the 32-byte read inside `qs`.
     unsafe { _mm256_loadu_si256(qs.as_ptr().cast()) }
@@ -30,7 +30,7 @@ fn load_act(qs: &[i8]) -> __m256i {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn load_bsums(a: &Q8K) -> __m256i {
+pub(super) fn load_bsums(a: &Q8K) -> __m256i {
     // SAFETY: `bsums` is 16 i16s, exactly 32 bytes.
     unsafe { _mm256_loadu_si256(a.bsums.as_ptr().cast()) }
 }
@@ -231,7 +231,7 @@ const PAIR_MASKS: [[i8; 32]; 8] = {
 /// shift (to sign-extend) where two broadcasts and an insert took seven instructions.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn scale_pair(scales: __m256i, g: usize) -> __m256i {
+pub(super) fn scale_pair(scales: __m256i, g: usize) -> __m256i {
     // SAFETY: each mask is exactly 32 bytes.
     let mask = unsafe { _mm256_loadu_si256(PAIR_MASKS[g / 2].as_ptr().cast()) };
     _mm256_srai_epi16::<8>(_mm256_shuffle_epi8(scales, mask))
