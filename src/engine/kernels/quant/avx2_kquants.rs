@@ -237,6 +237,29 @@ pub(super) fn scale_pair(scales: __m256i, g: usize) -> __m256i {
     _mm256_srai_epi16::<8>(_mm256_shuffle_epi8(scales, mask))
 }
 
+/// Adds one super-block's `d · (sumi − 2^shift · Σ_g scale_g · bsums_g)` for every
+/// row: a type's constant offset (Q6_K's −32, Q3_K's −4) through the activations'
+/// per-16 sums, with `scales` the 16 signed group scales in the low 128 bits.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(super) fn add_with_offset<const R: usize>(
+    acc: &mut [__m256; R],
+    sumi: &[__m256i; R],
+    scales: __m128i,
+    shift: i32,
+    d: f32,
+    blocks: &[&Q8K; R],
+) {
+    let scales16 = _mm256_cvtepi8_epi16(scales);
+    for r in 0..R {
+        let a = blocks[r];
+        let offset = _mm256_madd_epi16(load_bsums(a), scales16);
+        let offset = _mm256_sll_epi32(offset, _mm_cvtsi32_si128(shift));
+        let total = _mm256_sub_epi32(sumi[r], offset);
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * a.d), acc[r]);
+    }
+}
+
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R] {
     let mut acc = [_mm256_setzero_ps(); R];
@@ -280,15 +303,9 @@ pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R]
                 }
             }
         }
-        // The −32 offset: Σ_g scale_g · 32 · bsums_g.
-        let scales16 = _mm256_cvtepi8_epi16(scales);
         let d = lane1(f16_pair(b, std::mem::size_of::<BlockQ6K>() - 4));
-        for r in 0..R {
-            let a = blocks[r];
-            let offset = _mm256_madd_epi16(load_bsums(a), scales16);
-            let total = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32::<5>(offset));
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * a.d), acc[r]);
-        }
+        // The −32 offset: 2^5 · Σ_g scale_g · bsums_g.
+        add_with_offset(&mut acc, &sumi, scales, 5, d, &blocks);
     }
     std::array::from_fn(|r| hsum(acc[r]))
 }

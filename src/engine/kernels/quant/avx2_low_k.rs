@@ -10,7 +10,7 @@
 use std::arch::x86_64::*;
 
 use super::activations::Q8K;
-use super::avx2_kquants::{load, load_act, load_bsums, scale_pair};
+use super::avx2_kquants::{add_with_offset, load, load_act, load_bsums, scale_pair};
 use super::avx2_small::{f16_pair, hsum, lane1};
 use super::blocks_low_k::{q3k_scales, BlockQ2K, BlockQ3K};
 
@@ -98,15 +98,9 @@ pub(super) fn q3k<const R: usize>(w: &[BlockQ3K], acts: [&[Q8K]; R]) -> [f32; R]
                 add_slice(&mut sumi, q, scale, &blocks, 128 * h + 32 * t);
             }
         }
-        // The −4 offset: Σ_g scale_g · 4 · bsums_g.
-        let scales16 = _mm256_cvtepi8_epi16(scales128);
         let d = lane1(f16_pair(b, std::mem::size_of::<BlockQ3K>() - 4));
-        for r in 0..R {
-            let a = blocks[r];
-            let offset = _mm256_madd_epi16(load_bsums(a), scales16);
-            let total = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32::<2>(offset));
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * a.d), acc[r]);
-        }
+        // The −4 offset: 2^2 · Σ_g scale_g · bsums_g.
+        add_with_offset(&mut acc, &sumi, scales128, 2, d, &blocks);
     }
     std::array::from_fn(|r| hsum(acc[r]))
 }
