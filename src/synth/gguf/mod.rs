@@ -7,7 +7,7 @@ mod metadata;
 mod names;
 mod quant;
 mod vocab;
-mod writer;
+pub(crate) mod writer;
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
