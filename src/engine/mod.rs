@@ -27,7 +27,7 @@ pub enum EngineError {
         "model weights {path} are unreadable ({message}); delete the file and download it again"
     )]
     Weights { path: String, message: String },
-    #[error("GGUF file {path} uses a quantization saar cannot run ({message}); use a Q4_K_M, Q5_K_M, Q6_K, Q8_0 or F16 file")]
+    #[error("GGUF file {path} uses a quantization saar cannot run ({message}); use a file of a type saar runs: F32, F16, BF16, Q8_0, Q6_K, Q5_K, Q5_0, Q5_1, Q4_K, Q4_0, Q4_1, IQ4_XS, IQ4_NL, Q3_K or Q2_K (Q4_K_M is the usual choice)")]
     UnsupportedQuantization { path: String, message: String },
     #[error("the prompt has {tokens} tokens but the model's context holds {context}")]
     ContextOverflow { tokens: usize, context: usize },

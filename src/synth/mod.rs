@@ -18,7 +18,7 @@
 //! # }
 //! ```
 
-mod gguf;
+pub(crate) mod gguf;
 mod hf_files;
 mod rng;
 mod safetensors_io;

@@ -50,12 +50,14 @@ pub struct BenchArgs {
     pub model: Option<PathBuf>,
     /// LLM formats to build and measure, comma-separated: safetensors[-f32],
     /// safetensors-bf16, safetensors-f16, gguf (of --quant), gguf-q4_k_m, gguf-q8_0,
-    /// gguf-f16, gguf-f32, or all (the speed table's rows: gguf-q4_k_m, gguf-q8_0,
+    /// gguf-f16, gguf-f32, gguf-bf16, gguf-q2_k, gguf-q3_k_s, gguf-q3_k_m, gguf-q3_k_l,
+    /// gguf-iq4_nl, gguf-iq4_xs, or all (the speed table's rows: gguf-q4_k_m, gguf-q8_0,
     /// gguf-f16, safetensors-f32, -bf16, -f16). Safetensors rows load in their own
     /// type. [default: safetensors,gguf]
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub formats: Vec<FormatChoice>,
-    /// Weight type of `--formats gguf`: f32, f16, q8_0 or q4_k_m.
+    /// Weight type of `--formats gguf`: f32, f16, bf16, q8_0, q4_k_m, q2_k, q3_k_s,
+    /// q3_k_m, q3_k_l, iq4_nl or iq4_xs.
     #[arg(long, default_value = "q4_k_m")]
     pub quant: GgufQuant,
     /// Whose CPU kernels run each row: saar's, stock candle's, or both back to back.

@@ -110,7 +110,8 @@ pub enum FormatChoice {
 }
 
 pub const FORMATS_HELP: &str = "all, safetensors[-f32], safetensors-bf16, safetensors-f16, \
-gguf (of --quant), gguf-q4_k_m, gguf-q8_0, gguf-f16, gguf-f32";
+gguf (of --quant), gguf-q4_k_m, gguf-q8_0, gguf-f16, gguf-f32, gguf-bf16, gguf-q2_k, \
+gguf-q3_k_s, gguf-q3_k_m, gguf-q3_k_l, gguf-iq4_nl, gguf-iq4_xs";
 
 impl FromStr for FormatChoice {
     type Err = String;

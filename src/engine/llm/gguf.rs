@@ -1,21 +1,25 @@
-//! GGUF files: reading the header, turning llama.cpp's metadata keys into a
-//! [`DecoderConfig`], naming the file's quantization, and fetching tensors by name.
+//! GGUF files: opening one (its header read by [`super::gguf_header`]), turning
+//! llama.cpp's metadata keys into a [`DecoderConfig`], naming the file's quantization,
+//! and fetching tensors by name: as candle tensors for the types candle knows, as raw
+//! blocks for saar's kernels, or dequantized to f32 for any type saar reads.
 
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use candle_core::quantized::gguf_file::{Content, Value};
-use candle_core::quantized::{GgmlDType, QTensor};
-use candle_core::Device;
+use candle_core::quantized::gguf_file::Value;
+use candle_core::quantized::{ggml_file, QTensor};
+use candle_core::{Device, Tensor};
 
 use super::config::{Activation, DecoderConfig, Family, SUPPORTED_ARCHITECTURES};
+use super::gguf_header::{read_header, Header, TensorType};
 use super::rope::{RopeScaling, RopeSpec};
+use crate::engine::kernels::quant::QuantMatrix;
 use crate::engine::EngineError;
 
 pub struct GgufFile {
     path: PathBuf,
-    content: Content,
+    content: Header,
     reader: BufReader<File>,
 }
 
@@ -29,18 +33,32 @@ fn weights_error(path: &Path, message: impl std::fmt::Display) -> EngineError {
 impl GgufFile {
     pub fn open(path: &Path) -> Result<Self, EngineError> {
         let file = File::open(path).map_err(|e| weights_error(path, e))?;
+        let file_size = file.metadata().map_err(|e| weights_error(path, e))?.len();
         let mut reader = BufReader::new(file);
-        let content = Content::read(&mut reader).map_err(|e| {
-            let message = e.to_string();
-            if message.contains("unknown dtype") {
-                EngineError::UnsupportedQuantization {
+        let content = read_header(&mut reader)
+            .map_err(|e| weights_error(path, format!("not a readable GGUF file: {e}")))?;
+        let mut names: Vec<&String> = content.tensors.keys().collect();
+        names.sort();
+        for name in names {
+            let info = &content.tensors[name];
+            let Some((block, bytes)) = info.tensor_type.layout() else {
+                return Err(EngineError::UnsupportedQuantization {
                     path: path.display().to_string(),
-                    message,
-                }
-            } else {
-                weights_error(path, format!("not a readable GGUF file: {message}"))
+                    message: format!("tensor `{name}` is {}", info.tensor_type.name()),
+                });
+            };
+            let end = (info.elements() / block * bytes) as u64;
+            let end = content
+                .data_offset
+                .saturating_add(info.offset)
+                .saturating_add(end);
+            if end > file_size {
+                return Err(weights_error(
+                    path,
+                    format!("tensor `{name}` ends past the end of the file; the file is truncated"),
+                ));
             }
-        })?;
+        }
         Ok(Self {
             path: path.to_path_buf(),
             content,
@@ -53,38 +71,63 @@ impl GgufFile {
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.content.tensor_infos.contains_key(name)
+        self.content.tensors.contains_key(name)
     }
 
-    /// The tensor `name`, checked to be `shape` (outermost first), on `device`.
+    /// The type of tensor `name`, if the file has it.
+    pub fn tensor_type(&self, name: &str) -> Option<TensorType> {
+        self.content.tensors.get(name).map(|t| t.tensor_type)
+    }
+
+    /// The tensor `name`, checked to be `shape` (outermost first), as a candle tensor on
+    /// `device`: for the types candle knows (every type but IQ4_NL and IQ4_XS; see
+    /// [`Self::dequantized`] for those).
     pub fn tensor(
         &mut self,
         name: &str,
         shape: &[usize],
         device: &Device,
     ) -> Result<QTensor, EngineError> {
-        let Some(info) = self.content.tensor_infos.get(name) else {
+        let tensor_type = self.tensor_type(name);
+        let Some(dtype) = tensor_type.and_then(TensorType::candle) else {
+            let kind = tensor_type.map_or_else(|| "missing".into(), |t| t.name());
             return Err(weights_error(
                 &self.path,
-                format!("tensor `{name}` is missing"),
+                format!("tensor `{name}` ({kind}) cannot be read as a candle tensor"),
             ));
         };
-        if info.shape.dims() != shape {
-            return Err(weights_error(
-                &self.path,
-                format!(
-                    "tensor `{name}` has shape {:?}, expected {shape:?}",
-                    info.shape.dims()
-                ),
-            ));
-        }
-        info.read(&mut self.reader, self.content.tensor_data_offset, device)
+        let bytes = self.raw_blocks(name, shape)?;
+        ggml_file::qtensor_from_ggml(dtype, &bytes, shape.to_vec(), device)
             .map_err(|e| weights_error(&self.path, format!("tensor `{name}`: {e}")))
     }
 
-    /// The block type of tensor `name`, if the file has it.
-    pub fn dtype_of(&self, name: &str) -> Option<GgmlDType> {
-        self.content.tensor_infos.get(name).map(|t| t.ggml_dtype)
+    /// The tensor `name` of any type saar reads, dequantized to f32 on `device`.
+    pub fn dequantized(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        device: &Device,
+    ) -> Result<Tensor, EngineError> {
+        let kind = self.tensor_type(name).and_then(TensorType::quant_kind);
+        let result = match kind {
+            Some(kind) => {
+                // saar's own decoding (bit for bit candle's where candle has the type).
+                let cols = shape.last().copied().unwrap_or(1);
+                let rows = shape.iter().product::<usize>() / cols.max(1);
+                let bytes = self.raw_blocks(name, shape)?;
+                let matrix = QuantMatrix::from_raw(kind, rows, cols, bytes)
+                    .map_err(|e| weights_error(&self.path, format!("tensor `{name}`: {e}")))?;
+                let mut values = vec![0f32; rows * cols];
+                for (row, out) in values.chunks_exact_mut(cols).enumerate() {
+                    matrix
+                        .dequantize_row(row, out)
+                        .map_err(|e| weights_error(&self.path, format!("tensor `{name}`: {e}")))?;
+                }
+                Tensor::from_vec(values, shape, device)
+            }
+            _ => self.tensor(name, shape, device)?.dequantize(device),
+        };
+        result.map_err(|e| weights_error(&self.path, format!("tensor `{name}`: {e}")))
     }
 
     /// Tensor `name`'s blocks as they lie in the file, read straight into one buffer:
@@ -94,24 +137,29 @@ impl GgufFile {
         use std::io::{Read, Seek, SeekFrom};
         let error =
             |message: String| weights_error(&self.path, format!("tensor `{name}`: {message}"));
-        let Some(info) = self.content.tensor_infos.get(name) else {
+        let Some(info) = self.content.tensors.get(name) else {
             return Err(error("missing".into()));
         };
-        if info.shape.dims() != shape {
+        if info.dims != shape {
             return Err(error(format!(
                 "has shape {:?}, expected {shape:?}",
-                info.shape.dims()
+                info.dims
             )));
         }
-        let dtype = info.ggml_dtype;
-        let elements = info.shape.elem_count();
-        if elements % dtype.block_size() != 0 {
+        let t = info.tensor_type;
+        let Some((block, block_bytes)) = t.layout() else {
+            return Err(error(format!("saar cannot read {} tensors", t.name())));
+        };
+        let elements = info.elements();
+        let row = shape.last().copied().unwrap_or(1);
+        if row % block != 0 {
             return Err(error(format!(
-                "{elements} values are not whole {dtype:?} blocks"
+                "rows of {row} values are not whole {} blocks",
+                t.name()
             )));
         }
-        let len = elements / dtype.block_size() * dtype.type_size();
-        let start = self.content.tensor_data_offset.saturating_add(info.offset);
+        let len = elements / block * block_bytes;
+        let start = self.content.data_offset.saturating_add(info.offset);
         let mut bytes = vec![0u8; len];
         self.reader
             .seek(SeekFrom::Start(start))
@@ -121,7 +169,7 @@ impl GgufFile {
     }
 
     fn shape_of(&self, name: &str) -> Option<&[usize]> {
-        self.content.tensor_infos.get(name).map(|t| t.shape.dims())
+        self.content.tensors.get(name).map(|t| t.dims.as_slice())
     }
 
     fn value(&self, key: &str) -> Option<&Value> {
@@ -161,7 +209,7 @@ impl GgufFile {
 
     /// The model's shape and numerics from `{arch}.*` metadata, following what llama.cpp
     /// does at load time where the file is silent (gemma3's window pattern and local base).
-    pub fn decoder_config(&mut self, device: &Device) -> Result<DecoderConfig, EngineError> {
+    pub fn decoder_config(&mut self) -> Result<DecoderConfig, EngineError> {
         let family = self.family()?;
         let arch = family.name();
         let key = |suffix: &str| format!("{arch}.{suffix}");
@@ -189,7 +237,7 @@ impl GgufFile {
             Family::Gemma3 => 1_000_000.0,
             _ => 10_000.0,
         });
-        let scaling = self.rope_scaling(&key, head_dim, device)?;
+        let scaling = self.rope_scaling(&key, head_dim)?;
         let gemma = family == Family::Gemma3;
         let sliding_window = if gemma {
             Some(self.count(&key("attention.sliding_window")).unwrap_or(4096))
@@ -269,16 +317,13 @@ impl GgufFile {
         &mut self,
         key: &dyn Fn(&str) -> String,
         head_dim: usize,
-        device: &Device,
     ) -> Result<RopeScaling, EngineError> {
         if self.contains("rope_freqs.weight") {
-            let factors = self.tensor("rope_freqs.weight", &[head_dim / 2], device)?;
+            let name = "rope_freqs.weight";
+            let factors = self.dequantized(name, &[head_dim / 2], &Device::Cpu)?;
             let factors = factors
-                .dequantize(&Device::Cpu)
-                .and_then(|t| t.to_vec1::<f32>())
-                .map_err(|e| {
-                    weights_error(&self.path, format!("tensor `rope_freqs.weight`: {e}"))
-                })?;
+                .to_vec1::<f32>()
+                .map_err(|e| weights_error(&self.path, format!("tensor `{name}`: {e}")))?;
             return Ok(RopeScaling::FreqFactors(factors));
         }
         let kind = match self.value(&key("rope.scaling.type")) {
@@ -301,12 +346,8 @@ impl GgufFile {
         if let Some(name) = self.count("general.file_type").and_then(llama_ftype_name) {
             return name.to_string();
         }
-        let dtype = self
-            .content
-            .tensor_infos
-            .get("blk.0.attn_q.weight")
-            .map(|t| t.ggml_dtype);
-        dtype.map_or_else(|| "gguf".to_string(), ggml_dtype_name)
+        self.tensor_type("blk.0.attn_q.weight")
+            .map_or_else(|| "gguf".to_string(), |t| t.name().to_lowercase())
     }
 }
 
@@ -345,16 +386,10 @@ fn llama_ftype_name(ftype: usize) -> Option<&'static str> {
         16 => "q5_k_s",
         17 => "q5_k_m",
         18 => "q6_k",
+        21 => "q2_k_s",
+        25 => "iq4_nl",
+        30 => "iq4_xs",
         32 => "bf16",
         _ => return None,
     })
-}
-
-/// `Q4K` → `q4_k`, `Q8_0` → `q8_0`.
-fn ggml_dtype_name(dtype: GgmlDType) -> String {
-    let name = format!("{dtype:?}").to_lowercase();
-    match name.strip_suffix('k') {
-        Some(stem) if !stem.contains('_') => format!("{stem}_k"),
-        _ => name,
-    }
 }

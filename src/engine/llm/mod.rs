@@ -6,6 +6,7 @@ mod attention;
 pub mod config;
 mod decoder;
 mod gguf;
+pub mod gguf_header;
 mod hf_config;
 mod modules;
 pub mod rope;
@@ -32,7 +33,7 @@ pub fn load(files: &ModelFiles, placement: &Placement) -> Result<Box<dyn CausalL
     let (cfg, mut weights, dtype) = match &files.weights {
         Weights::Gguf(path) => {
             let mut file = GgufFile::open(path)?;
-            let cfg = file.decoder_config(device)?;
+            let cfg = file.decoder_config()?;
             let dtype = file.file_type_name();
             let family = cfg.family;
             (cfg, WeightLoader::from_gguf(file, family, device), dtype)

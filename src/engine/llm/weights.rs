@@ -8,14 +8,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candle_core::pickle::PthTensors;
-use candle_core::quantized::{GgmlDType, QMatMul};
+use candle_core::quantized::QMatMul;
 use candle_core::{DType, Device, Tensor};
 
 use super::config::{DecoderConfig, Family};
 use super::gguf::GgufFile;
+use super::gguf_header::{self, TensorType};
 use super::modules::{dense_linear, Embedding, Linear, RmsNorm};
 use super::safetensors::SafetensorsFile;
-use crate::engine::kernels::quant::{QuantKind, QuantMatrix};
+use crate::engine::kernels::quant::QuantMatrix;
 use crate::engine::kernels::{self, Backend};
 use crate::engine::EngineError;
 use crate::model::Weights as WeightFiles;
@@ -261,8 +262,7 @@ impl WeightLoader {
             },
             Source::Gguf(file) => {
                 let path = file.path().to_path_buf();
-                let q = file.tensor(name, shape, &device)?;
-                (path, q.dequantize(&device))
+                (path, Ok(file.dequantized(name, shape, &device)?))
             }
         };
         let tensor = tensor.map_err(|e| weights_error(&path, format!("tensor `{name}`: {e}")))?;
@@ -381,7 +381,7 @@ fn saar_matrix(
     if !saar_kernels_on(device) {
         return Ok(None);
     }
-    let Some(kind) = file.dtype_of(name).and_then(QuantKind::from_ggml) else {
+    let Some(kind) = file.tensor_type(name).and_then(TensorType::quant_kind) else {
         return Ok(None);
     };
     let blocks = file.raw_blocks(name, &[rows, cols])?;
@@ -407,16 +407,25 @@ fn saar_float_matrix(
     if !saar_kernels_on(device) {
         return Ok(None);
     }
-    let dtype = match file.dtype_of(name) {
-        Some(GgmlDType::F16) => DType::F16,
-        Some(GgmlDType::BF16) => DType::BF16,
-        Some(GgmlDType::F32) => DType::F32,
+    let dtype = match file.tensor_type(name) {
+        Some(gguf_header::F16) => DType::F16,
+        Some(gguf_header::BF16) => DType::BF16,
+        Some(gguf_header::F32) => DType::F32,
         _ => return Ok(None),
     };
     let bytes = file.raw_blocks(name, &shape)?;
     Tensor::from_raw_buffer(&bytes, dtype, &shape, device)
         .map(Some)
         .map_err(|e| weights_error(file.path(), format!("tensor `{name}`: {e}")))
+}
+
+/// Whether candle reads tensor `name` itself: every type saar reads but IQ4_NL and
+/// IQ4_XS, which candle's path gets dequantized to f32 (there is no candle kernel to
+/// run them).
+fn candle_reads(file: &GgufFile, name: &str) -> bool {
+    file.tensor_type(name)
+        .and_then(TensorType::candle)
+        .is_some()
 }
 
 /// A GGUF projection: saar's dense or quantized kernels where they apply, candle's
@@ -433,6 +442,10 @@ fn gguf_linear(
     }
     if let Some(weight) = saar_matrix(file, name, shape, device)? {
         return Ok(Linear::SaarQuantized { weight, bias });
+    }
+    if !candle_reads(file, name) {
+        let weight = file.dequantized(name, &shape, device)?;
+        return Ok(dense_linear(weight, bias));
     }
     let q = file.tensor(name, &shape, device)?;
     let weight = QMatMul::from_qtensor(q).map_err(|e| weights_error(file.path(), e))?;
@@ -452,6 +465,9 @@ fn gguf_embedding(
     }
     if let Some(table) = saar_matrix(file, name, shape, device)? {
         return Ok(Embedding::SaarQuantized(table));
+    }
+    if !candle_reads(file, name) {
+        return Ok(Embedding::Dense(file.dequantized(name, &shape, device)?));
     }
     Ok(Embedding::Quantized(Arc::new(
         file.tensor(name, &shape, device)?,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::gguf_file::Value;
 use serde_json::json;
 use tokenizers::Tokenizer;
 
@@ -52,7 +52,9 @@ pub(crate) fn read_gguf_meta(path: &Path) -> Result<GgufTokenizerMeta, Tokenizer
         path: path.display().to_string(),
         message: e.to_string(),
     })?;
-    let content = Content::read(&mut file).map_err(|e| invalid(e.to_string()))?;
+    // saar's own header reader: candle's refuses files with IQ4_NL/IQ4_XS tensors.
+    let content = crate::engine::llm::gguf_header::read_header(&mut file)
+        .map_err(|e| invalid(e.to_string()))?;
     Ok(meta_from(&content.metadata))
 }
 

@@ -1,17 +1,17 @@
 //! GGUF output: an HF-layout model (config, tokenizer files, named tensors) turned
 //! into one GGUF file the way llama.cpp's `convert_hf_to_gguf.py` does it, plus
-//! `llama-quantize`'s type mix for Q4_K_M. Synthetic models and converted HF
+//! `llama-quantize`'s type mixes (Q4_K_M, Q2_K, Q3_K_S/M/L, IQ4_NL, IQ4_XS). Synthetic models and converted HF
 //! folders both go through [`write_gguf`].
 
 mod metadata;
 mod names;
 mod quant;
 mod vocab;
+pub(crate) mod writer;
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use candle_core::quantized::{gguf_file, QTensor};
 use candle_core::{Device, Tensor};
 use serde_json::Value;
 
@@ -25,6 +25,7 @@ use metadata::{full_attention_rope, model_metadata, rope_parameters, ArchParams}
 use names::{plan_tensors, PlannedTensor};
 use quant::{quantize, tensor_type, TensorContext};
 use vocab::tokenizer_metadata;
+use writer::RawTensor;
 
 /// An HF model as the converter reads it.
 pub struct HfModel<'a> {
@@ -75,7 +76,7 @@ pub fn write_gguf(model: &HfModel, quant: GgufQuant, path: &Path) -> Result<(), 
 
     let plan = plan_tensors(&model.tensors.names(), params.arch)?;
     let has_output = plan.iter().any(|t| t.gguf_name == "output.weight");
-    let mut tensors: Vec<(String, QTensor)> = Vec::with_capacity(plan.len() + 1);
+    let mut tensors: Vec<RawTensor> = Vec::with_capacity(plan.len() + 1);
     for planned in &plan {
         let tensor = transform(
             model,
@@ -83,7 +84,7 @@ pub fn write_gguf(model: &HfModel, quant: GgufQuant, path: &Path) -> Result<(), 
             planned,
             model.tensors.load(&planned.hf_name)?,
         )?;
-        let dtype = tensor_type(
+        let tensor_type = tensor_type(
             quant,
             &TensorContext {
                 gguf_name: &planned.gguf_name,
@@ -91,30 +92,30 @@ pub fn write_gguf(model: &HfModel, quant: GgufQuant, path: &Path) -> Result<(), 
                 block: planned.block,
                 layers: params.layers,
                 has_output,
+                gqa: params.heads / params.kv_heads.max(1),
             },
         );
-        tensors.push((planned.gguf_name.clone(), quantize(&tensor, dtype)?));
+        tensors.push(RawTensor {
+            name: planned.gguf_name.clone(),
+            tensor_type,
+            dims: tensor.dims().to_vec(),
+            data: quantize(&tensor, tensor_type)?,
+        });
     }
     if let Some(factors) = llama3_rope_factors(&model.config, &params)? {
         let len = factors.len();
         let tensor = Tensor::from_vec(factors, len, &Device::Cpu)?;
-        tensors.push((
-            "rope_freqs.weight".into(),
-            quantize(&tensor, candle_core::quantized::GgmlDType::F32)?,
-        ));
+        tensors.push(RawTensor {
+            name: "rope_freqs.weight".into(),
+            tensor_type: crate::engine::llm::gguf_header::F32,
+            dims: vec![len],
+            data: quantize(&tensor, crate::engine::llm::gguf_header::F32)?,
+        });
     }
 
-    let metadata_refs: Vec<(&str, &gguf_file::Value)> = metadata
-        .iter()
-        .map(|(key, value)| (key.as_str(), value))
-        .collect();
-    let tensor_refs: Vec<(&str, &QTensor)> = tensors
-        .iter()
-        .map(|(name, tensor)| (name.as_str(), tensor))
-        .collect();
     let file = std::fs::File::create(path).map_err(|e| SynthError::io(path, e))?;
     let mut out = BufWriter::new(file);
-    gguf_file::write(&mut out, &metadata_refs, &tensor_refs)?;
+    writer::write(&mut out, &metadata, &tensors).map_err(|e| SynthError::io(path, e))?;
     out.flush().map_err(|e| SynthError::io(path, e))
 }
 

@@ -14,7 +14,7 @@ use super::blocks::{BlockQ4K, BlockQ5K, BlockQ6K, WeightBlock};
 
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn load(bytes: &[u8]) -> __m256i {
+pub(super) fn load(bytes: &[u8]) -> __m256i {
     assert!(bytes.len() >= 32);
     // SAFETY: the assert above keeps the 32-byte read inside `bytes`.
     unsafe { _mm256_loadu_si256(bytes.as_ptr().cast()) }
@@ -22,7 +22,7 @@ fn load(bytes: &[u8]) -> __m256i {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn load_act(qs: &[i8]) -> __m256i {
+pub(super) fn load_act(qs: &[i8]) -> __m256i {
     assert!(qs.len() >= 32);
     // SAFETY: the assert above keeps the 32-byte read inside `qs`.
     unsafe { _mm256_loadu_si256(qs.as_ptr().cast()) }
@@ -30,7 +30,7 @@ fn load_act(qs: &[i8]) -> __m256i {
 
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn load_bsums(a: &Q8K) -> __m256i {
+pub(super) fn load_bsums(a: &Q8K) -> __m256i {
     // SAFETY: `bsums` is 16 i16s, exactly 32 bytes.
     unsafe { _mm256_loadu_si256(a.bsums.as_ptr().cast()) }
 }
@@ -231,10 +231,33 @@ const PAIR_MASKS: [[i8; 32]; 8] = {
 /// shift (to sign-extend) where two broadcasts and an insert took seven instructions.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn scale_pair(scales: __m256i, g: usize) -> __m256i {
+pub(super) fn scale_pair(scales: __m256i, g: usize) -> __m256i {
     // SAFETY: each mask is exactly 32 bytes.
     let mask = unsafe { _mm256_loadu_si256(PAIR_MASKS[g / 2].as_ptr().cast()) };
     _mm256_srai_epi16::<8>(_mm256_shuffle_epi8(scales, mask))
+}
+
+/// Adds one super-block's `d · (sumi − 2^shift · Σ_g scale_g · bsums_g)` for every
+/// row: a type's constant offset (Q6_K's −32, Q3_K's −4) through the activations'
+/// per-16 sums, with `scales` the 16 signed group scales in the low 128 bits.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(super) fn add_with_offset<const R: usize>(
+    acc: &mut [__m256; R],
+    sumi: &[__m256i; R],
+    scales: __m128i,
+    shift: i32,
+    d: f32,
+    blocks: &[&Q8K; R],
+) {
+    let scales16 = _mm256_cvtepi8_epi16(scales);
+    for r in 0..R {
+        let a = blocks[r];
+        let offset = _mm256_madd_epi16(load_bsums(a), scales16);
+        let offset = _mm256_sll_epi32(offset, _mm_cvtsi32_si128(shift));
+        let total = _mm256_sub_epi32(sumi[r], offset);
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * a.d), acc[r]);
+    }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -280,15 +303,9 @@ pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R]
                 }
             }
         }
-        // The −32 offset: Σ_g scale_g · 32 · bsums_g.
-        let scales16 = _mm256_cvtepi8_epi16(scales);
         let d = lane1(f16_pair(b, std::mem::size_of::<BlockQ6K>() - 4));
-        for r in 0..R {
-            let a = blocks[r];
-            let offset = _mm256_madd_epi16(load_bsums(a), scales16);
-            let total = _mm256_sub_epi32(sumi[r], _mm256_slli_epi32::<5>(offset));
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(total), _mm256_set1_ps(d * a.d), acc[r]);
-        }
+        // The −32 offset: 2^5 · Σ_g scale_g · bsums_g.
+        add_with_offset(&mut acc, &sumi, scales, 5, d, &blocks);
     }
     std::array::from_fn(|r| hsum(acc[r]))
 }

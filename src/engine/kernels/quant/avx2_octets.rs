@@ -1,4 +1,4 @@
-//! Prefill of the 32-element weight types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) on AVX2 with
+//! Prefill of the 32-element weight types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL) on AVX2 with
 //! eight weight rows interleaved in each register, so the lanes hold eight separate
 //! outputs.
 //!
@@ -17,8 +17,10 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use super::activations::Q8Block;
+use super::avx2_iq4::{block_values, value_table};
 use super::avx2_small::{f16_pair, fifth_bits, lane1, nibbles};
 use super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0, WeightBlock};
+use super::blocks_iq4::BlockIQ4NL;
 
 /// Weight rows per interleaved group.
 const GROUP: usize = super::matmul::OCTET_ROWS;
@@ -84,6 +86,15 @@ impl Unpack for BlockQ8_0 {
     unsafe fn unpack(&self) -> (__m256i, f32, f32) {
         // SAFETY: `qs` is 32 bytes.
         let q = unsafe { _mm256_loadu_si256(self.qs.as_ptr().cast()) };
+        (q, _mm_cvtss_f32(f16_pair(self, 0)), 0.0)
+    }
+}
+
+impl Unpack for BlockIQ4NL {
+    const SIGNED: bool = true;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> (__m256i, f32, f32) {
+        let q = block_values(value_table(), &self.qs);
         (q, _mm_cvtss_f32(f16_pair(self, 0)), 0.0)
     }
 }

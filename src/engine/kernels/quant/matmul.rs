@@ -17,6 +17,8 @@ use super::blocks::{
     BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K, BlockQ8_0,
     WeightBlock,
 };
+use super::blocks_iq4::{BlockIQ4NL, BlockIQ4XS};
+use super::blocks_low_k::{BlockQ2K, BlockQ3K};
 
 /// Activation rows per tile (then 4, 2 and 1 for the rest).
 pub const TILE_ROWS: usize = 8;
@@ -211,6 +213,10 @@ kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0, octets
 kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k);
 kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k);
 kernel!(BlockQ6K, q6k, avx2_kquants, avx512: q6k);
+kernel!(BlockQ2K, q2k, avx2_low_k);
+kernel!(BlockQ3K, q3k, avx2_low_k);
+kernel!(BlockIQ4NL, iq4_nl, avx2_iq4, octets: rows);
+kernel!(BlockIQ4XS, iq4_xs, avx2_iq4);
 
 /// Reuses one activation buffer per thread and type, so a product allocates only its output.
 pub trait Scratch: ActBlock {

@@ -1,12 +1,15 @@
 //! GGUF block-quantized weights times f32 activations: saar's own CPU kernels for the
 //! quantized matrix products (llama.cpp's approach: activations quantized to 8 bits once
 //! per product, integer dot products per block, several activation rows per weight
-//! block). The weights' raw ggml blocks are copied out of candle's `QTensor` at load time
-//! and owned here.
+//! block). The weights' raw ggml blocks are read from the file at load time and owned
+//! here. The block types and their GGUF ids are one table, [`QuantKind`].
 //!
-//! - [`blocks`]: the weight block layouts and the scalar reference per type.
+//! - [`blocks`]: the weight block layouts and the scalar reference per type;
+//!   [`blocks_low_k`] for Q2_K and Q3_K, [`blocks_iq4`] for IQ4_NL and IQ4_XS (with
+//!   their quantizers: candle has none).
 //! - [`activations`]: the Q8_0-style and Q8_K activation blocks and their quantizer.
-//! - `avx2_small`, `avx2_kquants`: the AVX2 dot products (x86_64 only, chosen at run time);
+//! - `avx2_small`, `avx2_kquants`, `avx2_low_k`, `avx2_iq4`: the AVX2 dot products
+//!   (x86_64 only, chosen at run time);
 //!   `avx512_kquants`: Q4_K, Q5_K and Q6_K on AVX-512 BW + VNNI where the CPU has them;
 //!   `avx512_small`: Q4_0, Q5_0 and Q8_0 prefill tiles on AVX-512, two weight rows at once;
 //!   `avx2_octets`: prefill of the 32-element types on AVX2 with eight weight rows
@@ -16,7 +19,11 @@
 
 pub mod activations;
 #[cfg(target_arch = "x86_64")]
+mod avx2_iq4;
+#[cfg(target_arch = "x86_64")]
 mod avx2_kquants;
+#[cfg(target_arch = "x86_64")]
+mod avx2_low_k;
 #[cfg(target_arch = "x86_64")]
 mod avx2_octets;
 #[cfg(target_arch = "x86_64")]
@@ -26,6 +33,8 @@ mod avx512_kquants;
 #[cfg(target_arch = "x86_64")]
 mod avx512_small;
 pub mod blocks;
+pub mod blocks_iq4;
+pub mod blocks_low_k;
 pub mod candle_op;
 pub mod matmul;
 #[cfg(test)]
@@ -38,6 +47,8 @@ use blocks::{
     BlockQ4K, BlockQ4_0, BlockQ4_1, BlockQ5K, BlockQ5_0, BlockQ5_1, BlockQ6K, BlockQ8_0,
     WeightBlock,
 };
+use blocks_iq4::{BlockIQ4NL, BlockIQ4XS};
+use blocks_low_k::{BlockQ2K, BlockQ3K};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QuantError {
@@ -47,56 +58,96 @@ pub enum QuantError {
     Data(String),
 }
 
-/// The GGUF block types these kernels run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuantKind {
-    Q4_0,
-    Q4_1,
-    Q5_0,
-    Q5_1,
-    Q8_0,
-    Q4K,
-    Q5K,
-    Q6K,
+/// Declares [`QuantKind`] from one table, a row per block type: its name, its block
+/// struct (which fixes its size and its kernels) and its GGUF type id, and the
+/// dispatch from a kind to code generic over its block type.
+macro_rules! quant_kinds {
+    // `$d` is a literal `$` for the inner macro's own variables.
+    ($d:tt $($kind:ident = $block:ty, $id:literal, $candle:expr;)*) => {
+        /// The GGUF block types these kernels run.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum QuantKind {
+            $($kind,)*
+        }
+
+        impl QuantKind {
+            pub const ALL: &[QuantKind] = &[$(QuantKind::$kind,)*];
+
+            /// The kind for a GGUF tensor type id (ggml's `ggml_type`), or `None`
+            /// for types these kernels leave to others (F16, BF16, F32) or cannot run.
+            pub fn from_gguf_type(id: u32) -> Option<Self> {
+                match id {
+                    $($id => Some(Self::$kind),)*
+                    _ => None,
+                }
+            }
+
+            /// ggml's `ggml_type` id.
+            pub const fn gguf_type(self) -> u32 {
+                match self {
+                    $(Self::$kind => $id,)*
+                }
+            }
+
+            /// The type as candle knows it, where candle has it.
+            pub fn candle(self) -> Option<GgmlDType> {
+                match self {
+                    $(Self::$kind => $candle,)*
+                }
+            }
+
+            /// Elements per block.
+            pub fn block_size(self) -> usize {
+                match self {
+                    $(Self::$kind => <$block as WeightBlock>::SIZE,)*
+                }
+            }
+
+            /// Bytes per block.
+            pub fn block_bytes(self) -> usize {
+                match self {
+                    $(Self::$kind => std::mem::size_of::<$block>(),)*
+                }
+            }
+        }
+
+        /// Runs `body` with `B` the block type of a kind.
+        macro_rules! with_block {
+            ($d which:expr, $d B:ident => $d body:expr) => {
+                match $d which {
+                    $(QuantKind::$kind => {
+                        type $d B = $block;
+                        $d body
+                    })*
+                }
+            };
+        }
+    };
+}
+
+quant_kinds! {
+    $
+    Q4_0 = BlockQ4_0, 2, Some(GgmlDType::Q4_0);
+    Q4_1 = BlockQ4_1, 3, Some(GgmlDType::Q4_1);
+    Q5_0 = BlockQ5_0, 6, Some(GgmlDType::Q5_0);
+    Q5_1 = BlockQ5_1, 7, Some(GgmlDType::Q5_1);
+    Q8_0 = BlockQ8_0, 8, Some(GgmlDType::Q8_0);
+    Q2K = BlockQ2K, 10, Some(GgmlDType::Q2K);
+    Q3K = BlockQ3K, 11, Some(GgmlDType::Q3K);
+    Q4K = BlockQ4K, 12, Some(GgmlDType::Q4K);
+    Q5K = BlockQ5K, 13, Some(GgmlDType::Q5K);
+    Q6K = BlockQ6K, 14, Some(GgmlDType::Q6K);
+    IQ4NL = BlockIQ4NL, 20, None;
+    IQ4XS = BlockIQ4XS, 23, None;
 }
 
 impl QuantKind {
-    /// The kind for a ggml dtype, or `None` for types left to candle (F16, Q2_K…).
+    /// The kind for a candle dtype, or `None` for types left to candle (F16…).
     pub fn from_ggml(dtype: GgmlDType) -> Option<Self> {
-        Some(match dtype {
-            GgmlDType::Q4_0 => Self::Q4_0,
-            GgmlDType::Q4_1 => Self::Q4_1,
-            GgmlDType::Q5_0 => Self::Q5_0,
-            GgmlDType::Q5_1 => Self::Q5_1,
-            GgmlDType::Q8_0 => Self::Q8_0,
-            GgmlDType::Q4K => Self::Q4K,
-            GgmlDType::Q5K => Self::Q5K,
-            GgmlDType::Q6K => Self::Q6K,
-            _ => return None,
-        })
-    }
-
-    /// Elements per block.
-    pub fn block_size(self) -> usize {
-        match self {
-            Self::Q4K | Self::Q5K | Self::Q6K => blocks::QK_K,
-            _ => blocks::QK,
-        }
-    }
-
-    /// Bytes per block.
-    pub fn block_bytes(self) -> usize {
-        use std::mem::size_of;
-        match self {
-            Self::Q4_0 => size_of::<BlockQ4_0>(),
-            Self::Q4_1 => size_of::<BlockQ4_1>(),
-            Self::Q5_0 => size_of::<BlockQ5_0>(),
-            Self::Q5_1 => size_of::<BlockQ5_1>(),
-            Self::Q8_0 => size_of::<BlockQ8_0>(),
-            Self::Q4K => size_of::<BlockQ4K>(),
-            Self::Q5K => size_of::<BlockQ5K>(),
-            Self::Q6K => size_of::<BlockQ6K>(),
-        }
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|k| k.candle() == Some(dtype))
     }
 }
 
@@ -236,16 +287,7 @@ impl QuantMatrix {
         }
         let (n, k, simd) = (self.rows, self.cols, simd.isa());
         let data = &self.data;
-        match self.kind {
-            QuantKind::Q4_0 => matmul::matmul::<BlockQ4_0>(as_blocks(data), n, k, x, m, y, simd),
-            QuantKind::Q4_1 => matmul::matmul::<BlockQ4_1>(as_blocks(data), n, k, x, m, y, simd),
-            QuantKind::Q5_0 => matmul::matmul::<BlockQ5_0>(as_blocks(data), n, k, x, m, y, simd),
-            QuantKind::Q5_1 => matmul::matmul::<BlockQ5_1>(as_blocks(data), n, k, x, m, y, simd),
-            QuantKind::Q8_0 => matmul::matmul::<BlockQ8_0>(as_blocks(data), n, k, x, m, y, simd),
-            QuantKind::Q4K => matmul::matmul::<BlockQ4K>(as_blocks(data), n, k, x, m, y, simd),
-            QuantKind::Q5K => matmul::matmul::<BlockQ5K>(as_blocks(data), n, k, x, m, y, simd),
-            QuantKind::Q6K => matmul::matmul::<BlockQ6K>(as_blocks(data), n, k, x, m, y, simd),
-        }
+        with_block!(self.kind, B => matmul::matmul::<B>(as_blocks(data), n, k, x, m, y, simd));
         Ok(())
     }
 
@@ -261,16 +303,7 @@ impl QuantMatrix {
         }
         let row_bytes = self.cols / self.kind.block_size() * self.kind.block_bytes();
         let bytes = &self.data[row * row_bytes..(row + 1) * row_bytes];
-        match self.kind {
-            QuantKind::Q4_0 => dequantize::<BlockQ4_0>(bytes, out),
-            QuantKind::Q4_1 => dequantize::<BlockQ4_1>(bytes, out),
-            QuantKind::Q5_0 => dequantize::<BlockQ5_0>(bytes, out),
-            QuantKind::Q5_1 => dequantize::<BlockQ5_1>(bytes, out),
-            QuantKind::Q8_0 => dequantize::<BlockQ8_0>(bytes, out),
-            QuantKind::Q4K => dequantize::<BlockQ4K>(bytes, out),
-            QuantKind::Q5K => dequantize::<BlockQ5K>(bytes, out),
-            QuantKind::Q6K => dequantize::<BlockQ6K>(bytes, out),
-        }
+        with_block!(self.kind, B => dequantize::<B>(bytes, out));
         Ok(())
     }
 }

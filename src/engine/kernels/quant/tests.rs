@@ -7,19 +7,46 @@ use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{Device, Module, Tensor};
 
 use super::activations::{dequantize_q8, dequantize_q8k, quantize_rows, ActBlock, Q8Block, Q8K};
+use super::blocks_iq4::{block_bytes, quantize_iq4_nl, quantize_iq4_xs};
 use super::candle_op::{embedding_rows, linear_forward};
 use super::matmul::{Isa, OCTETS_MIN_ROWS};
 use super::{QuantKind, QuantMatrix, Simd};
 use crate::engine::kernels::test_values as values;
 
-fn quantized(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> QTensor {
+fn weights(n: usize, k: usize, seed: u64) -> Vec<f32> {
     // Rows with different magnitudes, as real layers have.
     let mut w = values(n * k, seed);
     for (i, v) in w.iter_mut().enumerate() {
         *v *= 0.5 + (i / k % 5) as f32 * 0.3;
     }
-    let w = Tensor::from_vec(w, (n, k), &Device::Cpu).unwrap();
+    w
+}
+
+fn quantized(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> QTensor {
+    let w = Tensor::from_vec(weights(n, k, seed), (n, k), &Device::Cpu).unwrap();
     QTensor::quantize(&w, dtype).unwrap()
+}
+
+/// A matrix of `kind` with the same weights as [`quantized`], from saar's quantizer
+/// (the types candle does not have).
+fn own_quantized(kind: QuantKind, n: usize, k: usize, seed: u64) -> QuantMatrix {
+    let w = weights(n, k, seed);
+    let bytes = match kind {
+        QuantKind::IQ4NL => block_bytes(&quantize_iq4_nl(&w)),
+        QuantKind::IQ4XS => block_bytes(&quantize_iq4_xs(&w)),
+        other => panic!("{other:?} is quantized by candle"),
+    };
+    QuantMatrix::from_raw(kind, n, k, bytes).unwrap()
+}
+
+/// A matrix of any kind: candle's quantizer where candle has the type, saar's otherwise.
+pub(super) fn matrix_of(kind: QuantKind, n: usize, k: usize, seed: u64) -> QuantMatrix {
+    match kind.candle() {
+        Some(dtype) => QuantMatrix::from_qtensor(&quantized(dtype, n, k, seed))
+            .unwrap()
+            .unwrap(),
+        None => own_quantized(kind, n, k, seed),
+    }
 }
 
 const SMALL_TYPES: [GgmlDType; 5] = [
@@ -29,7 +56,13 @@ const SMALL_TYPES: [GgmlDType; 5] = [
     GgmlDType::Q5_1,
     GgmlDType::Q8_0,
 ];
-const K_TYPES: [GgmlDType; 3] = [GgmlDType::Q4K, GgmlDType::Q5K, GgmlDType::Q6K];
+const K_TYPES: [GgmlDType; 5] = [
+    GgmlDType::Q2K,
+    GgmlDType::Q3K,
+    GgmlDType::Q4K,
+    GgmlDType::Q5K,
+    GgmlDType::Q6K,
+];
 
 /// The dot-product paths, each by the instruction set it must run and its name.
 const PATHS: [(Simd, Isa, &str); 3] = [
@@ -84,6 +117,27 @@ fn reference(w: &[f32], x: &[f32], m: usize, n: usize, k: usize) -> (Vec<f64>, V
     (y, magnitude)
 }
 
+/// Every instruction set's product against an f64 product of the dequantized weights
+/// `w` and the activations as the kernels quantize them.
+fn check_against_reference(matrix: &QuantMatrix, w: &[f32], x: &[f32], m: usize) {
+    let (n, k, kind) = (matrix.rows(), matrix.cols(), matrix.kind());
+    let xq = quantized_activations(kind, x, k);
+    let (exact, magnitude) = reference(w, &xq, m, n, k);
+    for simd in paths(&[Isa::Scalar, Isa::Avx2, Isa::Avx512]) {
+        let mut y = vec![f32::NAN; m * n];
+        matrix.matmul_with(x, m, &mut y, simd).unwrap();
+        for i in 0..m * n {
+            let tolerance = 1e-5 * magnitude[i] + 1e-6;
+            assert!(
+                (y[i] as f64 - exact[i]).abs() <= tolerance,
+                "{kind:?} {simd:?} m={m} n={n} k={k} at {i}: {} vs {}",
+                y[i],
+                exact[i]
+            );
+        }
+    }
+}
+
 fn check_product(dtype: GgmlDType, m: usize, n: usize, k: usize) {
     let q = quantized(dtype, n, k, (k + n) as u64);
     let matrix = QuantMatrix::from_qtensor(&q).unwrap().unwrap();
@@ -96,23 +150,8 @@ fn check_product(dtype: GgmlDType, m: usize, n: usize, k: usize) {
         matrix.dequantize_row(j, &mut row).unwrap();
         assert_eq!(row, w[j * k..(j + 1) * k], "{dtype:?} row {j}");
     }
-
     let x = values(m * k, 7 + m as u64);
-    let xq = quantized_activations(matrix.kind(), &x, k);
-    let (exact, magnitude) = reference(&w, &xq, m, n, k);
-    for simd in paths(&[Isa::Scalar, Isa::Avx2, Isa::Avx512]) {
-        let mut y = vec![f32::NAN; m * n];
-        matrix.matmul_with(&x, m, &mut y, simd).unwrap();
-        for i in 0..m * n {
-            let tolerance = 1e-5 * magnitude[i] + 1e-6;
-            assert!(
-                (y[i] as f64 - exact[i]).abs() <= tolerance,
-                "{dtype:?} {simd:?} m={m} n={n} k={k} at {i}: {} vs {}",
-                y[i],
-                exact[i]
-            );
-        }
-    }
+    check_against_reference(&matrix, &w, &x, m);
 
     // Against candle's own product: both quantize the activations, so they agree within
     // a few times that rounding error (√k · |w| · amax/254), not exactly.
@@ -122,6 +161,14 @@ fn check_product(dtype: GgmlDType, m: usize, n: usize, k: usize) {
     let ours = linear_forward(&matrix, &xt).unwrap();
     assert_eq!(ours.dims(), &[m, n]);
     let ours = ours.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_near(&format!("{dtype:?} m={m} k={k}"), &ours, &candle, &w, &x, k);
+}
+
+/// saar's product `ours` against candle's `theirs` of the same weights `w` (n × k)
+/// and activations `x` (m × k): both quantize the activations, or only saar does, so
+/// they agree within a few times that rounding error (√k · |w| · amax/254), not exactly.
+fn assert_near(label: &str, ours: &[f32], theirs: &[f32], w: &[f32], x: &[f32], k: usize) {
+    let (n, m) = (w.len() / k, x.len() / k);
     for r in 0..m {
         let amax = x[r * k..(r + 1) * k]
             .iter()
@@ -133,10 +180,10 @@ fn check_product(dtype: GgmlDType, m: usize, n: usize, k: usize) {
                 .sum::<f32>()
                 .sqrt();
             let tolerance = 6.0 * norm * amax / 254.0;
-            let (a, b) = (ours[r * n + j], candle[r * n + j]);
+            let (a, b) = (ours[r * n + j], theirs[r * n + j]);
             assert!(
                 (a - b).abs() <= tolerance,
-                "{dtype:?} m={m} k={k} ({r},{j}): saar {a} vs candle {b} (tolerance {tolerance})"
+                "{label} ({r},{j}): saar {a} vs candle {b} (tolerance {tolerance})"
             );
         }
     }
@@ -160,11 +207,46 @@ fn small_block_types_match_the_reference() {
 fn k_quants_match_the_reference() {
     for dtype in K_TYPES {
         for k in [256, 2048] {
-            for m in [1, 3, 15, 17] {
+            for m in [1, 3, 15, 17, 33] {
                 check_product(dtype, m, 37, k);
             }
         }
     }
+}
+
+/// IQ4_NL and IQ4_XS, which candle has not: decoding is checked by hand-built blocks
+/// (`blocks_iq4`), the products against the f64 reference and against candle's f32
+/// product of the dequantized weights.
+fn check_own_product(kind: QuantKind, m: usize, n: usize, k: usize) {
+    let matrix = own_quantized(kind, n, k, (k + n) as u64);
+    let mut w = vec![0f32; n * k];
+    for (j, row) in w.chunks_exact_mut(k).enumerate() {
+        matrix.dequantize_row(j, row).unwrap();
+    }
+    let x = values(m * k, 7 + m as u64);
+    check_against_reference(&matrix, &w, &x, m);
+    let xt = Tensor::from_vec(x.clone(), (m, k), &Device::Cpu).unwrap();
+    let wt = Tensor::from_vec(w.clone(), (n, k), &Device::Cpu).unwrap();
+    let candle = xt.matmul(&wt.t().unwrap()).unwrap();
+    let candle = candle.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let ours = linear_forward(&matrix, &xt).unwrap();
+    let ours = ours.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_near(&format!("{kind:?} m={m} k={k}"), &ours, &candle, &w, &x, k);
+}
+
+#[test]
+fn iq4_types_match_the_reference() {
+    for kind in [QuantKind::IQ4NL, QuantKind::IQ4XS] {
+        for k in [256, 2048] {
+            // 33 to 35 rows take IQ4_NL's interleaved prefill (tiles of 3, 2, 1).
+            for m in [1, 3, 17, 33, 34, 35] {
+                check_own_product(kind, m, 37, k);
+            }
+        }
+        check_own_product(kind, 5, 11, 4864);
+    }
+    // Rows of 896 (28 blocks) exist only for the 32-element type.
+    check_own_product(QuantKind::IQ4NL, 33, 9, 896);
 }
 
 #[test]
@@ -199,9 +281,8 @@ fn avx2_and_scalar_products_agree() {
     let [scalar_path, avx2_path] = paths(&[Isa::Scalar, Isa::Avx2])[..] else {
         return;
     };
-    for dtype in SMALL_TYPES.into_iter().chain(K_TYPES) {
-        let q = quantized(dtype, 13, 512, 11);
-        let matrix = QuantMatrix::from_qtensor(&q).unwrap().unwrap();
+    for &kind in QuantKind::ALL {
+        let matrix = matrix_of(kind, 13, 512, 11);
         let x = values(7 * 512, 2);
         let (mut fast, mut scalar) = (vec![0f32; 7 * 13], vec![0f32; 7 * 13]);
         matrix.matmul_with(&x, 7, &mut fast, avx2_path).unwrap();
@@ -209,7 +290,7 @@ fn avx2_and_scalar_products_agree() {
         for (a, b) in fast.iter().zip(&scalar) {
             assert!(
                 (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
-                "{dtype:?}: {a} vs {b}"
+                "{kind:?}: {a} vs {b}"
             );
         }
     }
@@ -294,21 +375,20 @@ fn decode_rows_do_not_depend_on_how_they_are_paired() {
     // At m = 1, rows go through the two-row kernel in pairs taken from the halves of
     // each task's range, and any odd one alone: which rows pair up depends on the
     // thread count. Each row must come out bit for bit as a one-row matrix gives it.
-    for dtype in SMALL_TYPES.into_iter().chain(K_TYPES) {
+    for &kind in QuantKind::ALL {
         let (n, k) = (37, 512);
-        let q = quantized(dtype, n, k, 17);
-        let matrix = QuantMatrix::from_qtensor(&q).unwrap().unwrap();
+        let matrix = matrix_of(kind, n, k, 17);
         let x = values(k, 4);
         let mut all = vec![f32::NAN; n];
         matrix.matmul(&x, 1, &mut all).unwrap();
-        let data = q.data().unwrap();
+        let data = &matrix.data;
         let row_bytes = data.len() / n;
         for j in 0..n {
             let bytes = data[j * row_bytes..(j + 1) * row_bytes].to_vec();
             let one = QuantMatrix::from_raw(matrix.kind(), 1, k, bytes).unwrap();
             let mut y = [f32::NAN];
             one.matmul(&x, 1, &mut y).unwrap();
-            assert_eq!(all[j].to_bits(), y[0].to_bits(), "{dtype:?} row {j}");
+            assert_eq!(all[j].to_bits(), y[0].to_bits(), "{kind:?} row {j}");
         }
     }
 }
@@ -319,30 +399,30 @@ fn avx512_and_avx2_products_agree() {
     // then share AVX2's float steps (the same bits); the K-quants keep their float
     // steps 512 bits wide, and AVX2's prefill of the small types from
     // `OCTETS_MIN_ROWS` rows scales whole blocks (eight weight rows interleaved), so
-    // those agree to float rounding only.
+    // those agree to float rounding only. Types without an AVX-512 kernel run AVX2's
+    // under either choice.
     let [avx2_path, avx512_path] = paths(&[Isa::Avx2, Isa::Avx512])[..] else {
         return;
     };
-    for dtype in SMALL_TYPES.into_iter().chain(K_TYPES) {
+    for &kind in QuantKind::ALL {
         let (n, k) = (21, 768);
-        let matrix = QuantMatrix::from_qtensor(&quantized(dtype, n, k, 23))
-            .unwrap()
-            .unwrap();
+        let matrix = matrix_of(kind, n, k, 23);
         for m in [1, 2, 5, 8, 13, OCTETS_MIN_ROWS] {
-            let same_bits = !K_TYPES.contains(&dtype) && m < OCTETS_MIN_ROWS;
+            let wide_floats = matches!(kind, QuantKind::Q4K | QuantKind::Q5K | QuantKind::Q6K);
+            let same_bits = !wide_floats && m < OCTETS_MIN_ROWS;
             let x = values(m * k, 31 + m as u64);
             let (mut auto, mut avx2) = (vec![0f32; m * n], vec![0f32; m * n]);
             matrix.matmul_with(&x, m, &mut auto, avx512_path).unwrap();
             matrix.matmul_with(&x, m, &mut avx2, avx2_path).unwrap();
             if same_bits {
                 let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-                assert_eq!(bits(&auto), bits(&avx2), "{dtype:?} m={m}");
+                assert_eq!(bits(&auto), bits(&avx2), "{kind:?} m={m}");
             } else {
                 let scale = avx2.iter().fold(0f32, |a, v| a.max(v.abs()));
                 for (i, (a, b)) in auto.iter().zip(&avx2).enumerate() {
                     assert!(
                         (a - b).abs() <= scale * 1e-5,
-                        "{dtype:?} m={m} [{i}]: {a} vs {b}"
+                        "{kind:?} m={m} [{i}]: {a} vs {b}"
                     );
                 }
             }

@@ -159,3 +159,42 @@ fn requests_outside_the_model_are_refused() {
     ));
     model.forward(&[4], 3).unwrap();
 }
+
+#[test]
+fn gguf_types_saar_cannot_run_are_named_and_the_message_lists_the_rest() {
+    use crate::engine::kernels::quant::QuantKind;
+    use crate::engine::llm::gguf_header::{self, TensorType};
+    use crate::synth::gguf::writer::{write, RawTensor};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iq2.gguf");
+    // IQ2_XXS: 66 bytes per 256 values.
+    let tensor = RawTensor {
+        name: "blk.0.attn_q.weight".into(),
+        tensor_type: TensorType(16),
+        dims: vec![2, 256],
+        data: vec![0; 2 * 66],
+    };
+    write(&mut std::fs::File::create(&path).unwrap(), &[], &[tensor]).unwrap();
+    let files = model_files(dir.path(), crate::model::Weights::Gguf(path));
+    let err = load_err(&files);
+    assert!(
+        matches!(err, EngineError::UnsupportedQuantization { .. }),
+        "{err}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("is IQ2_XXS"), "{message}");
+    // The types the message offers are exactly those saar loads.
+    let floats = [gguf_header::F32, gguf_header::F16, gguf_header::BF16];
+    let runs = floats
+        .into_iter()
+        .chain(QuantKind::ALL.iter().map(|k| TensorType(k.gguf_type())));
+    for t in runs {
+        assert!(
+            message.contains(&t.name()),
+            "{} missing: {message}",
+            t.name()
+        );
+    }
+    let offered = message.split("saar runs:").nth(1).unwrap();
+    assert!(!offered.contains("IQ2"), "{message}");
+}
