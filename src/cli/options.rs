@@ -25,6 +25,10 @@ pub struct ModelOptions {
     /// that override the built-in ones.
     #[arg(long, env = "SAAR_PROMPTS", value_name = "DIR")]
     pub prompts: Option<PathBuf>,
+    /// A Jinja chat template that replaces the model's own (for a base model, or to
+    /// try another template).
+    #[arg(long, value_name = "FILE")]
+    pub chat_template: Option<PathBuf>,
 }
 
 /// Where the model runs.
@@ -68,9 +72,10 @@ pub struct GenerationOptions {
     /// Random seed for sampling.
     #[arg(long, default_value_t = 299_792_458)]
     pub seed: u64,
-    /// Penalty for repeating recent tokens; 1.0 turns it off.
-    #[arg(long, default_value_t = 1.1)]
-    pub repeat_penalty: f32,
+    /// Penalty for repeating recent tokens; 1.0 turns it off. Default: the model's
+    /// `repetition_penalty` (generation_config.json or GGUF metadata), else 1.0.
+    #[arg(long)]
+    pub repeat_penalty: Option<f32>,
     /// How many recent tokens the repeat penalty looks at.
     #[arg(long, default_value_t = 64)]
     pub repeat_last_n: usize,
@@ -158,7 +163,10 @@ impl GenerationOptions {
         if self.top_k == Some(0) {
             bail!("--top-k must be at least 1");
         }
-        if !(self.repeat_penalty > 0.0 && self.repeat_penalty.is_finite()) {
+        if self
+            .repeat_penalty
+            .is_some_and(|p| !(p > 0.0 && p.is_finite()))
+        {
             bail!("--repeat-penalty must be a positive number (1.0 turns it off)");
         }
         Ok(GenerationSettings {
@@ -167,17 +175,36 @@ impl GenerationOptions {
             top_k: self.top_k,
             top_p: self.top_p,
             seed: self.seed,
-            repeat_penalty: self.repeat_penalty,
+            repeat_penalty: self.repeat_penalty.unwrap_or(1.0),
             repeat_last_n: self.repeat_last_n,
             eos_token_ids: Vec::new(),
         })
     }
 }
 
+impl GenerationOptions {
+    /// Fills what no flag set from the model's own defaults.
+    pub fn apply_model_defaults(
+        &self,
+        settings: &mut GenerationSettings,
+        defaults: &saar::model::GenerationDefaults,
+    ) {
+        if self.repeat_penalty.is_none() {
+            settings.repeat_penalty = defaults.repetition_penalty_or_off();
+        }
+        settings.top_k = self.top_k.or(defaults.top_k);
+        settings.top_p = self.top_p.or(defaults.top_p);
+    }
+}
+
 impl ModelOptions {
     /// Resolves `--model` to local files, downloading on first use with a progress bar.
     pub fn resolve(&self) -> anyhow::Result<ModelFiles> {
-        resolve_model(self.model.as_deref(), self.offline)
+        let mut files = resolve_model(self.model.as_deref(), self.offline)?;
+        if let Some(template) = &self.chat_template {
+            files.chat_template = Some(template.clone());
+        }
+        Ok(files)
     }
 
     /// The `--prompts` templates, or the built-in ones.

@@ -56,6 +56,9 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
     let prepared = args.article.read(verbose)?;
     let mut session = llm::open_session(&args.model, &args.runtime, verbose)?;
     generation.eos_token_ids = session.tokenizer().eos_token_ids().to_vec();
+    let defaults = saar::model::GenerationDefaults::load(session.files())?;
+    args.generation
+        .apply_model_defaults(&mut generation, &defaults);
     let settings = SummarizeSettings {
         lang: args.lang.into(),
         length: args.length.into(),

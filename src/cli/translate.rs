@@ -80,6 +80,9 @@ pub fn run(args: &TranslateArgs) -> anyhow::Result<ExitCode> {
     } else {
         let mut session = llm::load_session(files, &args.model, &placement)?;
         generation.eos_token_ids = session.tokenizer().eos_token_ids().to_vec();
+        let defaults = saar::model::GenerationDefaults::load(session.files())?;
+        args.generation
+            .apply_model_defaults(&mut generation, &defaults);
         let translation = task::translate(&mut session, &prepared.text, &generation, &mut |e| {
             sink.event(e)
         })?;

@@ -9,6 +9,7 @@
 mod cache;
 mod error;
 mod files;
+mod generation_defaults;
 mod hub;
 mod preset;
 mod resolve;
@@ -22,6 +23,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use error::ModelError;
+pub use generation_defaults::GenerationDefaults;
 /// Download progress callbacks; the CLI implements it over an indicatif bar.
 pub use hf_hub::api::Progress;
 pub use preset::{default_preset, find_preset, presets, Preset};
