@@ -303,7 +303,11 @@ fn gguf_without_tokenizer_json_rebuilds_the_byte_level_bpe() {
         tok.decode(&expected).unwrap(),
         original.decode(&expected, true).unwrap()
     );
-    assert_eq!(tok.eos_token_ids(), [eos]);
+    // `<|endoftext|>` ends generation too: llama.cpp stops on it by name.
+    let endoftext = original.token_to_id("<|endoftext|>").unwrap();
+    let mut expected_eos = vec![eos, endoftext];
+    expected_eos.sort_unstable();
+    assert_eq!(tok.eos_token_ids(), expected_eos);
     assert_eq!(
         tok.chat_template().unwrap().render(&[]).unwrap(),
         "<|im_end|>|gguf"
