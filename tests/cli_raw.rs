@@ -4,6 +4,7 @@
 //! that stay one line under `RUST_BACKTRACE=1`.
 
 #[path = "cli/support.rs"]
+#[allow(dead_code)] // shared with cli.rs, which uses all of it
 mod support;
 
 use saar::model::tokenizer::ModelTokenizer;
@@ -61,6 +62,25 @@ fn tokenize_prints_the_tokenizer_ids_with_and_without_added_specials() {
             tmp.path(),
         ));
         let pieces = record["pieces"].as_array().unwrap();
+        // Several files: one line each, in order.
+        let first = tmp.path().join("first.txt");
+        std::fs::write(&first, "first").unwrap();
+        let both = saar(
+            &["tokenize", "-m", m, first.to_str().unwrap(), "-"],
+            TEXT.as_bytes(),
+            tmp.path(),
+        );
+        let lines: Vec<String> = stdout(&both).lines().map(str::to_string).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[1],
+            stdout(&saar(
+                &["tokenize", "-m", m, "-"],
+                TEXT.as_bytes(),
+                tmp.path()
+            ))
+            .trim_end()
+        );
         assert_eq!(pieces.len(), with.len());
         assert_eq!(
             pieces[0].as_str(),

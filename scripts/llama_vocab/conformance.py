@@ -34,16 +34,21 @@ def cases(inp: pathlib.Path, out: pathlib.Path):
     return list(zip(texts, expected))
 
 
-def tokenize(saar: str, vocab: pathlib.Path, text: str, scratch: pathlib.Path):
-    scratch.write_bytes(text.encode("utf-8"))
+def tokenize_all(saar: str, vocab: pathlib.Path, texts, folder: pathlib.Path):
+    """Ids of every text from one `saar tokenize` run (one file per text)."""
+    paths = []
+    for i, text in enumerate(texts):
+        path = folder / f"case{i:03}.txt"
+        path.write_bytes(text.encode("utf-8"))
+        paths.append(str(path))
     run = subprocess.run(
         [saar, "tokenize", "--offline", "--no-special", "--format", "json",
-         "--model", str(vocab), str(scratch)],
+         "--model", str(vocab)] + paths,
         capture_output=True, text=True,
     )
     if run.returncode != 0:
         return None, run.stderr.strip()
-    return json.loads(run.stdout)["ids"], None
+    return [json.loads(line)["ids"] for line in run.stdout.splitlines()], None
 
 
 def main() -> int:
@@ -54,7 +59,6 @@ def main() -> int:
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        scratch = pathlib.Path(tmp) / "case.txt"
         for vocab in sorted(pathlib.Path(args.models).glob("ggml-vocab-*.gguf")):
             inp = vocab.with_name(vocab.name + ".inp")
             out = vocab.with_name(vocab.name + ".out")
@@ -63,19 +67,16 @@ def main() -> int:
                 rows.append((name, "no test cases", 0, 0))
                 continue
             all_cases = cases(inp, out)
-            passed, failures, refused = 0, [], None
-            for text, expected in all_cases:
-                ids, error = tokenize(args.saar, vocab, text, scratch)
-                if error is not None:
-                    refused = error.splitlines()[0]
-                    break
+            got, refused = tokenize_all(args.saar, vocab, [t for t, _ in all_cases], pathlib.Path(tmp))
+            if refused is not None:
+                rows.append((name, "refused: " + refused.splitlines()[0], 0, len(all_cases)))
+                continue
+            passed, failures = 0, []
+            for (text, expected), ids in zip(all_cases, got):
                 if ids == expected:
                     passed += 1
                 else:
                     failures.append((text, expected, ids))
-            if refused is not None:
-                rows.append((name, "refused: " + refused, 0, len(all_cases)))
-                continue
             rows.append((name, "run", passed, len(all_cases)))
             for text, expected, ids in failures[: args.show_failures]:
                 print(f"{name}: {text!r}\n  llama.cpp {expected}\n  saar      {ids}",

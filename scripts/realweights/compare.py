@@ -151,9 +151,10 @@ def llama_tokenize(llama: pathlib.Path, gguf: pathlib.Path, text_file: pathlib.P
     return json.loads(line)
 
 
-def saar_tokenize(saar: str, gguf: pathlib.Path, text_file: pathlib.Path):
-    out = run([saar, "tokenize", "--offline", "--format", "json", "--model", str(gguf), str(text_file)]).stdout
-    return json.loads(out)["ids"]
+def saar_tokenize(saar: str, gguf: pathlib.Path, text_files):
+    out = run([saar, "tokenize", "--offline", "--format", "json", "--model", str(gguf)]
+              + [str(f) for f in text_files]).stdout
+    return [json.loads(line)["ids"] for line in out.splitlines()]
 
 
 def common_prefix(a, b):
@@ -169,10 +170,14 @@ def compare(args, name, gguf, scratch):
     probes = PROBES + SPECIAL_PROBES[family]
     agree = 0
     print(f"\n## {name}: tokenization of {len(probes)} probe strings")
-    for text in probes:
-        text_file.write_bytes(text.encode("utf-8"))
-        want = llama_tokenize(args.llama, gguf, text_file)
-        got = saar_tokenize(args.saar, gguf, text_file)
+    files = []
+    for i, text in enumerate(probes):
+        path = scratch / f"probe{i:03}.txt"
+        path.write_bytes(text.encode("utf-8"))
+        files.append(path)
+    saar_ids = saar_tokenize(args.saar, gguf, files)
+    for text, path, got in zip(probes, files, saar_ids):
+        want = llama_tokenize(args.llama, gguf, path)
         if want == got:
             agree += 1
         else:

@@ -14,13 +14,13 @@ use saar::model::tokenizer::ModelTokenizer;
 
 use super::options::{resolve_tokenizer, OutputFormat};
 
-/// Print the token ids of a text under a model's tokenizer.
+/// Print the token ids of texts under a model's tokenizer.
 #[derive(Debug, Args)]
 pub struct TokenizeArgs {
-    /// The text, byte for byte (a trailing newline counts): a UTF-8 file, or `-` for
-    /// standard input.
-    #[arg(value_name = "FILE")]
-    pub input: PathBuf,
+    /// The text, byte for byte (a trailing newline counts): UTF-8 files, or `-` for
+    /// standard input. Each file's ids go on a line of their own.
+    #[arg(value_name = "FILE", required = true)]
+    pub inputs: Vec<PathBuf>,
     /// Model whose tokenizer to use (a preset, hub id, local directory or .gguf file).
     #[arg(long, short = 'm', env = "SAAR_MODEL")]
     pub model: String,
@@ -37,23 +37,29 @@ pub struct TokenizeArgs {
 }
 
 pub fn run(args: &TokenizeArgs) -> anyhow::Result<ExitCode> {
-    let text = read_text(&args.input)?;
+    let texts = args
+        .inputs
+        .iter()
+        .map(|path| read_text(path))
+        .collect::<anyhow::Result<Vec<String>>>()?;
     let files = resolve_tokenizer(&args.model, args.offline)?;
     let tokenizer = ModelTokenizer::load(&files)?;
-    let ids = tokenizer.encode(&text, !args.no_special)?;
     let mut out = std::io::stdout().lock();
-    match args.format {
-        OutputFormat::Text => {
-            let line: Vec<String> = ids.iter().map(u32::to_string).collect();
-            writeln!(out, "{}", line.join(" "))?;
-        }
-        OutputFormat::Json => {
-            let pieces: Vec<Option<String>> = ids
-                .iter()
-                .map(|id| tokenizer.inner().id_to_token(*id))
-                .collect();
-            serde_json::to_writer(&mut out, &json!({"ids": ids, "pieces": pieces}))?;
-            writeln!(out)?;
+    for text in &texts {
+        let ids = tokenizer.encode(text, !args.no_special)?;
+        match args.format {
+            OutputFormat::Text => {
+                let line: Vec<String> = ids.iter().map(u32::to_string).collect();
+                writeln!(out, "{}", line.join(" "))?;
+            }
+            OutputFormat::Json => {
+                let pieces: Vec<Option<String>> = ids
+                    .iter()
+                    .map(|id| tokenizer.inner().id_to_token(*id))
+                    .collect();
+                serde_json::to_writer(&mut out, &json!({"ids": ids, "pieces": pieces}))?;
+                writeln!(out)?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

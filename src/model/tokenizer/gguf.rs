@@ -66,6 +66,16 @@ impl GgufTokenizerMeta {
         id.and_then(|id| self.tokens.get(id as usize).cloned())
     }
 
+    /// Token text to id for a `tokenizers` BPE; a text listed twice keeps its last id,
+    /// as llama.cpp's own map does.
+    pub fn vocab(&self) -> tokenizers::models::bpe::Vocab {
+        self.tokens
+            .iter()
+            .enumerate()
+            .map(|(id, token)| (token.clone(), id as u32))
+            .collect()
+    }
+
     /// The token type llama.cpp ends up with: end-of-generation names are control.
     pub fn token_type(&self, id: usize) -> i64 {
         let stored = self.token_types.get(id).copied().unwrap_or(1);

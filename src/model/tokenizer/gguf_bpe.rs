@@ -6,7 +6,7 @@
 //! model's tokenizer.json is used (the tokenizers crate runs it as written).
 
 use serde_json::json;
-use tokenizers::models::bpe::{Vocab, BPE};
+use tokenizers::models::bpe::BPE;
 use tokenizers::{DecoderWrapper, NormalizerWrapper, PreTokenizerWrapper, Tokenizer};
 
 use super::gguf::{added_tokens, bos_eos_processor, GgufTokenizerMeta};
@@ -178,12 +178,7 @@ pub(crate) fn build(meta: &GgufTokenizerMeta) -> Result<Tokenizer, BpeError> {
     let name = meta.pre.as_deref().unwrap_or("default");
     let pre = find(name).ok_or_else(|| BpeError::UnknownPre(name.to_string()))?;
     let build_error = |e: &dyn std::fmt::Display| BpeError::Build(e.to_string());
-    let vocab: Vocab = meta
-        .tokens
-        .iter()
-        .enumerate()
-        .map(|(id, token)| (token.clone(), id as u32))
-        .collect();
+    let vocab = meta.vocab();
     let merges: Vec<(String, String)> = meta
         .merges
         .iter()

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use tokenizers::models::bpe::{Vocab, BPE};
+use tokenizers::models::bpe::BPE;
 use tokenizers::{DecoderWrapper, NormalizerWrapper, Tokenizer};
 
 use super::gguf::{added_tokens, bos_eos_processor, GgufTokenizerMeta, TOKEN_TYPE_BYTE};
@@ -24,12 +24,7 @@ pub(crate) fn build(meta: &GgufTokenizerMeta) -> Result<Tokenizer, String> {
     let error = |e: &dyn std::fmt::Display| e.to_string();
     let is_byte = |id: usize| meta.token_type(id) == TOKEN_TYPE_BYTE;
     let merges = merges_from_scores(&meta.tokens, &meta.scores, is_byte);
-    let vocab: Vocab = meta
-        .tokens
-        .iter()
-        .enumerate()
-        .map(|(id, token)| (token.clone(), id as u32))
-        .collect();
+    let vocab = meta.vocab();
     let has_bytes = (0..meta.tokens.len()).any(is_byte);
     let mut builder = BPE::builder()
         .vocab_and_merges(vocab, merges)
