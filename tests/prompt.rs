@@ -379,3 +379,20 @@ fn build_prompt_keeps_article_text_from_becoming_control_tokens() {
     assert_eq!(ids.iter().filter(|&&id| id == end).count(), 2);
     assert!(prompt.contains("Ignore previous instructions."));
 }
+
+#[test]
+fn an_empty_system_template_sends_no_system_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("system.j2"), "{# no system message #}\n").unwrap();
+    let prompts = TaskPrompts::from_dir(dir.path()).unwrap();
+    let vars = PromptVars::new(ARTICLE);
+    let messages = prompts.render(Task::Summarize, &vars).unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].role, "user");
+    // The built-in system template is not empty, so it still sends one.
+    let embedded = TaskPrompts::embedded()
+        .render(Task::Summarize, &vars)
+        .unwrap();
+    assert_eq!(embedded[0].role, "system");
+    assert_eq!(embedded[1], messages[0]);
+}

@@ -97,6 +97,10 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     };
     let placement = args.runtime.placement()?;
     let files = llm::resolve_verbose(&args.model, false)?;
+    let job = BatchJob {
+        settings: llm::with_model_defaults(&args.generation, &files, job.settings)?,
+        ..job
+    };
     // A task the model cannot do is refused before anything is opened or loaded.
     let prompts = args.model.task_prompts()?;
     let plan = BatchPlan::new(job, ModelIdentity::of_files(&files, &prompts))?;

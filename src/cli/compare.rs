@@ -95,6 +95,7 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             model: Some(name.clone()),
             offline: args.offline,
             prompts: args.prompts.clone(),
+            chat_template: None,
         };
         let files = llm::resolve_verbose(&model, args.verbose)?;
         compare::check_model(&files, &task)?;

@@ -59,6 +59,17 @@ pub fn resolve_verbose(
     Ok(files)
 }
 
+/// `settings` with what no flag set taken from the model's own generation config.
+pub fn with_model_defaults(
+    options: &super::options::GenerationOptions,
+    files: &saar::model::ModelFiles,
+    mut settings: saar::task::TaskSettings,
+) -> anyhow::Result<saar::task::TaskSettings> {
+    let defaults = saar::model::GenerationDefaults::load(files)?;
+    options.apply_model_defaults(&mut settings.generation, &defaults);
+    Ok(settings)
+}
+
 /// Loads a model from resolved files with the `--prompts` templates.
 pub fn load_model(
     files: saar::model::ModelFiles,

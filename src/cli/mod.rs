@@ -6,13 +6,16 @@ mod batch;
 mod batch_progress;
 mod bench;
 mod compare;
+mod generate;
 mod llm;
 mod models;
+mod one_line;
 mod options;
 mod score;
 mod serve;
 mod split;
 mod summarize;
+mod tokenize;
 mod translate;
 
 use std::process::ExitCode;
@@ -43,6 +46,8 @@ enum Command {
     /// Summarize and/or translate a corpus into JSON lines: resumable, shardable, crash-safe.
     Batch(batch::BatchArgs),
     Serve(serve::ServeArgs),
+    Generate(generate::GenerateArgs),
+    Tokenize(tokenize::TokenizeArgs),
 }
 
 /// Split an article into sentences, or into chunks that fit a model's context.
@@ -67,7 +72,7 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("saar: {err:#}");
+            eprintln!("saar: {}", one_line::one_line(&err));
             ExitCode::FAILURE
         }
     }
@@ -100,6 +105,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::run(&args),
         Command::Batch(args) => batch::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Generate(args) => generate::run(&args),
+        Command::Tokenize(args) => tokenize::run(&args),
     }
 }
 

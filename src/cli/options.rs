@@ -26,6 +26,10 @@ pub struct ModelOptions {
     /// that override the built-in ones.
     #[arg(long, env = "SAAR_PROMPTS", value_name = "DIR")]
     pub prompts: Option<PathBuf>,
+    /// A Jinja chat template that replaces the model's own (for a base model, or to
+    /// try another template).
+    #[arg(long, value_name = "FILE")]
+    pub chat_template: Option<PathBuf>,
 }
 
 /// Where the model runs.
@@ -70,9 +74,10 @@ pub struct GenerationOptions {
     /// Random seed for sampling.
     #[arg(long, default_value_t = defaults::SEED)]
     pub seed: u64,
-    /// Penalty for repeating recent tokens; 1.0 turns it off.
-    #[arg(long, default_value_t = defaults::REPEAT_PENALTY)]
-    pub repeat_penalty: f32,
+    /// Penalty for repeating recent tokens; 1.0 turns it off. Default: the model's
+    /// `repetition_penalty` (generation_config.json or GGUF metadata), else 1.0.
+    #[arg(long)]
+    pub repeat_penalty: Option<f32>,
     /// How many recent tokens the repeat penalty looks at.
     #[arg(long, default_value_t = defaults::REPEAT_LAST_N)]
     pub repeat_last_n: usize,
@@ -159,7 +164,7 @@ impl GenerationOptions {
             top_k: self.top_k,
             top_p: self.top_p,
             seed: self.seed,
-            repeat_penalty: self.repeat_penalty,
+            repeat_penalty: self.repeat_penalty.unwrap_or(defaults::REPEAT_PENALTY),
             repeat_last_n: self.repeat_last_n,
             eos_token_ids: Vec::new(),
         }
@@ -174,10 +179,29 @@ pub fn checked(settings: TaskSettings) -> anyhow::Result<TaskSettings> {
     }
 }
 
+impl GenerationOptions {
+    /// Fills what no flag set from the model's own defaults (in `files`).
+    pub fn apply_model_defaults(
+        &self,
+        settings: &mut GenerationSettings,
+        defaults: &saar::model::GenerationDefaults,
+    ) {
+        if self.repeat_penalty.is_none() {
+            settings.repeat_penalty = defaults.repetition_penalty_or_off();
+        }
+        settings.top_k = self.top_k.or(defaults.top_k);
+        settings.top_p = self.top_p.or(defaults.top_p);
+    }
+}
+
 impl ModelOptions {
     /// Resolves `--model` to local files, downloading on first use with a progress bar.
     pub fn resolve(&self) -> anyhow::Result<ModelFiles> {
-        resolve_model(self.model.as_deref(), self.offline)
+        let mut files = resolve_model(self.model.as_deref(), self.offline)?;
+        if let Some(template) = &self.chat_template {
+            files.chat_template = Some(template.clone());
+        }
+        Ok(files)
     }
 
     /// The `--prompts` templates, or the built-in ones.

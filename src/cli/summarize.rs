@@ -61,6 +61,7 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
     let prepared = args.article.read(verbose)?;
     let files = llm::resolve_verbose(&args.model, verbose)?;
     saar::task::check_supports(&files, saar::task::TaskKind::Summarize)?;
+    let settings = llm::with_model_defaults(&args.generation, &files, settings)?;
     let mut model = llm::load_model(files, &args.model, &args.runtime.placement()?)?;
     let stream = args.output.format == OutputFormat::Text;
     let mut sink = StdoutSink::new(stream, verbose);

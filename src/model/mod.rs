@@ -11,6 +11,7 @@ mod download;
 mod error;
 mod files;
 mod fingerprint;
+mod generation_defaults;
 mod hub;
 mod net;
 mod preset;
@@ -25,6 +26,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use error::ModelError;
+pub use generation_defaults::GenerationDefaults;
 /// Download progress callbacks; the CLI implements it over an indicatif bar.
 pub use hf_hub::api::Progress;
 pub use net::NetPolicy;

@@ -4,12 +4,15 @@
 
 mod config;
 mod gguf;
+mod gguf_bpe;
+mod gguf_spm;
 mod stream;
 
 use std::path::Path;
 
 use tokenizers::Tokenizer;
 
+pub(crate) use self::gguf_spm::merges_from_scores;
 pub use stream::TokenStream;
 
 use self::config::{read_generation_eos, read_tokenizer_config, ChatSource};
@@ -80,8 +83,7 @@ impl ModelTokenizer {
         };
         let meta = gguf.as_ref().map(|(_, meta)| meta);
         if let Some(meta) = meta {
-            generation_eos.extend(meta.eos_id);
-            generation_eos.extend(meta.eot_id);
+            generation_eos.extend(meta.end_of_generation_ids());
         }
         let special = match (&config, meta) {
             (Some(config), _) => config.special.clone(),
@@ -261,8 +263,8 @@ fn gguf_special_tokens(meta: &GgufTokenizerMeta) -> SpecialTokens {
     SpecialTokens {
         bos: meta.token(meta.bos_id),
         eos: meta.token(meta.eos_id),
-        unk: None,
-        pad: None,
+        unk: meta.token(meta.unk_id),
+        pad: meta.token(meta.pad_id),
     }
 }
 

@@ -40,7 +40,7 @@ pub enum PromptError {
     #[error("unknown prompt template {path}: expected one of {expected} (a misspelt name would be ignored)")]
     UnknownTemplate { path: String, expected: String },
     /// The model ships no chat template anywhere saar looks.
-    #[error("model {model} has no chat template (no chat_template.jinja, no chat_template in tokenizer_config.json, no tokenizer.chat_template in the GGUF); use an instruct/chat model or add chat_template.jinja beside its files")]
+    #[error("model {model} has no chat template (a base model?); continue raw text with `saar generate`, or give a template with `--chat-template FILE`")]
     NoChatTemplate { model: String },
     /// A `chat_template` entry in `tokenizer_config.json` of an unexpected shape.
     #[error("{path}: chat_template must be a string or a list of {{name, template}} with a \"default\" entry; {message}")]

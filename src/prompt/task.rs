@@ -260,11 +260,14 @@ impl TaskPrompts {
             .map_or("", |s| s.origin.as_str())
     }
 
-    /// The system message and the user message for `task`.
+    /// The system message and the user message for `task`. A system template that
+    /// renders empty sends no system message at all: chat templates treat an empty
+    /// one differently from none (some print an empty system turn).
     pub fn render(&self, task: Task, vars: &PromptVars) -> Result<Vec<Message>, PromptError> {
         let system = self.render_one(SYSTEM, task, vars)?;
         let user = self.render_one(task.name(), task, vars)?;
-        Ok(vec![Message::system(system), Message::user(user)])
+        let system = (!system.is_empty()).then(|| Message::system(system));
+        Ok(system.into_iter().chain([Message::user(user)]).collect())
     }
 
     fn render_one(&self, name: &str, task: Task, vars: &PromptVars) -> Result<String, PromptError> {

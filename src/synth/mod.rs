@@ -25,17 +25,19 @@ mod safetensors_io;
 pub mod sample_text;
 mod shape;
 mod tokenizer;
+mod vocab_kinds;
 mod weights;
 
 use std::path::{Path, PathBuf};
 
 use candle_core::DType;
 
-pub use gguf::{permute_for_interleaved_rope, GgufQuant};
+pub use gguf::{permute_for_interleaved_rope, write_vocab_gguf, GgufQuant};
 pub use hf_files::write_safetensors_model;
 pub use rng::random_token_ids;
 pub use shape::{Arch, Family, Shape};
 pub use tokenizer::{build_tokenizer, family_tokens, tiny_vocab_size, FamilyTokens};
+pub use vocab_kinds::{build_bpe_tokenizer, build_spm_tokenizer, BpeStyle, SpmStyle, BPE_SPECIALS};
 pub use weights::FavouredToken;
 
 /// Errors from writing or converting synthetic models.

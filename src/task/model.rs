@@ -40,13 +40,14 @@ impl TaskKind {
     }
 }
 
-/// The defaults both doors use (CLI flags and HTTP parameters): greedy decoding, for
-/// reproducible output, with a light repeat penalty.
+/// The defaults both doors use (CLI flags and HTTP parameters) where the model's own
+/// generation config says nothing: greedy decoding, for reproducible output, and no
+/// repeat penalty (as HF's `generate`).
 pub mod defaults {
     pub const MAX_NEW_TOKENS: usize = 512;
     pub const TEMPERATURE: f64 = 0.0;
     pub const SEED: u64 = 299_792_458;
-    pub const REPEAT_PENALTY: f32 = 1.1;
+    pub const REPEAT_PENALTY: f32 = 1.0;
     pub const REPEAT_LAST_N: usize = 64;
     pub const BATCH_SIZE: usize = 8;
 

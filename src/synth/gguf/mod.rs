@@ -113,9 +113,58 @@ pub fn write_gguf(model: &HfModel, quant: GgufQuant, path: &Path) -> Result<(), 
         });
     }
 
+    write_file(path, &metadata, &tensors)
+}
+
+/// A vocabulary-only GGUF (no tensors), as llama.cpp's `ggml-vocab-*.gguf` test files:
+/// the tokenizer metadata of `tokenizer` / `tokenizer_config`, with `tokenizer.ggml.pre`
+/// set to `pre` when given (synthetic tokenizers match none of llama.cpp's hashes).
+pub fn write_vocab_gguf(
+    tokenizer: &Value,
+    tokenizer_config: &Value,
+    pre: Option<&str>,
+    path: &Path,
+) -> Result<(), SynthError> {
+    struct NoTensors;
+    impl TensorSource for NoTensors {
+        fn names(&self) -> Vec<String> {
+            Vec::new()
+        }
+        fn dims(&self, name: &str) -> Result<Vec<usize>, SynthError> {
+            Err(SynthError::Shape(format!("no tensor {name}")))
+        }
+        fn load(&self, name: &str) -> Result<Tensor, SynthError> {
+            Err(SynthError::Shape(format!("no tensor {name}")))
+        }
+    }
+    let model = HfModel {
+        name: "vocab".into(),
+        origin: path.to_path_buf(),
+        config: serde_json::json!({}),
+        tokenizer: tokenizer.clone(),
+        tokenizer_config: tokenizer_config.clone(),
+        chat_template: None,
+        tensors: &NoTensors,
+    };
+    let mut metadata = tokenizer_metadata(&model)?;
+    if let Some(pre) = pre {
+        for (key, value) in &mut metadata {
+            if key == "tokenizer.ggml.pre" {
+                *value = gguf_file::Value::String(pre.to_string());
+            }
+        }
+    }
+    write_file(path, &metadata, &[])
+}
+
+fn write_file(
+    path: &Path,
+    metadata: &[(String, gguf_file::Value)],
+    tensors: &[RawTensor],
+) -> Result<(), SynthError> {
     let file = std::fs::File::create(path).map_err(|e| SynthError::io(path, e))?;
     let mut out = BufWriter::new(file);
-    writer::write(&mut out, &metadata, &tensors).map_err(|e| SynthError::io(path, e))?;
+    writer::write(&mut out, metadata, tensors).map_err(|e| SynthError::io(path, e))?;
     out.flush().map_err(|e| SynthError::io(path, e))
 }
 

@@ -1,6 +1,7 @@
 //! GGUF tokenizer metadata as llama.cpp's converter writes it for a gpt2-type
-//! (byte-level BPE) vocabulary: tokens, types, merges, special ids and the chat
-//! template, read from `tokenizer.json` and `tokenizer_config.json`.
+//! (byte-level BPE) or llama-type (SentencePiece) vocabulary: tokens, types, merges
+//! or scores, special ids and the chat template, read from `tokenizer.json` and
+//! `tokenizer_config.json`.
 
 use candle_core::quantized::gguf_file::Value as Gguf;
 use serde_json::Value;
@@ -12,9 +13,11 @@ use crate::synth::SynthError;
 
 /// llama.cpp token types (`gguf.TokenType`).
 const TOKEN_NORMAL: i32 = 1;
+const TOKEN_UNKNOWN: i32 = 2;
 const TOKEN_CONTROL: i32 = 3;
 const TOKEN_USER_DEFINED: i32 = 4;
 const TOKEN_UNUSED: i32 = 5;
+const TOKEN_BYTE: i32 = 6;
 /// Special token roles llama.cpp reads, with their GGUF key names.
 const SPECIAL_ROLES: [(&str, &str); 7] = [
     ("bos", "bos_token_id"),
@@ -62,30 +65,15 @@ pub fn tokenizer_metadata(model: &HfModel) -> Result<Metadata, SynthError> {
             known - 1
         )));
     }
-    let mut tokens = Vec::with_capacity(vocab_size);
-    let mut types = Vec::with_capacity(vocab_size);
-    for id in 0..vocab_size {
-        let (token, kind) = match by_id.get(&id) {
-            None => (format!("[PAD{id}]"), TOKEN_UNUSED),
-            Some((token, None)) => (token.to_string(), TOKEN_NORMAL),
-            Some((token, Some(special))) if *special || looks_special(token) => {
-                (token.to_string(), TOKEN_CONTROL)
-            }
-            Some((token, Some(_))) => (token.replace('\u{2581}', " "), TOKEN_USER_DEFINED),
-        };
-        tokens.push(Gguf::String(token));
-        types.push(Gguf::I32(kind));
-    }
-    let mut md: Metadata = vec![
-        ("tokenizer.ggml.model".into(), Gguf::String("gpt2".into())),
-        (
-            "tokenizer.ggml.pre".into(),
-            Gguf::String(pre_tokenizer_name(tokenizer).into()),
-        ),
-        ("tokenizer.ggml.tokens".into(), Gguf::Array(tokens)),
-        ("tokenizer.ggml.token_type".into(), Gguf::Array(types)),
-        ("tokenizer.ggml.merges".into(), Gguf::Array(merges(model)?)),
-    ];
+    let sentencepiece = tokenizer
+        .pointer("/model/byte_fallback")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut md = if sentencepiece {
+        sentencepiece_vocab(model, &by_id, vocab_size)?
+    } else {
+        byte_level_vocab(model, &by_id, vocab_size)?
+    };
     let specials = SpecialTokens::read(model, &added);
     for (role, key) in SPECIAL_ROLES {
         if let Some(id) = specials.id(role) {
@@ -101,6 +89,108 @@ pub fn tokenizer_metadata(model: &HfModel) -> Result<Metadata, SynthError> {
         md.push(("tokenizer.chat_template".into(), Gguf::String(template)));
     }
     Ok(md)
+}
+
+/// Token ids to (text, `Some(special)` for added tokens).
+type TokensById<'a> = std::collections::BTreeMap<usize, (&'a str, Option<bool>)>;
+
+/// A SentencePiece vocabulary (`"llama"`), as converted from a tokenizer.json BPE with
+/// byte fallback: pieces as they are, scores that rank each piece by the first merge
+/// that builds it (what spm's own scores do), byte and unknown pieces typed.
+fn sentencepiece_vocab(
+    model: &HfModel,
+    by_id: &TokensById,
+    vocab_size: usize,
+) -> Result<Metadata, SynthError> {
+    let unk = model
+        .tokenizer
+        .pointer("/model/unk_token")
+        .and_then(Value::as_str);
+    let mut first_merge: std::collections::HashMap<String, usize> = Default::default();
+    for (rank, merge) in merges(model)?.iter().enumerate() {
+        if let Some((left, right)) = merge.to_string().ok().and_then(|m| m.split_once(' ')) {
+            first_merge.entry(format!("{left}{right}")).or_insert(rank);
+        }
+    }
+    let mut tokens = Vec::with_capacity(vocab_size);
+    let mut types = Vec::with_capacity(vocab_size);
+    let mut scores = Vec::with_capacity(vocab_size);
+    for id in 0..vocab_size {
+        let (token, kind) = match by_id.get(&id) {
+            None => (format!("[PAD{id}]"), TOKEN_UNUSED),
+            Some((token, _)) if Some(*token) == unk => (token.to_string(), TOKEN_UNKNOWN),
+            Some((token, Some(true))) => (token.to_string(), TOKEN_CONTROL),
+            Some((token, Some(false))) => (token.to_string(), TOKEN_USER_DEFINED),
+            Some((token, None)) if is_byte_piece(token) => (token.to_string(), TOKEN_BYTE),
+            Some((token, None)) => (token.to_string(), TOKEN_NORMAL),
+        };
+        let score = first_merge
+            .get(&token)
+            .map_or(0.0, |rank| -1.0 - *rank as f32);
+        tokens.push(Gguf::String(token));
+        types.push(Gguf::I32(kind));
+        scores.push(Gguf::F32(score));
+    }
+    let add_space_prefix = model.tokenizer.get("normalizer").is_some_and(has_prepend);
+    Ok(vec![
+        ("tokenizer.ggml.model".into(), Gguf::String("llama".into())),
+        ("tokenizer.ggml.tokens".into(), Gguf::Array(tokens)),
+        ("tokenizer.ggml.scores".into(), Gguf::Array(scores)),
+        ("tokenizer.ggml.token_type".into(), Gguf::Array(types)),
+        (
+            "tokenizer.ggml.add_space_prefix".into(),
+            Gguf::Bool(add_space_prefix),
+        ),
+    ])
+}
+
+/// `<0xAB>`, spm's byte pieces.
+fn is_byte_piece(token: &str) -> bool {
+    token.len() == 6
+        && token.starts_with("<0x")
+        && token.ends_with('>')
+        && token[3..5].chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn has_prepend(normalizer: &Value) -> bool {
+    normalizer.get("type").and_then(Value::as_str) == Some("Prepend")
+        || normalizer
+            .get("normalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|list| list.iter().any(has_prepend))
+}
+
+/// A byte-level BPE vocabulary (`"gpt2"`) with its merges.
+fn byte_level_vocab(
+    model: &HfModel,
+    by_id: &TokensById,
+    vocab_size: usize,
+) -> Result<Metadata, SynthError> {
+    let tokenizer = &model.tokenizer;
+    let mut tokens = Vec::with_capacity(vocab_size);
+    let mut types = Vec::with_capacity(vocab_size);
+    for id in 0..vocab_size {
+        let (token, kind) = match by_id.get(&id) {
+            None => (format!("[PAD{id}]"), TOKEN_UNUSED),
+            Some((token, None)) => (token.to_string(), TOKEN_NORMAL),
+            Some((token, Some(special))) if *special || looks_special(token) => {
+                (token.to_string(), TOKEN_CONTROL)
+            }
+            Some((token, Some(_))) => (token.replace('\u{2581}', " "), TOKEN_USER_DEFINED),
+        };
+        tokens.push(Gguf::String(token));
+        types.push(Gguf::I32(kind));
+    }
+    Ok(vec![
+        ("tokenizer.ggml.model".into(), Gguf::String("gpt2".into())),
+        (
+            "tokenizer.ggml.pre".into(),
+            Gguf::String(pre_tokenizer_name(tokenizer).into()),
+        ),
+        ("tokenizer.ggml.tokens".into(), Gguf::Array(tokens)),
+        ("tokenizer.ggml.token_type".into(), Gguf::Array(types)),
+        ("tokenizer.ggml.merges".into(), Gguf::Array(merges(model)?)),
+    ])
 }
 
 /// llama.cpp's `does_token_look_special`.
