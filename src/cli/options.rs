@@ -49,12 +49,15 @@ pub enum DtypeChoice {
     F16,
 }
 
+/// `--max-new-tokens` when not given (also the room `split --chunks` leaves for output).
+pub const DEFAULT_MAX_NEW_TOKENS: usize = 512;
+
 /// How tokens are chosen.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Generation")]
 pub struct GenerationOptions {
     /// The most tokens to generate for one output.
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = DEFAULT_MAX_NEW_TOKENS)]
     pub max_new_tokens: usize,
     /// Sampling temperature; 0 decodes greedily (the default: reproducible output).
     #[arg(long, default_value_t = 0.0)]

@@ -10,7 +10,7 @@ mod translate;
 mod translate_mt;
 
 pub use session::{write_model_json, Completion, LlmSession, Usage};
-pub use summarize::{summarize, SummarizeSettings, Summary};
+pub use summarize::{summarize, summary_budget, summary_chunks, SummarizeSettings, Summary};
 pub use translate::{translate, Translation, TranslationPiece};
 pub use translate_mt::{is_marian, translate_mt, MtPlan};
 
