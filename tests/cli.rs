@@ -174,6 +174,43 @@ fn long_article_goes_map_reduce_in_a_small_context() {
 }
 
 #[test]
+fn split_chunks_are_the_chunks_summarize_uses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut shape = Shape::tiny(Arch::Qwen2);
+    shape.context = 2048;
+    let model = tiny_dir(tmp.path(), Arch::Qwen2, &shape);
+    let model = model.to_str().unwrap();
+    let article = std::fs::read_to_string(ARTICLE).unwrap().repeat(3);
+    let common = [
+        "-m",
+        model,
+        "-",
+        "--max-new-tokens",
+        "8",
+        "--format",
+        "json",
+    ];
+    let summary = json(&saar(
+        &[&["summarize"][..], &common].concat(),
+        article.as_bytes(),
+        tmp.path(),
+    ));
+    let split = json(&saar(
+        &[&["split", "--chunks"][..], &common].concat(),
+        article.as_bytes(),
+        tmp.path(),
+    ));
+    let chunks = split["chunks"].as_array().unwrap();
+    assert!(chunks.len() > 1, "{split}");
+    assert_eq!(summary["chunks"], chunks.len(), "{split}");
+    let budget = split["budget"].as_u64().unwrap();
+    assert!(budget > 0 && budget < 2048, "{split}");
+    assert!(chunks
+        .iter()
+        .all(|c| c["tokens"].as_u64().unwrap() <= budget));
+}
+
+#[test]
 fn prompts_directory_overrides_the_built_in_template() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_dir(tmp.path(), Arch::Llama, &Shape::tiny(Arch::Llama));

@@ -35,6 +35,7 @@ fn files(path: &Path) -> ModelFiles {
         repo: None,
         revision: None,
         weights: Weights::Gguf(path.to_path_buf()),
+        kind: saar::model::ModelKind::Llm,
         config: None,
         generation_config: None,
         tokenizer: None,

@@ -26,8 +26,10 @@ const CORPUS: &str = concat!(
     "\n"
 );
 
-/// Fields that measure time or name a temporary path, and the batch settings, whose
-/// hash changed on purpose (repeat_penalty as written, early_stopping as JSON).
+/// Fields that measure time or name a temporary path (the revision of a local model
+/// is now a fingerprint of its files), and the batch settings, whose hash changed on
+/// purpose (repeat_penalty as written, early_stopping as JSON). The LLM cases pass
+/// `--repeat-penalty 1.1`, the default of the build that recorded them.
 const VARYING: [&str; 9] = [
     "prefill_secs",
     "decode_secs",
@@ -101,6 +103,8 @@ fn records(bin: &Path, tmp: &Path) -> Vec<(String, Vec<Value>)> {
                     ARTICLE,
                     "--max-new-tokens",
                     "8",
+                    "--repeat-penalty",
+                    "1.1",
                     "--format",
                     "json",
                     "--check",
@@ -118,6 +122,8 @@ fn records(bin: &Path, tmp: &Path) -> Vec<(String, Vec<Value>)> {
                     "-",
                     "--max-new-tokens",
                     "32",
+                    "--repeat-penalty",
+                    "1.1",
                     "--format",
                     "json",
                 ],
@@ -136,7 +142,16 @@ fn records(bin: &Path, tmp: &Path) -> Vec<(String, Vec<Value>)> {
             batch(
                 "llm",
                 "-",
-                &["--task", "both", "-m", model, "--max-new-tokens", "32"],
+                &[
+                    "--task",
+                    "both",
+                    "-m",
+                    model,
+                    "--max-new-tokens",
+                    "32",
+                    "--repeat-penalty",
+                    "1.1",
+                ],
                 CORPUS,
             ),
         ),

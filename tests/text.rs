@@ -5,8 +5,12 @@
 mod chunk_cases;
 #[path = "text/clean_cases.rs"]
 mod clean_cases;
+#[path = "text/cleaning_set_cases.rs"]
+mod cleaning_set_cases;
 #[path = "text/input_cases.rs"]
 mod input_cases;
+#[path = "text/labelled.rs"]
+mod labelled;
 #[path = "text/normalize_cases.rs"]
 mod normalize_cases;
 #[path = "text/segment_cases.rs"]

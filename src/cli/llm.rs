@@ -37,10 +37,7 @@ impl ArticleOptions {
         );
         if verbose {
             for removed in &prepared.removed {
-                eprintln!(
-                    "saar: removed line {} ({}): {}",
-                    removed.line, removed.reason, removed.text
-                );
+                eprintln!("saar: removed {removed}");
             }
         }
         Ok(prepared)

@@ -20,7 +20,7 @@ mod translate;
 
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 /// saar (सार, "essence"): Hindi news into English, summaries and translations,
 /// computed locally with open models.
@@ -35,7 +35,7 @@ struct Cli {
 enum Command {
     Summarize(summarize::SummarizeArgs),
     Translate(translate::TranslateArgs),
-    Split(SplitCommand),
+    Split(split::SplitArgs),
     /// List the model presets and what is cached; `saar models pull NAME` downloads one.
     Models(models::ModelsArgs),
     /// Score outputs against references: BLEU, chrF, chrF++ (sacrebleu-exact) and ROUGE-L.
@@ -48,20 +48,6 @@ enum Command {
     Serve(serve::ServeArgs),
     Generate(generate::GenerateArgs),
     Tokenize(tokenize::TokenizeArgs),
-}
-
-/// Split an article into sentences, or into chunks that fit a model's context.
-#[derive(Debug, Args)]
-struct SplitCommand {
-    #[command(flatten)]
-    split: split::SplitArgs,
-    /// Model whose tokenizer counts tokens for --chunks and --format json (a preset,
-    /// hub id, local directory or .gguf file).
-    #[arg(long, short = 'm', env = "SAAR_MODEL")]
-    model: Option<String>,
-    /// Never use the network: load from the Hugging Face cache only.
-    #[arg(long)]
-    offline: bool,
 }
 
 /// Runs the CLI and turns its outcome into an exit code. Errors print once, as one
@@ -98,7 +84,7 @@ fn run() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Summarize(args) => summarize::run(&args),
         Command::Translate(args) => translate::run(&args),
-        Command::Split(cmd) => run_split(&cmd),
+        Command::Split(args) => split::main(&args),
         Command::Models(args) => models::run(&args, &saar::model::HubSettings::from_env()),
         Command::Score(args) => score::run(args),
         Command::Bench(args) => bench::run(args),
@@ -108,21 +94,6 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Generate(args) => generate::run(&args),
         Command::Tokenize(args) => tokenize::run(&args),
     }
-}
-
-fn run_split(cmd: &SplitCommand) -> anyhow::Result<ExitCode> {
-    let tokenizer = match &cmd.model {
-        Some(name) => {
-            let files = options::resolve_tokenizer(name, cmd.offline)?;
-            Some(saar::model::tokenizer::ModelTokenizer::load(&files)?)
-        }
-        None => None,
-    };
-    let counter = tokenizer
-        .as_ref()
-        .map(|t| t as &dyn saar::text::TokenCounter);
-    split::run(&cmd.split, counter, &mut std::io::stdout().lock())?;
-    Ok(ExitCode::SUCCESS)
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

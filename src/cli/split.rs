@@ -1,60 +1,75 @@
-//! `saar split`: shows how saar cuts an article into sentences or model-sized chunks,
-//! so a user can check segmentation and cleaning before spending model time on it.
+//! `saar split`: shows what summarize will see, so a user can check cleaning,
+//! segmentation and chunking before spending model time on it: the article cleaned as
+//! summarize cleans it, cut into sentences, or into the very chunks summarize's calls
+//! are given.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{bail, Result};
+use saar::engine::GenerationSettings;
+use saar::task::TaskSettings;
 use saar::text::{
-    chunk, prepare, read_input, Boundary, ChunkSettings, PrepareOptions, Prepared, Removed, Script,
-    TokenCounter,
+    prepare, read_input, Boundary, Chunk, PrepareOptions, Prepared, Removed, Script, TokenCounter,
 };
 use serde::Serialize;
 
-/// Chunk budget when neither --max-tokens nor SAAR_CHUNK_TOKENS is given.
-pub const DEFAULT_CHUNK_TOKENS: usize = 512;
+use super::llm;
+use super::options::{ModelOptions, RuntimeOptions};
+use super::summarize::{Lang, LengthArg};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum SplitFormat {
     /// One sentence (or one chunk under a header line) after another.
     #[default]
     Text,
-    /// A JSON document with byte offsets, scripts, boundaries and token counts.
+    /// A JSON document with byte offsets, scripts, boundaries, token counts and removals.
     Json,
 }
 
-/// Split an article into sentences, or into chunks that fit the model's context.
+/// Split an article into sentences, or into the chunks `summarize` gives the model.
 #[derive(Debug, Clone, clap::Args)]
 pub struct SplitArgs {
     /// Article text file, or - for standard input.
     #[arg(value_name = "FILE", default_value = "-")]
     pub input: PathBuf,
-    /// Remove scraped-page boilerplate first: browser notices, "also read" links,
-    /// tweet footers, follow and share prompts.
+    /// Keep scraped-news boilerplate (bylines, datelines, captions, credits, ads, "also
+    /// read" links, tweet footers); by default it is removed, as summarize removes it.
     #[arg(long)]
+    pub keep_boilerplate: bool,
+    /// Cleaning is the default now; this flag is accepted and does nothing.
+    #[arg(long, hide = true)]
     pub clean: bool,
     /// Split the text exactly as read, without Unicode normalization, so byte offsets
     /// match the input (after a byte-order mark).
     #[arg(long)]
     pub raw: bool,
-    /// Print chunks that fit the model's context instead of sentences (needs --model
-    /// for its tokenizer; only the tokenizer files are downloaded, not the weights).
+    /// Print the chunks `summarize` gives the model instead of sentences: the whole
+    /// article when it fits one call, else chunks of whole sentences. Loads the model
+    /// (as summarize would) to learn its context and prompt size, unless --max-tokens
+    /// is given, which needs only the tokenizer.
     #[arg(long)]
     pub chunks: bool,
-    /// Token budget of one chunk, overlap included (with --chunks).
-    #[arg(long, value_name = "N", env = "SAAR_CHUNK_TOKENS", default_value_t = DEFAULT_CHUNK_TOKENS)]
-    pub max_tokens: usize,
-    /// Sentences of each chunk repeated at the start of the next, as context (with --chunks).
-    #[arg(
-        long,
-        value_name = "N",
-        env = "SAAR_CHUNK_OVERLAP",
-        default_value_t = 0
-    )]
-    pub overlap: usize,
+    /// Token budget of one chunk instead of what one summarize call holds (with --chunks).
+    #[arg(long, value_name = "N", env = "SAAR_CHUNK_TOKENS")]
+    pub max_tokens: Option<usize>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = SplitFormat::Text)]
     pub format: SplitFormat,
+    #[command(flatten)]
+    pub model: ModelOptions,
+    #[command(flatten)]
+    pub runtime: RuntimeOptions,
+    /// Summary language whose prompt --chunks sizes the chunks for.
+    #[arg(long, help_heading = "Summary", value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+    /// Summary length whose prompt --chunks sizes the chunks for.
+    #[arg(long, help_heading = "Summary", value_enum, default_value_t = LengthArg::Medium)]
+    pub length: LengthArg,
+    /// Output room that --chunks leaves in each call, as summarize's flag of that name.
+    #[arg(long, help_heading = "Summary", default_value_t = saar::task::defaults::MAX_NEW_TOKENS)]
+    pub max_new_tokens: usize,
 }
 
 #[derive(Serialize)]
@@ -74,8 +89,6 @@ struct ChunkRecord<'a> {
     index: usize,
     start: usize,
     end: usize,
-    /// Bytes start..overlap_end repeat the end of the previous chunk.
-    overlap_end: usize,
     tokens: usize,
     first_sentence: usize,
     last_sentence: usize,
@@ -89,33 +102,82 @@ struct Report<'a, T> {
     sentences: Option<Vec<T>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     chunks: Option<Vec<T>>,
+    /// Only with --chunks: the token budget of one call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget: Option<usize>,
     removed: &'a [Removed],
 }
 
-/// Runs `saar split`; `counter` is the model's tokenizer when `--model` was given.
-pub fn run(
-    args: &SplitArgs,
-    counter: Option<&dyn TokenCounter>,
-    out: &mut dyn Write,
-) -> Result<()> {
+/// How tokens are counted and how many fit one chunk.
+pub struct Counting<'a> {
+    pub counter: &'a dyn TokenCounter,
+    /// The chunk budget; `None` when only sentences are printed.
+    pub budget: Option<usize>,
+}
+
+/// Runs `saar split` from its flags: loads what counting needs (the tokenizer, or the
+/// whole model when --chunks must learn summarize's budget), then prints.
+pub fn main(args: &SplitArgs) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    if args.chunks && args.max_tokens.is_none() {
+        let files = llm::resolve_verbose(&args.model, false)?;
+        let model = llm::load_model(files, &args.model, &args.runtime.placement()?)?;
+        let settings = TaskSettings {
+            lang: args.lang.into(),
+            length: args.length.into(),
+            ..TaskSettings::new(GenerationSettings::greedy(args.max_new_tokens))
+        };
+        let (budget, counter) = model.summary_budget(&settings)?;
+        if budget == 0 {
+            bail!("the model's context has no room for article text with --max-new-tokens {}: lower --max-new-tokens", args.max_new_tokens);
+        }
+        let counting = Counting {
+            counter,
+            budget: Some(budget),
+        };
+        run(args, Some(counting), &mut out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tokenizer = match &args.model.model {
+        Some(name) => {
+            let files = super::options::resolve_tokenizer(name, args.model.offline)?;
+            Some(saar::model::tokenizer::ModelTokenizer::load(&files)?)
+        }
+        None => None,
+    };
+    let counting = tokenizer.as_ref().map(|t| Counting {
+        counter: t,
+        budget: args.max_tokens,
+    });
+    run(args, counting, &mut out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the sentences or chunks of `args.input`; `counting` holds the model's
+/// tokenizer when one was loaded.
+pub fn run(args: &SplitArgs, counting: Option<Counting>, out: &mut dyn Write) -> Result<()> {
     let raw = read_input(&args.input)?;
     let prepared = prepare(
         &raw,
         PrepareOptions {
             normalize: !args.raw,
-            clean: args.clean,
+            clean: !args.keep_boilerplate,
         },
     );
     if prepared.text.trim().is_empty() {
-        bail!("nothing is left after cleaning: every line looked like page boilerplate; run without --clean to see the text");
+        bail!("nothing is left after cleaning: every line looked like page boilerplate; run with --keep-boilerplate to see the text");
     }
     if args.chunks {
-        let Some(counter) = counter else {
+        let Some(Counting {
+            counter,
+            budget: Some(budget),
+        }) = counting
+        else {
             bail!("--chunks counts tokens with the model's tokenizer: pass --model <name or path>");
         };
-        print_chunks(args, &prepared, counter, out)
+        print_chunks(args, &prepared, counter, budget, out)
     } else {
-        print_sentences(args, &prepared, counter, out)
+        print_sentences(args, &prepared, counting.map(|c| c.counter), out)
     }
 }
 
@@ -150,6 +212,7 @@ fn print_sentences(
         &Report {
             sentences: Some(records.collect()),
             chunks: None,
+            budget: None,
             removed: &prepared.removed,
         },
     )
@@ -159,25 +222,19 @@ fn print_chunks(
     args: &SplitArgs,
     prepared: &Prepared,
     counter: &dyn TokenCounter,
+    budget: usize,
     out: &mut dyn Write,
 ) -> Result<()> {
     let text = prepared.text.as_str();
-    let settings = ChunkSettings {
-        max_tokens: args.max_tokens,
-        overlap_sentences: args.overlap,
-    };
-    let chunks = chunk(text, &prepared.sentences, counter, settings)?;
+    if budget == 0 {
+        bail!("the chunk token budget is 0: set --max-tokens to 1 or more");
+    }
+    let chunks: Vec<Chunk> = saar::task::summary_chunks(text, counter, budget)?;
     if args.format == SplitFormat::Text {
         for (index, chunk) in chunks.iter().enumerate() {
-            let repeated = chunk.overlap.len();
-            let overlap_note = if repeated > 0 {
-                format!(", first {repeated} bytes repeated")
-            } else {
-                String::new()
-            };
             writeln!(
                 out,
-                "--- chunk {} of {}: {} tokens, bytes {}..{}{overlap_note} ---",
+                "--- chunk {} of {}: {} tokens of {budget}, bytes {}..{} ---",
                 index + 1,
                 chunks.len(),
                 chunk.tokens,
@@ -192,7 +249,6 @@ fn print_chunks(
         index,
         start: chunk.range.start,
         end: chunk.range.end,
-        overlap_end: chunk.overlap.end,
         tokens: chunk.tokens,
         first_sentence: chunk.sentences.start,
         last_sentence: chunk.sentences.end.saturating_sub(1),
@@ -204,6 +260,7 @@ fn print_chunks(
         &Report {
             sentences: None,
             chunks: Some(records.collect()),
+            budget: Some(budget),
             removed: &prepared.removed,
         },
     )
@@ -225,21 +282,23 @@ mod tests {
         यह भी पढ़ें: शहर में बारिश का अलर्ट\n\
         Mr. Rao met U.S. officials today. They agreed.\n";
 
-    fn args_for(path: &std::path::Path) -> SplitArgs {
-        SplitArgs {
-            input: path.to_path_buf(),
-            clean: false,
-            raw: false,
-            chunks: false,
-            max_tokens: DEFAULT_CHUNK_TOKENS,
-            overlap: 0,
-            format: SplitFormat::Text,
-        }
+    #[derive(Debug, clap::Parser)]
+    struct SplitCommand {
+        #[command(flatten)]
+        args: SplitArgs,
     }
 
-    fn run_to_string(args: &SplitArgs, counter: Option<&dyn TokenCounter>) -> Result<String> {
+    fn parse(flags: &[&str]) -> SplitArgs {
+        use clap::Parser;
+        let argv = std::iter::once("split").chain(flags.iter().copied());
+        SplitCommand::try_parse_from(argv)
+            .expect("valid flags")
+            .args
+    }
+
+    fn run_to_string(args: &SplitArgs, counting: Option<Counting>) -> Result<String> {
         let mut out = Vec::new();
-        run(args, counter, &mut out)?;
+        run(args, counting, &mut out)?;
         Ok(String::from_utf8(out)?)
     }
 
@@ -249,10 +308,20 @@ mod tests {
         file
     }
 
+    fn path(file: &tempfile::NamedTempFile) -> &str {
+        file.path().to_str().expect("a UTF-8 temp path")
+    }
+
     #[test]
-    fn prints_every_sentence_once_per_line_without_cleaning() -> Result<()> {
+    fn cleans_by_default_and_keep_boilerplate_keeps_every_sentence() -> Result<()> {
         let file = article_file();
-        let printed = run_to_string(&args_for(file.path()), None)?;
+        let cleaned = run_to_string(&parse(&[path(&file)]), None)?;
+        assert!(!cleaned.contains("यह भी पढ़ें"), "{cleaned}");
+        assert_eq!(
+            cleaned,
+            run_to_string(&parse(&[path(&file), "--clean"]), None)?
+        );
+        let printed = run_to_string(&parse(&[path(&file), "--keep-boilerplate"]), None)?;
         let lines: Vec<&str> = printed.lines().collect();
         assert_eq!(
             lines,
@@ -268,13 +337,9 @@ mod tests {
     }
 
     #[test]
-    fn clean_drops_the_related_link_and_json_lists_it() -> Result<()> {
+    fn json_lists_the_removed_related_link() -> Result<()> {
         let file = article_file();
-        let args = SplitArgs {
-            clean: true,
-            format: SplitFormat::Json,
-            ..args_for(file.path())
-        };
+        let args = parse(&[path(&file), "--format", "json"]);
         let report: serde_json::Value = serde_json::from_str(&run_to_string(&args, None)?)?;
         let sentences = report["sentences"].as_array().map(Vec::len);
         assert_eq!(sentences, Some(4));
@@ -284,83 +349,89 @@ mod tests {
         Ok(())
     }
 
-    #[derive(Debug, clap::Parser)]
-    struct SplitCommand {
-        #[command(flatten)]
-        args: SplitArgs,
-    }
-
     #[test]
-    fn flags_parse_into_settings() -> Result<()> {
+    fn flags_parse_into_settings() {
         use clap::{CommandFactory, Parser};
         SplitCommand::command().debug_assert();
-        let parsed = SplitCommand::try_parse_from([
-            "split",
+        let args = parse(&[
             "news.txt",
-            "--clean",
             "--chunks",
             "--max-tokens",
             "64",
-            "--overlap",
-            "1",
             "--format",
             "json",
-        ])?;
-        assert_eq!(parsed.args.input, PathBuf::from("news.txt"));
-        assert!(parsed.args.clean && parsed.args.chunks && !parsed.args.raw);
+            "-m",
+            "tiny",
+            "--max-new-tokens",
+            "100",
+        ]);
+        assert_eq!(args.input, PathBuf::from("news.txt"));
+        assert!(args.chunks && !args.raw && !args.keep_boilerplate);
         assert_eq!(
-            (
-                parsed.args.max_tokens,
-                parsed.args.overlap,
-                parsed.args.format
-            ),
-            (64, 1, SplitFormat::Json)
+            (args.max_tokens, args.format, args.max_new_tokens),
+            (Some(64), SplitFormat::Json, 100)
         );
+        assert_eq!(args.model.model.as_deref(), Some("tiny"));
         assert!(SplitCommand::try_parse_from(["split", "--format", "yaml"]).is_err());
-        Ok(())
     }
 
     #[test]
     fn chunks_need_a_tokenizer() {
         let file = article_file();
-        let args = SplitArgs {
-            chunks: true,
-            ..args_for(file.path())
-        };
-        let error = run_to_string(&args, None).expect_err("no counter");
+        let error =
+            run_to_string(&parse(&[path(&file), "--chunks"]), None).expect_err("no counter");
         assert!(error.to_string().contains("--model"), "{error}");
     }
 
     #[test]
-    fn chunks_fit_the_budget_and_report_tokens() -> Result<()> {
+    fn chunks_are_the_ones_summarize_gets() -> Result<()> {
         let file = article_file();
-        let args = SplitArgs {
-            chunks: true,
-            max_tokens: 12,
-            format: SplitFormat::Json,
-            ..args_for(file.path())
+        let args = parse(&[
+            path(&file),
+            "--chunks",
+            "--format",
+            "json",
+            "--keep-boilerplate",
+        ]);
+        let counting = Counting {
+            counter: &WordCounter,
+            budget: Some(12),
         };
         let report: serde_json::Value =
-            serde_json::from_str(&run_to_string(&args, Some(&WordCounter))?)?;
+            serde_json::from_str(&run_to_string(&args, Some(counting))?)?;
         let chunks = report["chunks"].as_array().cloned().unwrap_or_default();
+        let expected = saar::task::summary_chunks(ARTICLE, &WordCounter, 12)?;
+        assert_eq!(chunks.len(), expected.len(), "{report}");
+        for (printed, chunk) in chunks.iter().zip(&expected) {
+            assert_eq!(printed["text"], chunk.text(ARTICLE));
+            assert_eq!(printed["tokens"], chunk.tokens);
+        }
         assert!(chunks.len() >= 3, "{report}");
-        let joined: String = chunks.iter().filter_map(|c| c["text"].as_str()).collect();
-        assert_eq!(joined, ARTICLE);
-        assert!(chunks
-            .iter()
-            .all(|c| c["tokens"].as_u64().is_some_and(|t| t <= 12)));
+        assert_eq!(report["budget"], 12);
+        Ok(())
+    }
+
+    #[test]
+    fn an_article_that_fits_is_one_chunk() -> Result<()> {
+        let file = article_file();
+        let counting = Counting {
+            counter: &WordCounter,
+            budget: Some(1000),
+        };
+        let printed = run_to_string(&parse(&[path(&file), "--chunks"]), Some(counting))?;
+        assert!(printed.starts_with("--- chunk 1 of 1: "), "{printed}");
         Ok(())
     }
 
     #[test]
     fn zero_budget_is_an_error_not_a_hang() {
         let file = article_file();
-        let args = SplitArgs {
-            chunks: true,
-            max_tokens: 0,
-            ..args_for(file.path())
+        let counting = Counting {
+            counter: &WordCounter,
+            budget: Some(0),
         };
-        let error = run_to_string(&args, Some(&WordCounter)).expect_err("zero budget");
+        let error = run_to_string(&parse(&[path(&file), "--chunks"]), Some(counting))
+            .expect_err("zero budget");
         assert!(error.to_string().contains("--max-tokens"), "{error}");
     }
 }

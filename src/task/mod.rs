@@ -21,7 +21,7 @@ pub use model::{
 };
 pub use record::{json_fields, ModelStamp, Record};
 pub use session::{Completion, Finish, LlmSession, Usage};
-pub use summarize::{summarize, Summary};
+pub use summarize::{summarize, summary_budget, summary_chunks, Summary};
 pub use translate::{translate, Translation, TranslationPiece};
 pub use translate_mt::{translate_mt, MtPlan};
 

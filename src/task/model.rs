@@ -229,6 +229,23 @@ impl Model {
         }
     }
 
+    /// How many tokens of article text one summary call takes with `settings`, and the
+    /// counter that measures them (what `saar split --chunks` shows).
+    pub fn summary_budget(
+        &self,
+        settings: &TaskSettings,
+    ) -> Result<(usize, &dyn crate::text::TokenCounter)> {
+        match &self.engine {
+            Engine::Llm(session) => Ok((
+                super::summary_budget(session, settings)?,
+                session.tokenizer(),
+            )),
+            Engine::Marian(_) => {
+                Err(unsupported(&self.files.name, self.kind(), TaskKind::Summarize).into())
+            }
+        }
+    }
+
     /// Summarizes a prepared article (map-reduce when it does not fit).
     pub fn summarize(
         &mut self,

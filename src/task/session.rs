@@ -29,6 +29,17 @@ pub struct Completion {
     pub text: String,
     pub usage: Usage,
     pub finish: Finish,
+    /// The prompt as token ids, and the generated ids (without a final EOS).
+    pub prompt_ids: Vec<u32>,
+    pub output_ids: Vec<u32>,
+}
+
+impl Completion {
+    /// The text without the whitespace a chat answer begins or ends with.
+    fn trimmed(mut self) -> Self {
+        self.text = self.text.trim().to_string();
+        self
+    }
 }
 
 /// Why a model call ended.
@@ -168,7 +179,7 @@ impl LlmSession {
         sink: &mut dyn FnMut(&str),
     ) -> Result<Completion> {
         let prompt = self.encode_prompt(task, vars)?;
-        self.run(&prompt, settings, stop, sink)
+        Ok(self.run(&prompt, settings, stop, sink)?.trimmed())
     }
 
     /// Renders a conversation with the model's chat template (generation prompt added)
@@ -182,11 +193,12 @@ impl LlmSession {
     ) -> Result<Completion> {
         let rendered = self.chat_template()?.render(messages)?;
         let prompt = self.tokenizer.encode(&rendered, false)?;
-        self.run(&prompt, settings, stop, sink)
+        Ok(self.run(&prompt, settings, stop, sink)?.trimmed())
     }
 
     /// Continues `text` as it is, with no chat template: what a base model needs. The
-    /// tokenizer adds its own special tokens (a BOS where the model wants one).
+    /// tokenizer adds its own special tokens (a BOS where the model wants one), and the
+    /// output is kept byte for byte (a leading space included).
     pub fn continue_text(
         &mut self,
         text: &str,
@@ -245,9 +257,11 @@ impl LlmSession {
             decode_secs: generation.decode_secs,
         };
         Ok(Completion {
-            text: text.trim().to_string(),
+            text,
             usage,
             finish,
+            prompt_ids: prompt.to_vec(),
+            output_ids: generation.tokens,
         })
     }
 

@@ -4,7 +4,7 @@
 
 use super::{Event, LlmSession, TaskError, TaskSettings, Usage};
 use crate::prompt::{PromptVars, Task};
-use crate::text::{self, ChunkSettings, TokenCounter};
+use crate::text::{self, Chunk, ChunkSettings, TokenCounter};
 use crate::Result;
 
 /// A finished summary and what it cost.
@@ -29,8 +29,15 @@ pub fn summarize(
     let stop = &settings.stop;
     let max_new = generation.max_new_tokens;
     let styled = |vars: PromptVars| vars.with_lang(settings.lang).with_length(settings.length);
-    let budget = session.text_budget(Task::Summarize, &styled(PromptVars::new("")), max_new)?;
-    if session.tokenizer().count(article) <= budget {
+    let budget = summary_budget(session, settings)?;
+    if budget == 0 {
+        return Err(TaskError::ContextTooSmall {
+            max_new_tokens: max_new,
+        }
+        .into());
+    }
+    let chunks = summary_chunks(article, session.tokenizer(), budget)?;
+    if chunks.len() == 1 {
         let vars = styled(PromptVars::new(article));
         let done = session.complete(Task::Summarize, &vars, generation, stop, &mut |p| {
             events(Event::Output(p))
@@ -42,7 +49,7 @@ pub fn summarize(
             combine_rounds: 0,
         });
     }
-    let chunks = split_to_budget(session, article, budget, max_new)?;
+    let chunks: Vec<&str> = chunks.iter().map(|c| c.text(article).trim()).collect();
     let mut usage = Usage::default();
     let mut partials = Vec::with_capacity(chunks.len());
     for (i, chunk) in chunks.iter().enumerate() {
@@ -53,7 +60,7 @@ pub fn summarize(
         )));
         let done = session.complete(
             Task::Summarize,
-            &styled(PromptVars::new(chunk.as_str())),
+            &styled(PromptVars::new(*chunk)),
             generation,
             stop,
             &mut |_| {},
@@ -113,29 +120,38 @@ pub fn summarize(
     }
 }
 
-/// Cuts `article` into chunks of whole sentences that each fit `budget` tokens.
-fn split_to_budget(
-    session: &LlmSession,
+/// How many tokens of article text one summarize call holds with `settings`.
+pub fn summary_budget(session: &LlmSession, settings: &TaskSettings) -> Result<usize> {
+    let vars = PromptVars::new("")
+        .with_lang(settings.lang)
+        .with_length(settings.length);
+    session.text_budget(Task::Summarize, &vars, settings.generation.max_new_tokens)
+}
+
+/// The pieces of `article` that summarize's calls are given: the whole article when it
+/// fits `budget` tokens (one call), else chunks of whole sentences that each fit (one
+/// call per chunk, then the combine step). `saar split --chunks` prints these.
+pub fn summary_chunks(
     article: &str,
+    counter: &dyn TokenCounter,
     budget: usize,
-    max_new: usize,
-) -> Result<Vec<String>> {
-    if budget == 0 {
-        return Err(TaskError::ContextTooSmall {
-            max_new_tokens: max_new,
-        }
-        .into());
-    }
+) -> Result<Vec<Chunk>> {
     let sentences = text::split_sentences(article);
+    let tokens = counter.count(article);
+    if tokens <= budget {
+        return Ok(vec![Chunk {
+            range: 0..article.len(),
+            overlap: 0..0,
+            tokens,
+            sentences: 0..sentences.len(),
+            boundary: text::Boundary::EndOfText,
+        }]);
+    }
     let settings = ChunkSettings {
         max_tokens: budget,
         overlap_sentences: 0,
     };
-    let chunks = text::chunk(article, &sentences, session.tokenizer(), settings)?;
-    Ok(chunks
-        .iter()
-        .map(|c| article[c.range.clone()].trim().to_string())
-        .collect())
+    Ok(text::chunk(article, &sentences, counter, settings)?)
 }
 
 /// Packs consecutive partial summaries into groups whose joined text fits `budget`

@@ -79,6 +79,12 @@ const DEVANAGARI_INITIALS: &[&str] = &[
 /// initials only next to another initial, as in आई. के. गुजराल or जी. एस. राव.
 const AMBIGUOUS_DEVANAGARI_INITIALS: &[&str] = &["ई", "आई", "ओ", "जी"];
 
+/// "ई." is "CE" after a year (1526 ई.) and an initial before a name (ई. श्रीधरन).
+const ERA: &str = "ई";
+
+/// Words that continue a sentence after a year's "ई." (1526 ई. में).
+const AFTER_ERA: &[&str] = &["में", "से", "तक", "के", "की", "का", "को", "पर", "पू."];
+
 pub(crate) fn is_opening_punctuation(c: char) -> bool {
     matches!(
         c,
@@ -120,6 +126,9 @@ fn is_latin_abbreviation(token: &str, next_word: &str) -> bool {
 fn is_devanagari_abbreviation(previous_word: &str, token: &str, next_word: &str) -> bool {
     if DEVANAGARI_ABBREVIATIONS.contains(&token) || DEVANAGARI_INITIALS.contains(&token) {
         return true;
+    }
+    if token == ERA {
+        return !starts_with_digit(previous_word) || AFTER_ERA.contains(&next_word);
     }
     AMBIGUOUS_DEVANAGARI_INITIALS.contains(&token)
         && (is_initial_word(previous_word) || is_initial_word(next_word))
@@ -179,6 +188,9 @@ mod tests {
         assert!(is_abbreviation("", "डॉ", "शर्मा"));
         assert!(is_abbreviation("", "एस", "जयशंकर"));
         assert!(is_abbreviation("", "ई.पू", "में"));
+        assert!(is_abbreviation("", "ई", "श्रीधरन"));
+        assert!(is_abbreviation("1526", "ई", "में"));
+        assert!(!is_abbreviation("1526", "ई", "बाबर"));
         assert!(is_abbreviation("", "No", "5"));
         assert!(is_abbreviation("", "Aug", "१५"));
     }

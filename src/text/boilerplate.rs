@@ -9,6 +9,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::clean::RemovalReason;
+use super::credits::{self, LinePlace};
+use super::fold::{fold, Folded};
+use super::notices;
 
 /// Longest line (in chars) that a notice or prompt rule may remove: article paragraphs
 /// that merely mention a browser or "follow" are longer.
@@ -169,12 +172,13 @@ const ATTRIBUTION_PREFIXES: &[&str] = &[
 
 const MONTH: &str = "(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)";
 
-/// "— ANI (@ANI) August 15, 2025" (or "15 August 2025") at the end of a line.
+/// "— ANI (@ANI) August 15, 2025" (or "15 August 2025"), at the end of a line or
+/// before more text: the end of the match is where the footer stops.
 static TWEET_FOOTER: LazyLock<Regex> = LazyLock::new(|| {
     let date =
         format!(r"(?:{MONTH}\.?\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{MONTH}\.?,?\s+\d{{4}})");
     let pattern = format!(
-        r"(?i)(?:^|\s)(?:[—–]|--?|&mdash;)\s*[^()]{{1,100}}?\s*\(@\w{{1,30}}\)\s*{date}\s*$"
+        r"(?i)(?:^|\s)(?:[—–]|--?|&mdash;)\s*[^()]{{1,100}}?\s*\(@\w{{1,30}}\)\s*{date}(?:\s|$)"
     );
     Regex::new(&pattern).expect("the tweet footer pattern is a valid constant regex")
 });
@@ -186,35 +190,120 @@ pub(crate) struct Verdict {
     pub(crate) reason: RemovalReason,
 }
 
-/// The boilerplate span in `line`, if any.
-pub(crate) fn classify(line: &str) -> Option<Verdict> {
-    let whole = |reason| {
-        Some(Verdict {
+/// The boilerplate spans in `line`, in order and without overlap: the whole line, or
+/// junk at its start (stray danda, desk credit, dateline), inside it (a tweet footer
+/// before more text) and at its end (footers, credits, picture tags).
+pub(crate) fn classify(line: &str, place: LinePlace) -> Vec<Verdict> {
+    let folded = Folded::new(line);
+    if let Some(reason) = whole_line_reason(&folded, line) {
+        return vec![Verdict {
             span: 0..line.len(),
             reason,
-        })
-    };
-    let folded = fold(line);
-    let short = folded.chars().count() <= MAX_PROMPT_CHARS;
-    if short
-        && (BROWSER_PHRASES.iter().any(|p| folded.contains(p))
-            || BROWSER_LINES.contains(&folded.as_str()))
+        }];
+    }
+    let mut verdicts = Vec::new();
+    let mut at = 0;
+    while let Some((len, reason)) = credits::leading(
+        &folded.text[at..],
+        &line[folded.original(at..at).start..],
+        place,
+        at > 0,
+    ) {
+        verdicts.push(Verdict {
+            span: folded.original(at..at + len),
+            reason,
+        });
+        at += len;
+        if at >= folded.text.len() {
+            return merge(verdicts, line);
+        }
+    }
+    let body_start = folded.original(at..at).start;
+    let mut body_end = line.len();
+    if let Some((start, reason)) = credits::trailing(&folded.text[at..]) {
+        let span = folded.original(at + start..folded.text.len());
+        body_end = span.start;
+        verdicts.push(Verdict { span, reason });
+    }
+    let body = &line[body_start..body_end];
+    if let Some(verdict) = twitter_picture_link(body).or_else(|| tweet_footer(body)) {
+        verdicts.push(Verdict {
+            span: body_start + verdict.span.start..body_start + verdict.span.end,
+            reason: verdict.reason,
+        });
+    }
+    merge(verdicts, line)
+}
+
+/// Why the whole line is boilerplate, if it is.
+fn whole_line_reason(folded: &Folded, line: &str) -> Option<RemovalReason> {
+    let text = folded.text.as_str();
+    let short = text.chars().count() <= MAX_PROMPT_CHARS;
+    if short && (BROWSER_PHRASES.iter().any(|p| text.contains(p)) || BROWSER_LINES.contains(&text))
     {
-        return whole(RemovalReason::BrowserNotice);
+        return Some(RemovalReason::BrowserNotice);
     }
-    if RELATED_PREFIXES.iter().any(|p| starts_heading(&folded, p)) {
-        return whole(RemovalReason::RelatedLink);
+    if RELATED_PREFIXES.iter().any(|p| starts_heading(text, p)) {
+        return Some(RemovalReason::RelatedLink);
     }
-    if let Some(verdict) = twitter_picture_link(line).or_else(|| tweet_footer(line)) {
-        return Some(verdict);
+    if text == "।" {
+        return Some(RemovalReason::StrayPunctuation);
     }
-    if short && is_follow_prompt(&folded) {
-        return whole(RemovalReason::SocialEmbed);
+    if let Some(reason) = notices::classify(text) {
+        return Some(reason);
     }
-    if short && is_share_prompt(&folded) {
-        return whole(RemovalReason::SharePrompt);
+    // "Source: … pic.twitter.com/…" is a tweet embed's attribution, not a photo credit.
+    if !text.contains("pic.twitter.com/") {
+        if let Some(reason) = credits::whole_line(folded, line) {
+            return Some(reason);
+        }
+    }
+    if short && is_follow_prompt(text) {
+        return Some(RemovalReason::SocialEmbed);
+    }
+    if short && is_share_prompt(text) {
+        return Some(RemovalReason::SharePrompt);
     }
     None
+}
+
+/// Sorts `verdicts`, joins overlapping ones, and widens them to the whole line when
+/// nothing but whitespace and separators would be left.
+fn merge(mut verdicts: Vec<Verdict>, line: &str) -> Vec<Verdict> {
+    verdicts.sort_by_key(|v| v.span.start);
+    let mut merged: Vec<Verdict> = Vec::with_capacity(verdicts.len());
+    for verdict in verdicts {
+        match merged.last_mut() {
+            Some(last) if verdict.span.start < last.span.end => {
+                last.span.end = last.span.end.max(verdict.span.end);
+            }
+            _ => merged.push(verdict),
+        }
+    }
+    let mut kept = 0;
+    let mut only_separators = true;
+    for verdict in &merged {
+        only_separators &= is_separator_only(&line[kept..verdict.span.start]);
+        kept = verdict.span.end;
+    }
+    only_separators &= is_separator_only(&line[kept..]);
+    if only_separators {
+        // Nothing of the article is left: the spans tile the line, each kind reported.
+        let mut start = 0;
+        for verdict in &mut merged {
+            verdict.span.start = start;
+            start = verdict.span.end;
+        }
+        if let Some(last) = merged.last_mut() {
+            last.span.end = line.len();
+        }
+    }
+    merged
+}
+
+fn is_separator_only(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_whitespace() || "-–—:|,।.".contains(c))
 }
 
 /// `folded` starts with `prefix` as a heading: the word may continue (पढ → पढ़ें) but
@@ -226,7 +315,8 @@ fn starts_heading(folded: &str, prefix: &str) -> bool {
     let rest = rest
         .trim_start_matches(|c: char| c.is_alphabetic())
         .trim_start();
-    rest.is_empty() || rest.starts_with([':', '-', '–', '—', '|', '>', '»', '→', '…', '.', '/'])
+    rest.is_empty()
+        || rest.starts_with([':', '-', '–', '—', '|', '>', '»', '→', '…', '.', '/', '='])
 }
 
 fn twitter_picture_link(line: &str) -> Option<Verdict> {
@@ -242,14 +332,21 @@ fn twitter_picture_link(line: &str) -> Option<Verdict> {
     let before = fold(&line[..start]);
     let attribution_only =
         before.is_empty() || ATTRIBUTION_PREFIXES.iter().any(|p| before.starts_with(p));
-    let footer_follows = rest.trim().is_empty()
-        || TWEET_FOOTER
+    let footer_end = if rest.trim().is_empty() {
+        Some(line.len())
+    } else {
+        TWEET_FOOTER
             .find(rest)
-            .is_some_and(|m| rest[..m.start()].trim().is_empty());
-    let span = match (attribution_only, footer_follows) {
-        (true, true) => 0..line.len(),
-        (false, true) => start..line.len(),
-        (_, false) => start..end,
+            .filter(|m| rest[..m.start()].trim().is_empty())
+            .map(|m| match rest[m.end()..].trim().is_empty() {
+                true => line.len(),
+                false => end + m.end(),
+            })
+    };
+    let span = match (attribution_only, footer_end) {
+        (true, Some(footer_end)) => 0..footer_end,
+        (false, Some(footer_end)) => start..footer_end,
+        (_, None) => start..end,
     };
     Some(Verdict {
         span,
@@ -267,8 +364,13 @@ fn tweet_footer(line: &str) -> Option<Verdict> {
     } else {
         found.start()
     };
+    let end = if line[found.end()..].trim().is_empty() {
+        line.len()
+    } else {
+        found.end()
+    };
     Some(Verdict {
-        span: start..line.len(),
+        span: start..end,
         reason: RemovalReason::SocialEmbed,
     })
 }
@@ -293,28 +395,4 @@ fn is_share_prompt(folded: &str) -> bool {
         SHARE_WORDS.contains(&w)
     });
     all_share_words && count >= 2
-}
-
-/// A matching key for `text`: ASCII lowercase, nukta and joiners dropped, chandrabindu
-/// as anusvara, whitespace collapsed, so ब्राउज़र/ब्राउजर and खबरें/ख़बरें compare equal.
-pub(crate) fn fold(text: &str) -> String {
-    const NUKTA_BASES: [char; 8] = ['क', 'ख', 'ग', 'ज', 'ड', 'ढ', 'फ', 'य'];
-    let mut out = String::with_capacity(text.len());
-    for c in text.trim().chars() {
-        let c = match c {
-            '\u{0958}'..='\u{095F}' => NUKTA_BASES[c as usize - 0x0958],
-            '\u{0929}' => 'न',
-            '\u{0931}' => 'र',
-            '\u{0934}' => 'ळ',
-            '\u{0901}' => '\u{0902}',
-            '\u{093C}' | '\u{200C}' | '\u{200D}' => continue,
-            c if c.is_whitespace() => ' ',
-            c => c.to_ascii_lowercase(),
-        };
-        if c == ' ' && out.ends_with(' ') {
-            continue;
-        }
-        out.push(c);
-    }
-    out
 }

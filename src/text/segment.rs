@@ -3,8 +3,10 @@
 //! every article before anything else and must stay far faster than the model.
 //!
 //! Sentences end at । ॥ ? ! a sentence-final period, an ellipsis before a new sentence,
-//! and line breaks; closing quotes and brackets after the terminator stay with the
-//! sentence. A period does not end a sentence inside a token (2.5, २.५, 10.30, U.S.,
+//! an ASCII "|" typed as a danda between Devanagari words, and line breaks; closing
+//! quotes and brackets after the terminator stay with the sentence, and a quote that
+//! the sentence carries on after ("नहीं!' और चले गए", "लड़ेंगे... और जीतेंगे") does
+//! not end it. A period does not end a sentence inside a token (2.5, २.५, 10.30, U.S.,
 //! example.com, a@b.in), after an abbreviation or initial (Dr., डॉ., एस.), or before a
 //! lowercase English word. Each sentence keeps its trailing whitespace, so the
 //! sentences concatenate back to the input exactly.
@@ -134,7 +136,7 @@ impl Segmenter<'_> {
                 }
                 self.has_content = true;
                 self.tally.add(c);
-                if !is_terminator(c) {
+                if !is_terminator(c) || (c == '|' && !self.pipe_is_danda(at)) {
                     continue;
                 }
                 match self.decide(at, token_start) {
@@ -203,6 +205,13 @@ impl Segmenter<'_> {
             return split;
         }
         let next_word = word_at(text, ws_end);
+        let quoted = close_end > run_end || self.quote_open(at);
+        if quoted && continues_after_quote(next_word) {
+            return Step::Continue(run_end);
+        }
+        if kind == TerminatorKind::Ellipsis && close_end == run_end && self.quote_open(at) {
+            return Step::Continue(run_end);
+        }
         let ends = match kind {
             TerminatorKind::Danda => true,
             TerminatorKind::QuestionOrExclamation => !starts_lowercase_latin(next_word),
@@ -225,11 +234,93 @@ impl Segmenter<'_> {
     }
 }
 
+impl Segmenter<'_> {
+    /// "हुई | अब": a "|" between Devanagari text (or before a line end) is a danda typed
+    /// on an ASCII keyboard; "#WATCH | Delhi" and "A | B" are separators.
+    fn pipe_is_danda(&self, at: usize) -> bool {
+        let before = self.text[self.start..at].trim_end().chars().next_back();
+        let after = self.text[at + 1..]
+            .chars()
+            .find(|c| !c.is_whitespace() || is_line_break(*c));
+        before.is_some_and(is_devanagari)
+            && after.is_none_or(|c| is_devanagari(c) || is_line_break(c))
+    }
+
+    /// True when a quotation mark opened in this sentence before `at` is still open.
+    fn quote_open(&self, at: usize) -> bool {
+        let sentence = &self.text[self.start..at];
+        let mut depth: i32 = 0;
+        let mut straight_double = false;
+        let mut previous = ' ';
+        let mut chars = sentence.chars().peekable();
+        while let Some(c) = chars.next() {
+            let next = chars.peek().copied().unwrap_or(' ');
+            match c {
+                '“' | '‘' | '«' => depth += 1,
+                '”' | '»' => depth -= 1,
+                '’' if !previous.is_alphanumeric() || !next.is_alphanumeric() => depth -= 1,
+                '"' => straight_double = !straight_double,
+                '\'' if !previous.is_alphanumeric() && !next.is_whitespace() => depth += 1,
+                '\'' if !next.is_alphanumeric() => depth -= 1,
+                _ => {}
+            }
+            previous = c;
+        }
+        depth > 0 || straight_double
+    }
+}
+
+fn is_devanagari(c: char) -> bool {
+    ('\u{0900}'..='\u{097F}').contains(&c) && c != '।' && c != '॥'
+}
+
+/// Words that carry a sentence on after a quotation inside it: "'नहीं!' और चले गए",
+/// "“रुको!” उसने चिल्लाकर कहा" does not (उसने starts a clause of its own).
+fn continues_after_quote(word: &str) -> bool {
+    const CONTINUATIONS: &[&str] = &[
+        "और",
+        "तथा",
+        "व",
+        "तो",
+        "कहा",
+        "कहते",
+        "कहती",
+        "कहकर",
+        "कहने",
+        "कह",
+        "बोले",
+        "बोला",
+        "बोली",
+        "बोलते",
+        "पूछा",
+        "लिखा",
+        "ने",
+        "को",
+        "से",
+        "में",
+        "पर",
+        "के",
+        "की",
+        "का",
+        "तक",
+        "भी",
+        "जैसे",
+        "वाले",
+        "वाली",
+        "वाला",
+        "चिल्लाए",
+        "चिल्लाया",
+    ];
+    let word = word.trim_end_matches(|c: char| c.is_ascii_punctuation() || c == '।');
+    CONTINUATIONS.contains(&word)
+}
+
 #[inline]
 fn is_terminator(c: char) -> bool {
     matches!(
         c,
-        '.' | '?'
+        '.' | '|'
+            | '?'
             | '!'
             | '।'
             | '॥'
@@ -268,7 +359,7 @@ fn terminator_run(text: &str, at: usize) -> (usize, TerminatorKind) {
     for c in text[at..].chars().take_while(|&c| is_terminator(c)) {
         end += c.len_utf8();
         match c {
-            '।' | '॥' => danda = true,
+            '।' | '॥' | '|' => danda = true,
             '.' => periods += 1,
             '…' => ellipsis = true,
             _ => question = true,

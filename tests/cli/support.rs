@@ -41,6 +41,7 @@ pub fn tiny_gguf(root: &Path, arch: Arch, shape: &Shape) -> PathBuf {
 
 /// A copy of the tiny Marian fixture under `root` (without a tokenizer cache, which a
 /// load writes beside the model): tests never write into the fixture folder.
+#[allow(dead_code)]
 pub fn marian_copy(root: &Path) -> PathBuf {
     let dir = root.join("opus-mt-tiny");
     std::fs::create_dir_all(&dir).expect("model folder");

@@ -158,3 +158,177 @@ fn paragraph_breaks_survive_a_removal_between_paragraphs() {
 fn removal_reasons_read_well() {
     assert_eq!(RemovalReason::RelatedLink.to_string(), "related-news link");
 }
+
+/// The removed texts and reasons of `text`, in order.
+fn removals(text: &str) -> Vec<(String, RemovalReason, bool)> {
+    clean(text)
+        .removed
+        .into_iter()
+        .map(|r| (r.text, r.reason, r.whole_line))
+        .collect()
+}
+
+#[test]
+fn a_desk_credit_glued_to_the_first_sentence_goes_and_the_sentence_stays() {
+    let text = "City Live Desk : नगर निगम ने नई योजना शुरू की। काम मार्च तक चलेगा।\n";
+    let cleaned = clean(text);
+    assert_eq!(
+        cleaned.text,
+        "नगर निगम ने नई योजना शुरू की। काम मार्च तक चलेगा।\n"
+    );
+    assert_eq!(
+        removals(text),
+        [("City Live Desk :".to_string(), RemovalReason::Byline, false)]
+    );
+    assert_eq!(&text[cleaned.removed[0].range.clone()], "City Live Desk : ");
+}
+
+#[test]
+fn bylines_edited_by_and_updated_lines_go() {
+    let text = "चीन ने वार्ता टाली\nBy Pratidin Samachar - 14-10-2025\nEdited By: Neha Tiwari | Updated: 12 Nov 2025, 08:45 AM IST\nअपडेटेड: 28 जनवरी 2026, 10:05 बजे\nचीन ने बातचीत टाल दी।";
+    assert_eq!(clean(text).text, "चीन ने वार्ता टाली\nचीन ने बातचीत टाल दी।");
+    assert!(removals(text)
+        .iter()
+        .all(|(_, reason, whole)| *reason == RemovalReason::Byline && *whole));
+}
+
+#[test]
+fn datelines_before_the_first_sentence_go() {
+    let cases = [
+        "नई दिल्ली, 5 मई (भाषा)। सरकार ने नई नीति जारी की।",
+        "टोक्यो, 9 दिसंबर (एपी) — जापान में भूकंप आया।",
+        "सीकर (एजेंसी)। जिले में हादसा हुआ।",
+        "पटना, जागरण संवाददाता। गंगा का जलस्तर बढ़ा।",
+    ];
+    for line in cases {
+        let text = format!("शीर्षक यहां है\n{line}\n");
+        let cleaned = clean(&text);
+        let (_, body) = line.split_once(['।', '—']).expect("a dateline");
+        assert_eq!(
+            cleaned.text,
+            format!("शीर्षक यहां है\n{}\n", body.trim()),
+            "{line}"
+        );
+        assert_eq!(cleaned.removed[0].reason, RemovalReason::Dateline, "{line}");
+    }
+}
+
+#[test]
+fn a_photo_caption_and_its_credit_line_go_but_the_headline_stays() {
+    let text = "दिल्ली में प्रदूषण बढ़ा\nइंडिया गेट के पास धुंध में ढकी सड़क\n(फोटो: पीटीआई)\nराजधानी में हवा खराब हुई।\nगांधी घाट पर बढ़ा पानी।\nफोटो- जागरण\nPhoto: Reuters/File\nअंत।";
+    assert_eq!(
+        clean(text).text,
+        "दिल्ली में प्रदूषण बढ़ा\nराजधानी में हवा खराब हुई।\nअंत।"
+    );
+    assert!(removals(text)
+        .iter()
+        .all(|(_, reason, _)| *reason == RemovalReason::PhotoCredit));
+    // A headline over a credit line is the article's first line, not a caption.
+    assert_eq!(
+        clean("बैठक टली\n(फोटो: ANI)\nबैठक अगले हफ्ते होगी।").text,
+        "बैठक टली\nबैठक अगले हफ्ते होगी।"
+    );
+}
+
+#[test]
+fn image_source_tags_leave_the_headline() {
+    let text = "मियामी में होगी अहम बैठक (सोर्स- सोशल मीडिया)\nसड़क हादसे में तीन की मौत (फोटो: ANI)\n";
+    assert_eq!(
+        clean(text).text,
+        "मियामी में होगी अहम बैठक\nसड़क हादसे में तीन की मौत\n"
+    );
+    assert_eq!(
+        removals(text)[0],
+        (
+            "(सोर्स- सोशल मीडिया)".to_string(),
+            RemovalReason::PhotoCredit,
+            false
+        )
+    );
+}
+
+#[test]
+fn agency_inputs_and_reporter_credits_go() {
+    let text = "बैठक खत्म हुई। (इनपुट: एजेंसी)\n(इनपुट- भाषा)\n(With inputs from PTI)\n(पटना से अमित कुमार की रिपोर्ट)\nरिपोर्ट: भंवरलाल जाट, बाड़मेर\n(साथ में अजमेर से विनोद शर्मा)\n(भाषा)";
+    assert_eq!(clean(text).text, "बैठक खत्म हुई।\n");
+    assert!(removals(text)
+        .iter()
+        .all(|(_, reason, _)| *reason == RemovalReason::Credit));
+}
+
+#[test]
+fn ads_disclaimers_tags_read_more_and_copyright_lines_go() {
+    let text = "पहला वाक्य।\nAdvertisement\nविज्ञापन\nDisclaimer: यह लेख सामान्य जानकारी के लिए है।\nTags: Delhi, AQI\n#INDvSA #TeamIndia\nClick here to read more\nपूरी खबर पढ़ने के लिए यहां क्लिक करें\n© 2025 Khel Samachar. All rights reserved.\nआखिरी वाक्य।";
+    assert_eq!(clean(text).text, "पहला वाक्य।\nआखिरी वाक्य।");
+    let reasons: Vec<RemovalReason> = removals(text).into_iter().map(|r| r.1).collect();
+    use RemovalReason::*;
+    assert_eq!(
+        reasons,
+        [
+            Advertisement,
+            Advertisement,
+            Disclaimer,
+            TagList,
+            TagList,
+            RelatedLink,
+            RelatedLink,
+            Copyright
+        ]
+    );
+}
+
+#[test]
+fn a_tweet_footer_inside_a_paragraph_goes_and_the_text_after_it_stays() {
+    let text = "PM chairs a meeting of ministers. — PTI (@PTI_News) May 5, 2025 इसके बाद मंत्रियों ने प्रस्तुतियां दीं।\n";
+    let cleaned = clean(text);
+    assert_eq!(
+        cleaned.text,
+        "PM chairs a meeting of ministers. इसके बाद मंत्रियों ने प्रस्तुतियां दीं।\n"
+    );
+    assert_eq!(
+        removals(text),
+        [(
+            "— PTI (@PTI_News) May 5, 2025".to_string(),
+            RemovalReason::SocialEmbed,
+            false
+        )]
+    );
+}
+
+#[test]
+fn a_stray_danda_before_the_first_sentence_goes() {
+    assert_eq!(
+        clean("शीर्षक\n\n। रूस ने बयान दिया।\n").text,
+        "शीर्षक\n\nरूस ने बयान दिया।\n"
+    );
+    assert_eq!(clean("।शिमला में बर्फ गिरी।").text, "शिमला में बर्फ गिरी।");
+}
+
+#[test]
+fn content_that_looks_like_furniture_stays() {
+    assert_kept("#WATCH | Alaska, USA | “Next time in Moscow,” says the Russian President.");
+    assert_kept("By 2030, demand for fresh water will exceed supply by 40 percent.");
+    assert_kept("सरकार ने विज्ञापन पर 480 करोड़ रुपये खर्च किए।");
+    assert_kept("वेतन पर क्या असर होगा");
+    assert_kept("Updated figures released on Monday show 23 lakh members.");
+    assert_kept("फायर विभाग की रिपोर्ट में सुरक्षा की कमी बताई गई।");
+    assert_kept("रिपोर्ट में कहा गया कि हालात सुधरे हैं।");
+    assert_kept("पुलिस ने आरोपी की फोटो जारी की।");
+    assert_kept("विभाग की हेल्प डेस्क पर 20 हजार सवाल आए।");
+    assert_kept("लेखक ने कहा कि किताब अगले साल आएगी");
+    assert_kept("कंपनी के ऐप से बुकिंग करने पर छूट मिलेगी।");
+    assert_kept("शीर्षक\nसवाल: फसल बीमा के दावों के भुगतान में इतनी देरी क्यों होती है, जबकि सरकार हर साल नए नियम बनाती है और किसान इंतजार करते रहते हैं?");
+}
+
+#[test]
+fn removals_describe_themselves_exactly() {
+    let cleaned = clean("City Live Desk : खबर यहां है।\nयह भी पढ़ें: कुछ और");
+    let described: Vec<String> = cleaned.removed.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        described,
+        [
+            "\"City Live Desk :\" from line 1 (byline)",
+            "line 2 (related-news link): यह भी पढ़ें: कुछ और"
+        ]
+    );
+}

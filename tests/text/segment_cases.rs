@@ -240,3 +240,51 @@ fn empty_and_blank_inputs() {
     assert_eq!(blank.len(), 1);
     assert_eq!(blank[0].script, Script::NoLetters);
 }
+
+#[test]
+fn an_ascii_pipe_between_devanagari_sentences_is_a_danda() {
+    assert_eq!(
+        sentences_of("बैठक खत्म हुई | अब फैसला होगा|सब खुश हैं।"),
+        ["बैठक खत्म हुई |", "अब फैसला होगा|", "सब खुश हैं।"]
+    );
+    assert_eq!(
+        sentences_of("#WATCH | Delhi: Rain lashes the city | Traffic slows"),
+        ["#WATCH | Delhi: Rain lashes the city | Traffic slows"]
+    );
+    assert_eq!(
+        sentences_of("शेयर बाजार | Markets close higher"),
+        ["शेयर बाजार | Markets close higher"]
+    );
+}
+
+#[test]
+fn a_quotation_the_sentence_carries_on_after_does_not_end_it() {
+    assert_eq!(
+        sentences_of("उसने कहा, 'नहीं!' और चले गए। फिर बैठक हुई।"),
+        ["उसने कहा, 'नहीं!' और चले गए।", "फिर बैठक हुई।"]
+    );
+    assert_eq!(
+        sentences_of("नेता ने कहा, \"हम लड़ेंगे... और जीतेंगे।\" सभा खत्म हुई।"),
+        ["नेता ने कहा, \"हम लड़ेंगे... और जीतेंगे।\"", "सभा खत्म हुई।"]
+    );
+    // Outside a quotation an ellipsis before a new sentence still ends one.
+    assert_eq!(
+        sentences_of("वह रुका... फिर चला गया।"),
+        ["वह रुका...", "फिर चला गया।"]
+    );
+}
+
+#[test]
+fn e_is_an_initial_before_a_name_and_an_era_after_a_year() {
+    assert_eq!(
+        sentences_of("ई. श्रीधरन ने मेट्रो का निरीक्षण किया। मेट्रोमैन ई. श्रीधरन खुश थे।"),
+        [
+            "ई. श्रीधरन ने मेट्रो का निरीक्षण किया।",
+            "मेट्रोमैन ई. श्रीधरन खुश थे।"
+        ]
+    );
+    assert_eq!(
+        sentences_of("पानीपत का युद्ध 1526 ई. में हुआ। बाबर जीता।"),
+        ["पानीपत का युद्ध 1526 ई. में हुआ।", "बाबर जीता।"]
+    );
+}

@@ -150,7 +150,7 @@ pub fn write_vocab_gguf(
     if let Some(pre) = pre {
         for (key, value) in &mut metadata {
             if key == "tokenizer.ggml.pre" {
-                *value = gguf_file::Value::String(pre.to_string());
+                *value = candle_core::quantized::gguf_file::Value::String(pre.to_string());
             }
         }
     }
@@ -159,7 +159,7 @@ pub fn write_vocab_gguf(
 
 fn write_file(
     path: &Path,
-    metadata: &[(String, gguf_file::Value)],
+    metadata: &[(String, candle_core::quantized::gguf_file::Value)],
     tensors: &[RawTensor],
 ) -> Result<(), SynthError> {
     let file = std::fs::File::create(path).map_err(|e| SynthError::io(path, e))?;
