@@ -4,8 +4,9 @@
 #
 # What to carry: gpu-carry/ (git-ignored), made here by scripts/gpu/prepare.sh: the
 # release `saar` and the tests/parity.rs and tests/marian.rs test binaries, built with
-# --features cuda for compute capability 9.0, stripped and gzipped (about 45 MB; see
-# the README's "GPU builds"). The fixtures travel with the working tree. Device call:
+# --features cuda for compute capability 9.0, stripped and gzipped (with the ~7 MB
+# working tree they must stay under the device's 64 MiB). The fixtures travel with the
+# working tree. Device call:
 #   carry ["gpu-carry"], command "scripts/gpu/run.sh", timeout_s 540
 #
 # The binaries link the CUDA 13 libraries (libcudart.so.13, libcublas.so.13,
