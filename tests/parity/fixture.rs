@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 #[path = "../support/device.rs"]
 mod device;
-pub use device::{test_device, test_placement};
+use device::test_placement;
 
 /// Max abs logit difference allowed between saar in f32 and transformers in f32.
 pub const F32_TOLERANCE: f32 = 1e-4;
@@ -102,7 +102,7 @@ pub fn convert_to_gguf(family: &str, quant: GgufQuant) -> (tempfile::TempDir, Pa
     (dir, path)
 }
 
-/// The model on the test device ([`test_device`]: the CPU unless `SAAR_TEST_DEVICE`
+/// The model on the test device (the CPU unless `SAAR_TEST_DEVICE`
 /// names a GPU), computing in `dtype`.
 pub fn load_on_test_device(files: &ModelFiles, dtype: DType) -> Box<dyn CausalLm> {
     engine::llm::load(files, &test_placement(dtype))
