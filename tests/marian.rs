@@ -9,6 +9,9 @@ use saar::engine::{EngineError, Placement, StopReason};
 use saar::model::{ModelFiles, Weights};
 use serde_json::Value;
 
+#[path = "support/device.rs"]
+mod device;
+
 const FIXTURE: &str = "tests/fixtures/marian";
 
 fn expected() -> Value {
@@ -61,10 +64,7 @@ impl Model {
     }
 
     fn load(&self, format: Format) -> MarianTranslator {
-        let placement = Placement {
-            device: candle_core::Device::Cpu,
-            dtype: None,
-        };
+        let placement = device::test_placement(candle_core::DType::F32);
         MarianTranslator::load_with_cache(&self.files(format), &placement, None).unwrap()
     }
 }

@@ -129,8 +129,14 @@ fn parse_device(spec: &str) -> anyhow::Result<Device> {
         None => (spec, 0),
     };
     let device = match kind {
-        "auto" if candle_core::utils::cuda_is_available() => Device::new_cuda(ordinal)?,
-        "auto" if candle_core::utils::metal_is_available() => Device::new_metal(ordinal)?,
+        // `auto` falls back to the CPU where the GPU a build was made for does not answer
+        // (a CUDA build on a machine whose driver sees no GPU).
+        "auto" if candle_core::utils::cuda_is_available() => {
+            Device::new_cuda(ordinal).unwrap_or(Device::Cpu)
+        }
+        "auto" if candle_core::utils::metal_is_available() => {
+            Device::new_metal(ordinal).unwrap_or(Device::Cpu)
+        }
         "auto" | "cpu" => Device::Cpu,
         "cuda" if candle_core::utils::cuda_is_available() => Device::new_cuda(ordinal)
             .with_context(|| format!("--device {spec}: no such CUDA device"))?,

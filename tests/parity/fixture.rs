@@ -4,11 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::Device;
-use saar::engine::{self, generate, CausalLm, GenerationSettings, Placement, StopReason};
+use candle_core::DType;
+use saar::engine::{self, generate, CausalLm, GenerationSettings, StopReason};
 use saar::model::{ModelFiles, Weights};
 use saar::synth::{convert_safetensors_to_gguf, GgufQuant};
 use serde::Deserialize;
+
+#[path = "../support/device.rs"]
+mod device;
+use device::test_placement;
 
 /// Max abs logit difference allowed between saar in f32 and transformers in f32.
 pub const F32_TOLERANCE: f32 = 1e-4;
@@ -47,8 +51,11 @@ pub struct ChatCase {
     pub ids: Vec<u32>,
 }
 
+/// Under the package root cargo names at run time, else the one it named at build time:
+/// scripts/gpu/run.sh runs this test binary from another checkout, on a GPU machine.
 pub fn fixture_dir(family: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .join("tests/fixtures/parity")
         .join(family)
 }
@@ -95,12 +102,11 @@ pub fn convert_to_gguf(family: &str, quant: GgufQuant) -> (tempfile::TempDir, Pa
     (dir, path)
 }
 
-pub fn load_cpu(files: &ModelFiles) -> Box<dyn CausalLm> {
-    let placement = Placement {
-        device: Device::Cpu,
-        dtype: Some(candle_core::DType::F32),
-    };
-    engine::llm::load(files, &placement).unwrap_or_else(|e| panic!("loading {}: {e}", files.name))
+/// The model on the test device (the CPU unless `SAAR_TEST_DEVICE`
+/// names a GPU), computing in `dtype`.
+pub fn load_on_test_device(files: &ModelFiles, dtype: DType) -> Box<dyn CausalLm> {
+    engine::llm::load(files, &test_placement(dtype))
+        .unwrap_or_else(|e| panic!("loading {}: {e}", files.name))
 }
 
 fn forward(model: &mut dyn CausalLm, ids: &[u32], pos: usize) -> Vec<f32> {
