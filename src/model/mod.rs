@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use error::ModelError;
+pub(crate) use files::is_indictrans_config;
 /// Download progress callbacks; the CLI implements it over an indicatif bar.
 pub use hf_hub::api::Progress;
 pub use preset::{default_preset, find_preset, presets, Preset};

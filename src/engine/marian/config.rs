@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::layers::Activation;
+use super::layout::{Layout, Norms, Positions};
 use crate::engine::EngineError;
 
 /// The network's shape and special ids, from `config.json`.
@@ -175,6 +177,30 @@ impl MarianConfig {
         }
     }
 
+    /// The network this config describes.
+    pub fn layout(&self) -> Result<Layout, EngineError> {
+        Ok(Layout {
+            d_model: self.d_model,
+            encoder_layers: self.encoder_layers,
+            decoder_layers: self.decoder_layers,
+            encoder_heads: self.encoder_attention_heads,
+            decoder_heads: self.decoder_attention_heads,
+            encoder_ffn: self.encoder_ffn_dim,
+            decoder_ffn: self.decoder_ffn_dim,
+            source_vocab: self.vocab_size,
+            target_vocab: self.target_vocab_size(),
+            activation: Activation::parse(&self.activation_function)?,
+            scale_embedding: self.scale_embedding,
+            shared_embeddings: self.share_encoder_decoder_embeddings,
+            tied_output: self.tie_word_embeddings,
+            encoder_norms: Norms::default(),
+            decoder_norms: Norms::default(),
+            positions: Positions::Marian,
+            pad_id: self.pad_token_id.unwrap_or(0),
+            max_positions: self.max_position_embeddings,
+        })
+    }
+
     fn validate(&self, path: &Path) -> Result<(), EngineError> {
         let invalid = |message: String| EngineError::Config {
             path: path.display().to_string(),
@@ -216,77 +242,111 @@ impl MarianConfig {
         &self,
         generation_path: Option<&Path>,
     ) -> Result<GenerationDefaults, EngineError> {
-        let file: GenerationConfigFile = match generation_path {
-            Some(path) => read_json(path)?,
-            None => GenerationConfigFile {
-                fields: self.generation.clone(),
-                ..Default::default()
-            },
+        let ids = ConfigIds {
+            pad_token_id: self.pad_token_id,
+            decoder_start_token_id: self.decoder_start_token_id,
+            bos_token_id: self.bos_token_id,
+            eos_token_id: self.eos_token_id.clone(),
+            forced_eos_token_id: self.forced_eos_token_id.clone(),
         };
-        let fields = &file.fields;
-        let missing = |what: &str| EngineError::Config {
-            path: "config.json".into(),
-            message: format!("no {what} in config.json or generation_config.json"),
-        };
-        let pad_token_id = file
-            .pad_token_id
-            .or(self.pad_token_id)
-            .ok_or_else(|| missing("pad_token_id"))?;
-        let decoder_start_token_id = file
-            .decoder_start_token_id
-            .or(self.decoder_start_token_id)
-            .or(file.bos_token_id)
-            .or(self.bos_token_id)
-            .ok_or_else(|| missing("decoder_start_token_id"))?;
-        let eos_token_ids = file
-            .eos_token_id
-            .as_ref()
-            .or(self.eos_token_id.as_ref())
-            .map(TokenIds::to_vec)
-            .ok_or_else(|| missing("eos_token_id"))?;
-        let forced_eos_token_ids = match (&file.forced_eos_token_id, generation_path) {
-            (Some(ids), _) => ids.to_vec(),
-            // A generation file that omits it turns it off, as in HF.
-            (None, Some(_)) => Vec::new(),
-            (None, None) => self
-                .forced_eos_token_id
-                .as_ref()
-                .map(TokenIds::to_vec)
-                .unwrap_or_default(),
-        };
-        let defaults = GenerationDefaults {
-            decoder_start_token_id,
-            pad_token_id,
-            eos_token_ids,
-            forced_eos_token_ids,
-            bad_words_ids: fields.bad_words_ids.clone().unwrap_or_default(),
-            max_length: fields.max_length.unwrap_or(20),
-            max_new_tokens: fields.max_new_tokens,
-            min_length: fields.min_length.unwrap_or(0),
-            min_new_tokens: fields.min_new_tokens.unwrap_or(0),
-            num_beams: fields.num_beams.unwrap_or(1).max(1),
-            length_penalty: fields.length_penalty.unwrap_or(1.0),
-            early_stopping: fields.early_stopping.unwrap_or_default(),
-            no_repeat_ngram_size: fields.no_repeat_ngram_size.unwrap_or(0),
-            repetition_penalty: fields.repetition_penalty.unwrap_or(1.0),
-            renormalize_logits: fields.renormalize_logits.unwrap_or(false),
-        };
-        let vocab = self.target_vocab_size() as u32;
-        let all_ids = defaults
-            .bad_words_ids
-            .iter()
-            .flatten()
-            .chain(&defaults.eos_token_ids)
-            .chain(&defaults.forced_eos_token_ids)
-            .chain([&defaults.pad_token_id, &defaults.decoder_start_token_id]);
-        if let Some(bad) = all_ids.into_iter().find(|&&id| id >= vocab) {
-            return Err(EngineError::Config {
-                path: generation_path.map_or("config.json".into(), |p| p.display().to_string()),
-                message: format!("token id {bad} is outside the vocabulary of {vocab}"),
-            });
-        }
-        Ok(defaults)
+        resolve_generation(
+            &ids,
+            &self.generation,
+            self.target_vocab_size(),
+            generation_path,
+        )
     }
+}
+
+/// The special ids a model's `config.json` gives, for [`resolve_generation`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConfigIds {
+    pub pad_token_id: Option<u32>,
+    pub decoder_start_token_id: Option<u32>,
+    pub bos_token_id: Option<u32>,
+    pub eos_token_id: Option<TokenIds>,
+    pub forced_eos_token_id: Option<TokenIds>,
+}
+
+/// Generation defaults from `generation_config.json` when present (as HF loads it),
+/// else from the generation fields of `config.json` (`legacy`) and its ids; HF's
+/// defaults for the rest. Every id must fall inside the target vocabulary `vocab`.
+pub(crate) fn resolve_generation(
+    ids: &ConfigIds,
+    legacy: &GenerationFile,
+    vocab: usize,
+    generation_path: Option<&Path>,
+) -> Result<GenerationDefaults, EngineError> {
+    let file: GenerationConfigFile = match generation_path {
+        Some(path) => read_json(path)?,
+        None => GenerationConfigFile {
+            fields: legacy.clone(),
+            ..Default::default()
+        },
+    };
+    let fields = &file.fields;
+    let missing = |what: &str| EngineError::Config {
+        path: "config.json".into(),
+        message: format!("no {what} in config.json or generation_config.json"),
+    };
+    let pad_token_id = file
+        .pad_token_id
+        .or(ids.pad_token_id)
+        .ok_or_else(|| missing("pad_token_id"))?;
+    let decoder_start_token_id = file
+        .decoder_start_token_id
+        .or(ids.decoder_start_token_id)
+        .or(file.bos_token_id)
+        .or(ids.bos_token_id)
+        .ok_or_else(|| missing("decoder_start_token_id"))?;
+    let eos_token_ids = file
+        .eos_token_id
+        .as_ref()
+        .or(ids.eos_token_id.as_ref())
+        .map(TokenIds::to_vec)
+        .ok_or_else(|| missing("eos_token_id"))?;
+    let forced_eos_token_ids = match (&file.forced_eos_token_id, generation_path) {
+        (Some(ids), _) => ids.to_vec(),
+        // A generation file that omits it turns it off, as in HF.
+        (None, Some(_)) => Vec::new(),
+        (None, None) => ids
+            .forced_eos_token_id
+            .as_ref()
+            .map(TokenIds::to_vec)
+            .unwrap_or_default(),
+    };
+    let defaults = GenerationDefaults {
+        decoder_start_token_id,
+        pad_token_id,
+        eos_token_ids,
+        forced_eos_token_ids,
+        bad_words_ids: fields.bad_words_ids.clone().unwrap_or_default(),
+        max_length: fields.max_length.unwrap_or(20),
+        max_new_tokens: fields.max_new_tokens,
+        min_length: fields.min_length.unwrap_or(0),
+        min_new_tokens: fields.min_new_tokens.unwrap_or(0),
+        num_beams: fields.num_beams.unwrap_or(1).max(1),
+        length_penalty: fields.length_penalty.unwrap_or(1.0),
+        early_stopping: fields.early_stopping.unwrap_or_default(),
+        no_repeat_ngram_size: fields.no_repeat_ngram_size.unwrap_or(0),
+        repetition_penalty: fields.repetition_penalty.unwrap_or(1.0),
+        renormalize_logits: fields.renormalize_logits.unwrap_or(false),
+    };
+    let vocab = vocab as u32;
+    let all_ids = defaults
+        .bad_words_ids
+        .iter()
+        .flatten()
+        .chain(&defaults.eos_token_ids)
+        .chain(&defaults.forced_eos_token_ids)
+        .chain([&defaults.pad_token_id, &defaults.decoder_start_token_id]);
+    if let Some(bad) = all_ids.into_iter().find(|&&id| id >= vocab) {
+        return Err(EngineError::Config {
+            path: generation_path.map_or("config.json".into(), |p| p.display().to_string()),
+            message: format!("token id {bad} is outside the vocabulary of {vocab}"),
+        });
+    }
+    Ok(defaults)
 }
 
 pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, EngineError> {

@@ -17,10 +17,12 @@ mod beam;
 pub mod bench;
 pub mod config;
 mod greedy;
-mod layers;
+pub(crate) mod layers;
+pub mod layout;
 mod logits;
 pub mod model;
-mod search;
+mod positions;
+pub(crate) mod search;
 pub mod settings;
 pub mod tokenizer;
 
@@ -116,7 +118,7 @@ impl MarianTranslator {
         } else {
             DType::BF16
         });
-        let model = MarianModel::load(&config, &files.weights, dtype, &placement.device)?;
+        let model = MarianModel::load(&config.layout()?, &files.weights, dtype, &placement.device)?;
         let info = ModelInfo {
             architecture: "marian".into(),
             dtype: format!("{dtype:?}").to_lowercase(),
@@ -165,34 +167,7 @@ impl MarianTranslator {
         settings: &MarianSettings,
     ) -> Result<Vec<Hypothesis>, EngineError> {
         let plan = settings.plan(&self.defaults, self.model.max_positions())?;
-        if sources.iter().any(Vec::is_empty) {
-            return Err(EngineError::Config {
-                path: "source ids".into(),
-                message: "every source needs at least its </s> token".into(),
-            });
-        }
-        if let Some(long) = sources.iter().find(|s| s.len() > self.max_source_tokens()) {
-            return Err(EngineError::ContextOverflow {
-                tokens: long.len(),
-                context: self.max_source_tokens(),
-            });
-        }
-        let mut order: Vec<usize> = (0..sources.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(sources[i].len()));
-        let mut results: Vec<Option<Hypothesis>> = vec![None; sources.len()];
-        crate::engine::kernels::on_pool(|| {
-            for batch in order.chunks(settings.batch_size.max(1)) {
-                let batch_sources: Vec<Vec<u32>> =
-                    batch.iter().map(|&i| sources[i].clone()).collect();
-                let state = self.model.encode(&batch_sources)?;
-                for (&i, hypothesis) in batch.iter().zip(search::search(&self.model, state, &plan)?)
-                {
-                    results[i] = Some(hypothesis);
-                }
-            }
-            Ok::<_, EngineError>(())
-        })?;
-        Ok(results.into_iter().flatten().collect())
+        search::generate_batched(&self.model, sources, &plan, settings.batch_size)
     }
 
     /// Decoder logits `(sources, positions, vocab)` for given decoder inputs (start
@@ -202,7 +177,7 @@ impl MarianTranslator {
         sources: &[Vec<u32>],
         decoder_ids: &[Vec<u32>],
     ) -> Result<Tensor, EngineError> {
-        self.forced_logits(sources, decoder_ids, false)
+        search::forced_logits(&self.model, sources, decoder_ids, false)
     }
 
     /// As [`Self::teacher_forced_logits`], one position at a time as generation runs
@@ -212,32 +187,7 @@ impl MarianTranslator {
         sources: &[Vec<u32>],
         decoder_ids: &[Vec<u32>],
     ) -> Result<Tensor, EngineError> {
-        self.forced_logits(sources, decoder_ids, true)
-    }
-
-    fn forced_logits(
-        &self,
-        sources: &[Vec<u32>],
-        decoder_ids: &[Vec<u32>],
-        stepwise: bool,
-    ) -> Result<Tensor, EngineError> {
-        let mut state = self.model.encode(sources)?;
-        let len = decoder_ids.first().map_or(0, Vec::len);
-        if decoder_ids.iter().any(|ids| ids.len() != len) || decoder_ids.len() != sources.len() {
-            return Err(EngineError::Config {
-                path: "decoder ids".into(),
-                message: "one decoder sequence per source, all of one length".into(),
-            });
-        }
-        let flat: Vec<u32> = decoder_ids.concat();
-        let ids = Tensor::from_vec(flat, (decoder_ids.len(), len), self.model.device())?;
-        if !stepwise {
-            return self.model.decode(&mut state, &ids);
-        }
-        let steps = (0..len)
-            .map(|p| self.model.decode(&mut state, &ids.narrow(1, p, 1)?))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Tensor::cat(&steps, 1)?)
+        search::forced_logits(&self.model, sources, decoder_ids, true)
     }
 
     /// Source ids for `text`, `</s>` included, as HF's `MarianTokenizer` gives them.
@@ -269,7 +219,7 @@ impl MarianTranslator {
     }
 }
 
-fn device_name(device: &candle_core::Device) -> String {
+pub(crate) fn device_name(device: &candle_core::Device) -> String {
     match device.location() {
         candle_core::DeviceLocation::Cpu => "cpu".into(),
         candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
