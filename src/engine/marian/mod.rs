@@ -16,6 +16,7 @@
 mod beam;
 pub mod bench;
 pub mod config;
+mod generation;
 mod greedy;
 pub(crate) mod layers;
 pub mod layout;

@@ -313,7 +313,9 @@ impl MarianModel {
             cross,
             cross_mask: mask,
             source_lens: lengths,
-            cache: vec![KvCache::new(None); self.decoder_layers.len()],
+            // In the network's dtype: candle's attention multiplies queries and keys of
+            // one dtype (an f32 cache broke f16/bf16 models).
+            cache: vec![KvCache::stored_as(None, self.dtype); self.decoder_layers.len()],
             position: 0,
         })
     }
