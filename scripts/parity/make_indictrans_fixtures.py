@@ -33,11 +33,11 @@ import warnings
 from pathlib import Path
 
 import sentencepiece as spm
-from sentencepiece import sentencepiece_model_pb2
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from indictrans_text import PROBES, SOURCE_TRAINING, TARGET_TRAINING  # noqa: E402
+from make_marian_fixtures import train_spm  # noqa: E402
 
 warnings.filterwarnings("ignore")
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,28 +63,6 @@ def load_reference(path: Path):
     modeling = importlib.import_module("indictrans_reference.modeling_indictrans")
     tokenization = importlib.import_module("indictrans_reference.tokenization_indictrans")
     return config, modeling, tokenization
-
-
-def train_spm(workdir: Path, name: str, lines: list[str], vocab_size: int) -> Path:
-    text = workdir / f"{name}.txt"
-    text.write_text("\n".join(lines), encoding="utf-8")
-    spm.SentencePieceTrainer.train(
-        input=str(text),
-        model_prefix=str(workdir / name),
-        vocab_size=vocab_size,
-        model_type="unigram",
-        character_coverage=1.0,
-        hard_vocab_limit=False,
-        minloglevel=2,
-    )
-    # Training records the temporary paths; drop them so reruns write the same bytes.
-    path = workdir / f"{name}.model"
-    proto = sentencepiece_model_pb2.ModelProto()
-    proto.ParseFromString(path.read_bytes())
-    del proto.trainer_spec.input[:]
-    proto.trainer_spec.model_prefix = name
-    path.write_bytes(proto.SerializeToString())
-    return path
 
 
 def fairseq_dict(sp: spm.SentencePieceProcessor, drop: int, tags: list[str]) -> dict:

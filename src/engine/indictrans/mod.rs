@@ -25,9 +25,10 @@ pub use config::IndicTransConfig;
 pub use tokenizer::{IndicTransTokenizer, IndicTransTokenizerFiles, LANGUAGE_TAGS};
 
 use crate::engine::marian::model::MarianModel;
-use crate::engine::marian::search::{forced_logits, generate_batched};
+use crate::engine::marian::search::forced_logits;
 use crate::engine::marian::{
-    default_cache_dir, device_name, GenerationDefaults, Hypothesis, MarianSettings, Translation,
+    default_cache_dir, device_name, GenerationDefaults, Hypothesis, MarianSettings, Run,
+    Translation,
 };
 use crate::engine::{EngineError, ModelInfo, Placement};
 use crate::model::ModelFiles;
@@ -154,22 +155,9 @@ impl IndicTransTranslator {
         sentences: &[&str],
         settings: &MarianSettings,
     ) -> Result<Vec<Translation>, EngineError> {
-        let sources = sentences
-            .iter()
-            .map(|s| self.encode(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let hypotheses = self.generate(&sources, settings)?;
-        Ok(hypotheses
-            .into_iter()
-            .zip(&sources)
-            .map(|(h, source)| Translation {
-                text: self.tokenizer.decode(&h.tokens),
-                tokens: h.tokens,
-                source_tokens: source.len(),
-                stop: h.stop,
-                score: h.score,
-            })
-            .collect())
+        let decode = |ids: &[u32]| self.tokenizer.decode(ids);
+        let run = Run::new(&self.model, &self.defaults, settings);
+        run.translate(sentences, |s| self.encode(s), decode)
     }
 
     /// Generates for already tokenized sources (tags first, `</s>` last); results
@@ -179,8 +167,7 @@ impl IndicTransTranslator {
         sources: &[Vec<u32>],
         settings: &MarianSettings,
     ) -> Result<Vec<Hypothesis>, EngineError> {
-        let plan = settings.plan(&self.defaults, self.model.max_positions())?;
-        generate_batched(&self.model, sources, &plan, settings.batch_size)
+        Run::new(&self.model, &self.defaults, settings).generate(sources)
     }
 
     /// Decoder logits `(sources, positions, vocab)` for given decoder inputs (start

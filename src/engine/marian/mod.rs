@@ -54,6 +54,61 @@ pub struct Translation {
     pub score: Option<f32>,
 }
 
+/// One translation request against a loaded network: what both translators (Marian's
+/// and IndicTrans2's) do once their tokenizers have turned text into ids.
+pub(crate) struct Run<'a> {
+    model: &'a MarianModel,
+    defaults: &'a GenerationDefaults,
+    settings: &'a MarianSettings,
+}
+
+impl<'a> Run<'a> {
+    pub(crate) fn new(
+        model: &'a MarianModel,
+        defaults: &'a GenerationDefaults,
+        settings: &'a MarianSettings,
+    ) -> Self {
+        Run {
+            model,
+            defaults,
+            settings,
+        }
+    }
+
+    /// Sources batched by length; results in the order given.
+    pub(crate) fn generate(&self, sources: &[Vec<u32>]) -> Result<Vec<Hypothesis>, EngineError> {
+        let plan = self
+            .settings
+            .plan(self.defaults, self.model.max_positions())?;
+        search::generate_batched(self.model, sources, &plan, self.settings.batch_size)
+    }
+
+    /// Encodes every sentence, generates, and decodes each result.
+    pub(crate) fn translate(
+        &self,
+        sentences: &[&str],
+        encode: impl Fn(&str) -> Result<Vec<u32>, EngineError>,
+        decode: impl Fn(&[u32]) -> String,
+    ) -> Result<Vec<Translation>, EngineError> {
+        let sources = sentences
+            .iter()
+            .map(|s| encode(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hypotheses = self.generate(&sources)?;
+        Ok(hypotheses
+            .into_iter()
+            .zip(&sources)
+            .map(|(h, source)| Translation {
+                text: decode(&h.tokens),
+                tokens: h.tokens,
+                source_tokens: source.len(),
+                stop: h.stop,
+                score: h.score,
+            })
+            .collect())
+    }
+}
+
 /// A loaded opus-mt style model with its tokenizer and generation defaults.
 pub struct MarianTranslator {
     model: MarianModel,
@@ -142,22 +197,9 @@ impl MarianTranslator {
         sentences: &[&str],
         settings: &MarianSettings,
     ) -> Result<Vec<Translation>, EngineError> {
-        let sources = sentences
-            .iter()
-            .map(|s| self.encode(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let hypotheses = self.generate(&sources, settings)?;
-        Ok(hypotheses
-            .into_iter()
-            .zip(&sources)
-            .map(|(h, source)| Translation {
-                text: self.tokenizer.decode(&h.tokens),
-                tokens: h.tokens,
-                source_tokens: source.len(),
-                stop: h.stop,
-                score: h.score,
-            })
-            .collect())
+        let decode = |ids: &[u32]| self.tokenizer.decode(ids);
+        let run = Run::new(&self.model, &self.defaults, settings);
+        run.translate(sentences, |s| self.encode(s), decode)
     }
 
     /// Generates for already tokenized sources (each ending in `</s>`), batching
@@ -167,8 +209,7 @@ impl MarianTranslator {
         sources: &[Vec<u32>],
         settings: &MarianSettings,
     ) -> Result<Vec<Hypothesis>, EngineError> {
-        let plan = settings.plan(&self.defaults, self.model.max_positions())?;
-        search::generate_batched(&self.model, sources, &plan, settings.batch_size)
+        Run::new(&self.model, &self.defaults, settings).generate(sources)
     }
 
     /// Decoder logits `(sources, positions, vocab)` for given decoder inputs (start
