@@ -1,6 +1,7 @@
 //! Speed of the Marian engine on random weights of a chosen shape (by default the
 //! opus-mt base shape: d_model 512, 6+6 layers, 8 heads, ffn 2048, vocab 61127), for
-//! `saar bench --shape opus-mt-hi-en`.
+//! `saar bench --shape opus-mt-hi-en`; the same network in IndicTrans2's layout for
+//! the IndicTrans2 shapes ([`MarianShape::indictrans2_dist_200m`], `_1b`).
 //!
 //! Every sentence decodes exactly `tokens` new tokens (EOS is not honoured), so the
 //! figures measure the network and the search, not what random weights happen to say.
