@@ -4,6 +4,7 @@
 //! [`CausalLm`] trait, and the decode loop in [`generate()`] serves any `CausalLm`.
 
 pub mod generate;
+pub mod indictrans;
 pub mod kernels;
 pub mod kv_cache;
 pub mod llm;

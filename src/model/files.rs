@@ -19,6 +19,21 @@ pub(crate) const CHAT_TEMPLATE: &str = "chat_template.jinja";
 /// Marian keeps its vocabulary in SentencePiece models plus a joint vocab.
 const MARIAN_FILES: [&str; 3] = ["source.spm", "target.spm", "vocab.json"];
 const MARIAN_TARGET_VOCAB: &str = "target_vocab.json";
+/// IndicTrans2's tokenizer: two spm models and two fairseq dictionaries.
+pub(crate) const INDICTRANS_FILES: [&str; 4] =
+    ["model.SRC", "model.TGT", "dict.SRC.json", "dict.TGT.json"];
+
+/// Whether a `config.json` describes IndicTrans2: its remote code's `model_type`
+/// (`IndicTrans`) or its model class among the `architectures`.
+pub(crate) fn is_indictrans_config(config: &serde_json::Value) -> bool {
+    let model_type = config.get("model_type").and_then(|t| t.as_str());
+    let architectures = config.get("architectures").and_then(|a| a.as_array());
+    model_type == Some("IndicTrans")
+        || architectures.is_some_and(|list| {
+            list.iter()
+                .any(|a| a.as_str() == Some("IndicTransForConditionalGeneration"))
+        })
+}
 
 /// A place that holds a model's files under their repo names.
 pub(crate) trait FileSource {
@@ -85,7 +100,15 @@ pub(crate) fn fetch_support_files(source: &mut dyn FileSource) -> Result<Support
     let tokenizer = fetch_tokenizer_files(source)?;
     let mut other = BTreeMap::new();
     let kind = match &config {
-        Some(config) => super::ModelKind::from_model_type(model_type(config)?.as_deref()),
+        Some(config) => {
+            let json = read_config(config)?;
+            if is_indictrans_config(&json) {
+                for file in INDICTRANS_FILES {
+                    other.insert(file.to_string(), fetch_required(source, file)?);
+                }
+            }
+            super::ModelKind::from_model_type(json.get("model_type").and_then(|t| t.as_str()))
+        }
         None => super::ModelKind::Llm,
     };
     if kind == super::ModelKind::Marian {
@@ -176,19 +199,14 @@ fn shards_in_index(index: &Path) -> Result<Vec<String>, ModelError> {
 }
 
 /// `model_type` from a config.json, if it has one.
-fn model_type(config: &Path) -> Result<Option<String>, ModelError> {
+fn read_config(config: &Path) -> Result<serde_json::Value, ModelError> {
     let text = std::fs::read_to_string(config).map_err(|e| ModelError::io(config, e))?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| ModelError::BadFile {
+    serde_json::from_str(&text).map_err(|e| ModelError::BadFile {
         path: config.to_path_buf(),
         reason: e.to_string(),
-    })?;
-    Ok(json
-        .get("model_type")
-        .and_then(|value| value.as_str())
-        .map(str::to_string))
+    })
 }
 
-/// Files in a directory on disk: a user's model folder or a cached snapshot.
 pub(crate) struct DirSource {
     dir: PathBuf,
     /// Set for a snapshot in the HF cache: what is missing there was never downloaded.

@@ -27,6 +27,7 @@ use std::path::PathBuf;
 
 pub use error::ModelError;
 pub use generation_defaults::GenerationDefaults;
+pub(crate) use files::is_indictrans_config;
 /// Download progress callbacks; the CLI implements it over an indicatif bar.
 pub use hf_hub::api::Progress;
 pub use net::NetPolicy;

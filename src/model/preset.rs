@@ -36,6 +36,22 @@ const SOURCES: &[(&str, &str)] = &[
         "opus-mt-en-hi",
         include_str!("../../models/opus-mt-en-hi.toml"),
     ),
+    (
+        "indictrans2-hi-en",
+        include_str!("../../models/indictrans2-hi-en.toml"),
+    ),
+    (
+        "indictrans2-hi-en-1b",
+        include_str!("../../models/indictrans2-hi-en-1b.toml"),
+    ),
+    (
+        "indictrans2-en-hi",
+        include_str!("../../models/indictrans2-en-hi.toml"),
+    ),
+    (
+        "indictrans2-en-hi-1b",
+        include_str!("../../models/indictrans2-en-hi-1b.toml"),
+    ),
 ];
 
 /// A named, pinned model the project knows how to run.
@@ -223,7 +239,17 @@ mod tests {
             .filter(|p| p.gated)
             .map(|p| p.name.as_str())
             .collect();
-        assert_eq!(gated, ["gemma-3-4b", "llama-3.2-3b"]);
+        assert_eq!(
+            gated,
+            [
+                "gemma-3-4b",
+                "llama-3.2-3b",
+                "indictrans2-hi-en",
+                "indictrans2-hi-en-1b",
+                "indictrans2-en-hi",
+                "indictrans2-en-hi-1b"
+            ]
+        );
         let marian = find_preset("OPUS-MT-HI-EN")
             .expect("registry")
             .expect("found");

@@ -1,6 +1,7 @@
 //! Speed of the Marian engine on random weights of a chosen shape (by default the
 //! opus-mt base shape: d_model 512, 6+6 layers, 8 heads, ffn 2048, vocab 61127), for
-//! `saar bench --shape opus-mt-hi-en`.
+//! `saar bench --shape opus-mt-hi-en`; the same network in IndicTrans2's layout for
+//! the IndicTrans2 shapes ([`MarianShape::indictrans2_dist_200m`], `_1b`).
 //!
 //! Every sentence decodes exactly `tokens` new tokens (EOS is not honoured), so the
 //! figures measure the network and the search, not what random weights happen to say.
@@ -11,6 +12,8 @@ use candle_core::{DType, Device};
 use candle_nn::{Init, VarBuilder, VarMap};
 
 use super::config::{EarlyStopping, GenerationFile, MarianConfig};
+use super::layers::Activation;
+use super::layout::{Layout, Norms, Positions};
 use super::logits::LogitsProcessors;
 use super::model::MarianModel;
 use super::search::search;
@@ -18,7 +21,7 @@ use super::settings::{SearchPlan, PROMPT_LENGTH};
 use crate::engine::kernels::on_pool;
 use crate::engine::{EngineError, Placement};
 
-/// The size of a Marian model.
+/// The size of a Marian or IndicTrans2 model.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MarianShape {
     pub d_model: usize,
@@ -26,8 +29,24 @@ pub struct MarianShape {
     pub decoder_layers: usize,
     pub heads: usize,
     pub ffn_dim: usize,
+    /// The source vocabulary (and the target one, unless `target_vocab_size` says).
     pub vocab_size: usize,
     pub max_positions: usize,
+    #[serde(default)]
+    pub family: ShapeFamily,
+    #[serde(default)]
+    pub target_vocab_size: Option<usize>,
+}
+
+/// Which network the shape describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShapeFamily {
+    /// opus-mt: post-norm, one vocabulary, swish.
+    #[default]
+    Marian,
+    /// IndicTrans2: pre-norm with embedding and final norms, two vocabularies, gelu.
+    IndicTrans2,
 }
 
 impl MarianShape {
@@ -41,6 +60,33 @@ impl MarianShape {
             ffn_dim: 2048,
             vocab_size: 61127,
             max_positions: 512,
+            family: ShapeFamily::Marian,
+            target_vocab_size: None,
+        }
+    }
+
+    /// ai4bharat/indictrans2-indic-en-dist-200M: 18+18 layers of width 512.
+    pub fn indictrans2_dist_200m() -> Self {
+        MarianShape {
+            d_model: 512,
+            encoder_layers: 18,
+            decoder_layers: 18,
+            heads: 8,
+            ffn_dim: 2048,
+            vocab_size: 122_672,
+            max_positions: 256,
+            family: ShapeFamily::IndicTrans2,
+            target_vocab_size: Some(32_296),
+        }
+    }
+
+    /// ai4bharat/indictrans2-indic-en-1B: 18+18 layers of width 1024.
+    pub fn indictrans2_1b() -> Self {
+        MarianShape {
+            d_model: 1024,
+            heads: 16,
+            ffn_dim: 8192,
+            ..Self::indictrans2_dist_200m()
         }
     }
 
@@ -54,7 +100,34 @@ impl MarianShape {
             ffn_dim: 32,
             vocab_size: 50,
             max_positions: 128,
+            family: ShapeFamily::Marian,
+            target_vocab_size: None,
         }
+    }
+
+    /// The network of this shape.
+    pub fn layout(&self) -> Result<Layout, EngineError> {
+        let marian = self.config().layout()?;
+        Ok(match self.family {
+            ShapeFamily::Marian => marian,
+            ShapeFamily::IndicTrans2 => {
+                let norms = Norms {
+                    pre_norm: true,
+                    embedding: true,
+                };
+                Layout {
+                    target_vocab: self.target_vocab_size.unwrap_or(self.vocab_size),
+                    activation: Activation::Gelu,
+                    shared_embeddings: false,
+                    tied_output: false,
+                    encoder_norms: norms,
+                    decoder_norms: norms,
+                    positions: Positions::Fairseq { padding_idx: 1 },
+                    pad_id: 1,
+                    ..marian
+                }
+            }
+        })
     }
 
     fn config(&self) -> MarianConfig {
@@ -163,9 +236,9 @@ pub fn bench_marian_with(
         path: "marian bench".into(),
         message: message.into(),
     };
-    if batch == 0 || tokens == 0 || generated == 0 || options.beams == 0 || shape.vocab_size < 3 {
+    if batch == 0 || tokens == 0 || generated == 0 || options.beams == 0 || shape.vocab_size < 5 {
         return Err(invalid(
-            "batch, tokens and beams must be positive and the vocabulary at least 3",
+            "batch, tokens and beams must be positive and the vocabulary at least 5",
         ));
     }
     if tokens > shape.max_positions || generated + PROMPT_LENGTH > shape.max_positions {
@@ -177,21 +250,27 @@ pub fn bench_marian_with(
     } else {
         DType::BF16
     });
-    let config = shape.config();
+    let layout = shape.layout()?;
     let loading = Instant::now();
-    let model = random_model(&config, dtype, device)?;
+    let model = random_model(&layout, dtype, device)?;
     let load_secs = loading.elapsed().as_secs_f64();
-    let pad = (shape.vocab_size - 1) as u32;
+    let pad = layout.pad_id;
+    // Each family's own start token: Marian's pad, IndicTrans2's `</s>`.
+    let start = match shape.family {
+        ShapeFamily::Marian => pad,
+        ShapeFamily::IndicTrans2 => 2,
+    };
+    // Ids from 3 to vocab - 2 are ordinary tokens in both families' vocabularies.
     let sources: Vec<Vec<u32>> = (0..batch)
         .map(|b| {
             (0..tokens)
-                .map(|t| 1 + ((b * 7919 + t * 104_729) % (shape.vocab_size - 2)) as u32)
+                .map(|t| 3 + ((b * 7919 + t * 104_729) % (shape.vocab_size - 4)) as u32)
                 .collect()
         })
         .collect();
     let plan = SearchPlan {
         num_beams: options.beams,
-        decoder_start: pad,
+        decoder_start: start,
         eos_token_ids: Vec::new(),
         max_length: generated + PROMPT_LENGTH,
         length_penalty: 1.0,
@@ -233,9 +312,9 @@ pub fn bench_marian_with(
     })
 }
 
-/// Random weights: normal embeddings and output bias, default-initialised layers.
+/// Random weights: normal embeddings, output layer and bias, default-initialised layers.
 fn random_model(
-    config: &MarianConfig,
+    layout: &Layout,
     dtype: DType,
     device: &Device,
 ) -> Result<MarianModel, EngineError> {
@@ -244,22 +323,31 @@ fn random_model(
         mean: 0.0,
         stdev: 0.05,
     };
-    vars.get(
-        (config.vocab_size, config.d_model),
-        "model.shared.weight",
-        normal,
-        dtype,
-        device,
-    )?;
-    vars.get(
-        (1, config.vocab_size),
-        "final_logits_bias",
-        normal,
-        dtype,
-        device,
-    )?;
+    let dim = layout.d_model;
+    let mut tables = vec![("model.shared.weight", layout.source_vocab, dim)];
+    if !layout.shared_embeddings {
+        tables = vec![
+            (
+                "model.encoder.embed_tokens.weight",
+                layout.source_vocab,
+                dim,
+            ),
+            (
+                "model.decoder.embed_tokens.weight",
+                layout.target_vocab,
+                dim,
+            ),
+        ];
+    }
+    if !layout.tied_output {
+        tables.push(("lm_head.weight", layout.target_vocab, dim));
+    }
+    tables.push(("final_logits_bias", 1, layout.target_vocab));
+    for (name, rows, columns) in tables {
+        vars.get((rows, columns), name, normal, dtype, device)?;
+    }
     let vb = VarBuilder::from_varmap(&vars, dtype, device);
-    MarianModel::from_var_builder(config, vb).map_err(EngineError::from)
+    MarianModel::from_var_builder(layout, vb).map_err(EngineError::from)
 }
 
 #[cfg(test)]
@@ -283,6 +371,24 @@ mod tests {
             assert_eq!(figures.source_tokens, 14);
             assert!(figures.tokens_per_sec > 0.0);
         }
+    }
+
+    #[test]
+    fn a_tiny_indictrans2_shape_runs_with_its_own_norms_and_vocabularies() {
+        let shape = MarianShape {
+            family: ShapeFamily::IndicTrans2,
+            target_vocab_size: Some(40),
+            ..MarianShape::tiny()
+        };
+        let layout = shape.layout().unwrap();
+        assert!(layout.decoder_norms.pre_norm && !layout.shared_embeddings);
+        let lengths = MarianBenchLengths {
+            source: 6,
+            generated: 4,
+        };
+        let figures =
+            bench_marian_with(&shape, 3, lengths, &MarianBenchOptions::default()).unwrap();
+        assert_eq!(figures.generated_tokens, 12);
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! The layers of HF's `MarianMTModel`: multi-head attention with additive masks,
-//! post-norm encoder and decoder layers, and the static sinusoidal positions.
-//! Weight names follow the HF checkpoint (`self_attn.q_proj`, `fc1`, ...).
+//! The layers of HF's `MarianMTModel` and of IndicTrans2: multi-head attention with
+//! additive masks, encoder and decoder layers with their norms after each block
+//! (Marian) or before it (IndicTrans2), and the masks. Weight names follow the HF
+//! checkpoints (`self_attn.q_proj`, `fc1`, ...), which both models share.
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
@@ -26,7 +27,7 @@ impl KeyValue {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activation {
     Swish,
     Gelu,
@@ -92,7 +93,7 @@ fn linear(vb: VarBuilder, dim_in: usize, dim_out: usize) -> candle_core::Result<
     candle_nn::linear(dim_in, dim_out, vb).map(Linear::new)
 }
 
-fn layer_norm(vb: VarBuilder, dim: usize) -> candle_core::Result<LayerNorm> {
+pub(super) fn layer_norm(vb: VarBuilder, dim: usize) -> candle_core::Result<LayerNorm> {
     candle_nn::layer_norm(dim, 1e-5, vb)
 }
 
@@ -253,14 +254,29 @@ impl FeedForward {
     }
 }
 
-/// Encoder layer: self-attention then feed-forward, each followed by a residual
-/// add and a layer norm.
+/// Encoder layer: self-attention then feed-forward, each with a residual add and a
+/// layer norm: after the add (post-norm, Marian) or on the block's input (pre-norm).
 #[derive(Debug, Clone)]
 pub struct EncoderLayer {
     self_attn: Attention,
     self_attn_layer_norm: LayerNorm,
     ffn: FeedForward,
     final_layer_norm: LayerNorm,
+    pre_norm: bool,
+}
+
+/// `xs + block(norm(xs))` when `pre_norm`, else `norm(xs + block(xs))`.
+fn residual(
+    xs: &Tensor,
+    norm: &LayerNorm,
+    pre_norm: bool,
+    block: impl FnOnce(&Tensor) -> candle_core::Result<Tensor>,
+) -> candle_core::Result<Tensor> {
+    if pre_norm {
+        xs + block(&norm.forward(xs)?)?
+    } else {
+        norm.forward(&(xs + block(xs)?)?)
+    }
 }
 
 impl EncoderLayer {
@@ -270,26 +286,30 @@ impl EncoderLayer {
         heads: usize,
         ffn: usize,
         act: Activation,
+        pre_norm: bool,
     ) -> candle_core::Result<Self> {
         Ok(EncoderLayer {
             self_attn: Attention::load(vb.pp("self_attn"), dim, heads)?,
             self_attn_layer_norm: layer_norm(vb.pp("self_attn_layer_norm"), dim)?,
             ffn: FeedForward::load(&vb, dim, ffn, act)?,
             final_layer_norm: layer_norm(vb.pp("final_layer_norm"), dim)?,
+            pre_norm,
         })
     }
 
     pub fn forward(&self, xs: &Tensor, padding_mask: &Tensor) -> candle_core::Result<Tensor> {
-        let kv = self.self_attn.key_value(xs)?;
-        let attended = self.self_attn.attend(xs, &kv, Some(padding_mask))?;
-        let xs = self.self_attn_layer_norm.forward(&(xs + attended)?)?;
-        self.final_layer_norm
-            .forward(&(&xs + self.ffn.forward(&xs)?)?)
+        let xs = residual(xs, &self.self_attn_layer_norm, self.pre_norm, |h| {
+            let kv = self.self_attn.key_value(h)?;
+            self.self_attn.attend(h, &kv, Some(padding_mask))
+        })?;
+        residual(&xs, &self.final_layer_norm, self.pre_norm, |h| {
+            self.ffn.forward(h)
+        })
     }
 }
 
 /// Decoder layer: causal self-attention over its cache, cross-attention over the
-/// encoder output, feed-forward; post-norm like the encoder.
+/// encoder output, feed-forward; norms placed as in the encoder.
 #[derive(Debug, Clone)]
 pub struct DecoderLayer {
     self_attn: Attention,
@@ -298,6 +318,7 @@ pub struct DecoderLayer {
     encoder_attn_layer_norm: LayerNorm,
     ffn: FeedForward,
     final_layer_norm: LayerNorm,
+    pre_norm: bool,
 }
 
 impl DecoderLayer {
@@ -307,6 +328,7 @@ impl DecoderLayer {
         heads: usize,
         ffn: usize,
         act: Activation,
+        pre_norm: bool,
     ) -> candle_core::Result<Self> {
         Ok(DecoderLayer {
             self_attn: Attention::load(vb.pp("self_attn"), dim, heads)?,
@@ -315,6 +337,7 @@ impl DecoderLayer {
             encoder_attn_layer_norm: layer_norm(vb.pp("encoder_attn_layer_norm"), dim)?,
             ffn: FeedForward::load(&vb, dim, ffn, act)?,
             final_layer_norm: layer_norm(vb.pp("final_layer_norm"), dim)?,
+            pre_norm,
         })
     }
 
@@ -328,42 +351,20 @@ impl DecoderLayer {
         causal_mask: Option<&Tensor>,
         source: (&KeyValue, &Tensor, &[usize]),
     ) -> candle_core::Result<Tensor> {
-        let new = self.self_attn.key_value(xs)?;
-        let held = cache.append(&new.keys, &new.values)?;
-        let attended = self
-            .self_attn
-            .attend_cached(xs, cache, (&held.0, &held.1), causal_mask)?;
-        let xs = self.self_attn_layer_norm.forward(&(xs + attended)?)?;
+        let xs = residual(xs, &self.self_attn_layer_norm, self.pre_norm, |h| {
+            let new = self.self_attn.key_value(h)?;
+            let held = cache.append(&new.keys, &new.values)?;
+            self.self_attn
+                .attend_cached(h, cache, (&held.0, &held.1), causal_mask)
+        })?;
         let (kv, mask, lens) = source;
-        let attended = self.encoder_attn.attend_source(&xs, kv, mask, lens)?;
-        let xs = self.encoder_attn_layer_norm.forward(&(xs + attended)?)?;
-        self.final_layer_norm
-            .forward(&(&xs + self.ffn.forward(&xs)?)?)
+        let xs = residual(&xs, &self.encoder_attn_layer_norm, self.pre_norm, |h| {
+            self.encoder_attn.attend_source(h, kv, mask, lens)
+        })?;
+        residual(&xs, &self.final_layer_norm, self.pre_norm, |h| {
+            self.ffn.forward(h)
+        })
     }
-}
-
-/// HF's `MarianSinusoidalPositionalEmbedding`: sines in the first half of each
-/// vector, cosines in the second (not interleaved), computed in f64 like numpy.
-pub fn sinusoidal_positions(
-    positions: usize,
-    dim: usize,
-    dtype: DType,
-    device: &Device,
-) -> candle_core::Result<Tensor> {
-    let sines = dim.div_ceil(2);
-    let mut table = vec![0f32; positions * dim];
-    for pos in 0..positions {
-        let row = &mut table[pos * dim..(pos + 1) * dim];
-        for j in 0..dim {
-            let angle = pos as f64 / 10000f64.powf((2 * (j / 2)) as f64 / dim as f64);
-            if j % 2 == 0 {
-                row[j / 2] = angle.sin() as f32;
-            } else {
-                row[sines + j / 2] = angle.cos() as f32;
-            }
-        }
-    }
-    Tensor::from_vec(table, (positions, dim), device)?.to_dtype(dtype)
 }
 
 /// Additive mask that hides keys at padded positions: `(rows, 1, 1, keys)`.
@@ -406,24 +407,6 @@ pub fn causal_mask(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn positions_put_sines_first_and_cosines_second() {
-        let table = sinusoidal_positions(3, 4, DType::F32, &Device::Cpu)
-            .unwrap()
-            .to_vec2::<f32>()
-            .unwrap();
-        assert_eq!(table[0], vec![0.0, 0.0, 1.0, 1.0]);
-        let expected = [
-            1f64.sin(),
-            (1.0 / 100f64).sin(),
-            1f64.cos(),
-            (1.0 / 100f64).cos(),
-        ];
-        for (got, want) in table[1].iter().zip(expected) {
-            assert!((f64::from(*got) - want).abs() < 1e-7, "{got} vs {want}");
-        }
-    }
 
     #[test]
     fn causal_mask_hides_only_the_future() {

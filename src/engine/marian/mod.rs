@@ -16,11 +16,14 @@
 mod beam;
 pub mod bench;
 pub mod config;
+mod generation;
 mod greedy;
-mod layers;
+pub(crate) mod layers;
+pub mod layout;
 mod logits;
 pub mod model;
-mod search;
+mod positions;
+pub(crate) mod search;
 pub mod settings;
 pub mod tokenizer;
 
@@ -49,6 +52,61 @@ pub struct Translation {
     pub stop: StopReason,
     /// Beam search's length-normalised log-probability; `None` for greedy search.
     pub score: Option<f32>,
+}
+
+/// One translation request against a loaded network: what both translators (Marian's
+/// and IndicTrans2's) do once their tokenizers have turned text into ids.
+pub(crate) struct Run<'a> {
+    model: &'a MarianModel,
+    defaults: &'a GenerationDefaults,
+    settings: &'a MarianSettings,
+}
+
+impl<'a> Run<'a> {
+    pub(crate) fn new(
+        model: &'a MarianModel,
+        defaults: &'a GenerationDefaults,
+        settings: &'a MarianSettings,
+    ) -> Self {
+        Run {
+            model,
+            defaults,
+            settings,
+        }
+    }
+
+    /// Sources batched by length; results in the order given.
+    pub(crate) fn generate(&self, sources: &[Vec<u32>]) -> Result<Vec<Hypothesis>, EngineError> {
+        let plan = self
+            .settings
+            .plan(self.defaults, self.model.max_positions())?;
+        search::generate_batched(self.model, sources, &plan, self.settings.batch_size)
+    }
+
+    /// Encodes every sentence, generates, and decodes each result.
+    pub(crate) fn translate(
+        &self,
+        sentences: &[&str],
+        encode: impl Fn(&str) -> Result<Vec<u32>, EngineError>,
+        decode: impl Fn(&[u32]) -> String,
+    ) -> Result<Vec<Translation>, EngineError> {
+        let sources = sentences
+            .iter()
+            .map(|s| encode(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hypotheses = self.generate(&sources)?;
+        Ok(hypotheses
+            .into_iter()
+            .zip(&sources)
+            .map(|(h, source)| Translation {
+                text: decode(&h.tokens),
+                tokens: h.tokens,
+                source_tokens: source.len(),
+                stop: h.stop,
+                score: h.score,
+            })
+            .collect())
+    }
 }
 
 /// A loaded opus-mt style model with its tokenizer and generation defaults.
@@ -116,7 +174,7 @@ impl MarianTranslator {
         } else {
             DType::BF16
         });
-        let model = MarianModel::load(&config, &files.weights, dtype, &placement.device)?;
+        let model = MarianModel::load(&config.layout()?, &files.weights, dtype, &placement.device)?;
         let info = ModelInfo {
             architecture: "marian".into(),
             dtype: format!("{dtype:?}").to_lowercase(),
@@ -139,22 +197,9 @@ impl MarianTranslator {
         sentences: &[&str],
         settings: &MarianSettings,
     ) -> Result<Vec<Translation>, EngineError> {
-        let sources = sentences
-            .iter()
-            .map(|s| self.encode(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let hypotheses = self.generate(&sources, settings)?;
-        Ok(hypotheses
-            .into_iter()
-            .zip(&sources)
-            .map(|(h, source)| Translation {
-                text: self.tokenizer.decode(&h.tokens),
-                tokens: h.tokens,
-                source_tokens: source.len(),
-                stop: h.stop,
-                score: h.score,
-            })
-            .collect())
+        let decode = |ids: &[u32]| self.tokenizer.decode(ids);
+        let run = Run::new(&self.model, &self.defaults, settings);
+        run.translate(sentences, |s| self.encode(s), decode)
     }
 
     /// Generates for already tokenized sources (each ending in `</s>`), batching
@@ -164,35 +209,7 @@ impl MarianTranslator {
         sources: &[Vec<u32>],
         settings: &MarianSettings,
     ) -> Result<Vec<Hypothesis>, EngineError> {
-        let plan = settings.plan(&self.defaults, self.model.max_positions())?;
-        if sources.iter().any(Vec::is_empty) {
-            return Err(EngineError::Config {
-                path: "source ids".into(),
-                message: "every source needs at least its </s> token".into(),
-            });
-        }
-        if let Some(long) = sources.iter().find(|s| s.len() > self.max_source_tokens()) {
-            return Err(EngineError::ContextOverflow {
-                tokens: long.len(),
-                context: self.max_source_tokens(),
-            });
-        }
-        let mut order: Vec<usize> = (0..sources.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(sources[i].len()));
-        let mut results: Vec<Option<Hypothesis>> = vec![None; sources.len()];
-        crate::engine::kernels::on_pool(|| {
-            for batch in order.chunks(settings.batch_size.max(1)) {
-                let batch_sources: Vec<Vec<u32>> =
-                    batch.iter().map(|&i| sources[i].clone()).collect();
-                let state = self.model.encode(&batch_sources)?;
-                for (&i, hypothesis) in batch.iter().zip(search::search(&self.model, state, &plan)?)
-                {
-                    results[i] = Some(hypothesis);
-                }
-            }
-            Ok::<_, EngineError>(())
-        })?;
-        Ok(results.into_iter().flatten().collect())
+        Run::new(&self.model, &self.defaults, settings).generate(sources)
     }
 
     /// Decoder logits `(sources, positions, vocab)` for given decoder inputs (start
@@ -202,7 +219,7 @@ impl MarianTranslator {
         sources: &[Vec<u32>],
         decoder_ids: &[Vec<u32>],
     ) -> Result<Tensor, EngineError> {
-        self.forced_logits(sources, decoder_ids, false)
+        search::forced_logits(&self.model, sources, decoder_ids, false)
     }
 
     /// As [`Self::teacher_forced_logits`], one position at a time as generation runs
@@ -212,32 +229,7 @@ impl MarianTranslator {
         sources: &[Vec<u32>],
         decoder_ids: &[Vec<u32>],
     ) -> Result<Tensor, EngineError> {
-        self.forced_logits(sources, decoder_ids, true)
-    }
-
-    fn forced_logits(
-        &self,
-        sources: &[Vec<u32>],
-        decoder_ids: &[Vec<u32>],
-        stepwise: bool,
-    ) -> Result<Tensor, EngineError> {
-        let mut state = self.model.encode(sources)?;
-        let len = decoder_ids.first().map_or(0, Vec::len);
-        if decoder_ids.iter().any(|ids| ids.len() != len) || decoder_ids.len() != sources.len() {
-            return Err(EngineError::Config {
-                path: "decoder ids".into(),
-                message: "one decoder sequence per source, all of one length".into(),
-            });
-        }
-        let flat: Vec<u32> = decoder_ids.concat();
-        let ids = Tensor::from_vec(flat, (decoder_ids.len(), len), self.model.device())?;
-        if !stepwise {
-            return self.model.decode(&mut state, &ids);
-        }
-        let steps = (0..len)
-            .map(|p| self.model.decode(&mut state, &ids.narrow(1, p, 1)?))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Tensor::cat(&steps, 1)?)
+        search::forced_logits(&self.model, sources, decoder_ids, true)
     }
 
     /// Source ids for `text`, `</s>` included, as HF's `MarianTokenizer` gives them.
@@ -269,7 +261,7 @@ impl MarianTranslator {
     }
 }
 
-fn device_name(device: &candle_core::Device) -> String {
+pub(crate) fn device_name(device: &candle_core::Device) -> String {
     match device.location() {
         candle_core::DeviceLocation::Cpu => "cpu".into(),
         candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),

@@ -1,22 +1,23 @@
-//! The Marian encoder-decoder as HF's `MarianMTModel` computes it, built for batched
+//! The encoder-decoder network of Marian (HF's `MarianMTModel`) and IndicTrans2
+//! (HF's `IndicTransForConditionalGeneration`), built from a [`Layout`] for batched
 //! generation: the encoder masks padded source positions, the decoder keeps a
 //! key/value cache per layer, and the cross-attention keys and values are computed
 //! once per batch of sources, then only reordered or trimmed as beams move.
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{LayerNorm, VarBuilder};
 
-use super::config::MarianConfig;
 use super::layers::{
-    causal_mask, padding_mask, sinusoidal_positions, uses_saar_kernels, Activation, DecoderLayer,
-    EncoderLayer, KeyValue,
+    causal_mask, layer_norm, padding_mask, uses_saar_kernels, DecoderLayer, EncoderLayer, KeyValue,
 };
+use super::layout::{Layout, Norms};
+use super::positions::PositionTable;
 use crate::engine::kernels::dense;
 use crate::engine::kv_cache::KvCache;
 use crate::engine::EngineError;
 use crate::model::Weights;
 
-/// A loaded Marian network.
+/// A loaded network (Marian's or IndicTrans2's, as its [`Layout`] says).
 pub struct MarianModel {
     encoder_embed: Tensor,
     decoder_embed: Tensor,
@@ -24,9 +25,11 @@ pub struct MarianModel {
     final_logits_bias: Tensor,
     /// The output head runs on saar's dense kernels (decided at load time).
     saar_head: bool,
-    positions: Tensor,
+    positions: PositionTable,
     encoder_layers: Vec<EncoderLayer>,
     decoder_layers: Vec<DecoderLayer>,
+    encoder_norms: StackNorms,
+    decoder_norms: StackNorms,
     embed_scale: f64,
     pad_id: u32,
     max_positions: usize,
@@ -80,6 +83,38 @@ impl DecoderState {
     }
 }
 
+/// The norms around a layer stack: over the embeddings (`layernorm_embedding`) and,
+/// for pre-norm stacks, after the last layer (`layer_norm`).
+struct StackNorms {
+    embedding: Option<LayerNorm>,
+    last: Option<LayerNorm>,
+}
+
+impl StackNorms {
+    fn load(vb: &VarBuilder, norms: Norms, dim: usize) -> candle_core::Result<Self> {
+        let load =
+            |wanted: bool, name: &str| wanted.then(|| layer_norm(vb.pp(name), dim)).transpose();
+        Ok(StackNorms {
+            embedding: load(norms.embedding, "layernorm_embedding")?,
+            last: load(norms.pre_norm, "layer_norm")?,
+        })
+    }
+
+    fn embedded(&self, xs: Tensor) -> candle_core::Result<Tensor> {
+        match &self.embedding {
+            Some(norm) => norm.forward(&xs),
+            None => Ok(xs),
+        }
+    }
+
+    fn last(&self, xs: Tensor) -> candle_core::Result<Tensor> {
+        match &self.last {
+            Some(norm) => norm.forward(&xs),
+            None => Ok(xs),
+        }
+    }
+}
+
 fn weights_error(weights: &Weights, error: candle_core::Error) -> EngineError {
     let path = match weights {
         Weights::Safetensors(paths) => paths
@@ -96,7 +131,7 @@ fn weights_error(weights: &Weights, error: candle_core::Error) -> EngineError {
 
 impl MarianModel {
     pub fn load(
-        config: &MarianConfig,
+        layout: &Layout,
         weights: &Weights,
         dtype: DType,
         device: &Device,
@@ -117,15 +152,11 @@ impl MarianModel {
             }
         }
         .map_err(|e| weights_error(weights, e))?;
-        Self::from_var_builder(config, vb).map_err(|e| weights_error(weights, e))
+        Self::from_var_builder(layout, vb).map_err(|e| weights_error(weights, e))
     }
 
-    pub(super) fn from_var_builder(
-        config: &MarianConfig,
-        vb: VarBuilder,
-    ) -> candle_core::Result<Self> {
-        let dim = config.d_model;
-        let target_vocab = config.target_vocab_size();
+    pub(crate) fn from_var_builder(layout: &Layout, vb: VarBuilder) -> candle_core::Result<Self> {
+        let dim = layout.d_model;
         let embedding = |names: &[&str], rows: usize| -> candle_core::Result<Tensor> {
             let name = names
                 .iter()
@@ -133,67 +164,68 @@ impl MarianModel {
                 .unwrap_or(&names[0]);
             vb.get((rows, dim), name)
         };
-        let (encoder_embed, decoder_embed) = if config.share_encoder_decoder_embeddings {
+        let (encoder_embed, decoder_embed) = if layout.shared_embeddings {
             let shared = embedding(
                 &[
                     "model.shared.weight",
                     "model.encoder.embed_tokens.weight",
                     "model.decoder.embed_tokens.weight",
                 ],
-                config.vocab_size,
+                layout.source_vocab,
             )?;
             (shared.clone(), shared)
         } else {
             (
-                embedding(&["model.encoder.embed_tokens.weight"], config.vocab_size)?,
-                embedding(&["model.decoder.embed_tokens.weight"], target_vocab)?,
+                embedding(&["model.encoder.embed_tokens.weight"], layout.source_vocab)?,
+                embedding(&["model.decoder.embed_tokens.weight"], layout.target_vocab)?,
             )
         };
-        let lm_head = if config.tie_word_embeddings {
+        let lm_head = if layout.tied_output {
             decoder_embed.clone()
         } else {
-            vb.get((target_vocab, dim), "lm_head.weight")?
+            vb.get((layout.target_vocab, dim), "lm_head.weight")?
         };
-        // HF starts from zeros when a checkpoint lacks the bias.
+        // HF starts from zeros when a checkpoint lacks the bias (IndicTrans2 has none).
         let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
-            vb.get((1, target_vocab), "final_logits_bias")?
+            vb.get((1, layout.target_vocab), "final_logits_bias")?
                 .to_dtype(DType::F32)?
         } else {
-            Tensor::zeros((1, target_vocab), DType::F32, vb.device())?
+            Tensor::zeros((1, layout.target_vocab), DType::F32, vb.device())?
         };
-        let activation = Activation::parse(&config.activation_function)
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-        let encoder_layers = (0..config.encoder_layers)
+        let encoder_layers = (0..layout.encoder_layers)
             .map(|i| {
-                let vb = vb.pp(format!("model.encoder.layers.{i}"));
                 EncoderLayer::load(
-                    vb,
+                    vb.pp(format!("model.encoder.layers.{i}")),
                     dim,
-                    config.encoder_attention_heads,
-                    config.encoder_ffn_dim,
-                    activation,
+                    layout.encoder_heads,
+                    layout.encoder_ffn,
+                    layout.activation,
+                    layout.encoder_norms.pre_norm,
                 )
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
-        let decoder_layers = (0..config.decoder_layers)
+        let decoder_layers = (0..layout.decoder_layers)
             .map(|i| {
-                let vb = vb.pp(format!("model.decoder.layers.{i}"));
                 DecoderLayer::load(
-                    vb,
+                    vb.pp(format!("model.decoder.layers.{i}")),
                     dim,
-                    config.decoder_attention_heads,
-                    config.decoder_ffn_dim,
-                    activation,
+                    layout.decoder_heads,
+                    layout.decoder_ffn,
+                    layout.activation,
+                    layout.decoder_norms.pre_norm,
                 )
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         Ok(MarianModel {
-            positions: sinusoidal_positions(
-                config.max_position_embeddings,
+            positions: PositionTable::new(
+                layout.positions,
+                layout.max_positions,
                 dim,
                 vb.dtype(),
                 vb.device(),
             )?,
+            encoder_norms: StackNorms::load(&vb.pp("model.encoder"), layout.encoder_norms, dim)?,
+            decoder_norms: StackNorms::load(&vb.pp("model.decoder"), layout.decoder_norms, dim)?,
             encoder_embed,
             decoder_embed,
             saar_head: uses_saar_kernels(&lm_head),
@@ -201,13 +233,13 @@ impl MarianModel {
             final_logits_bias,
             encoder_layers,
             decoder_layers,
-            embed_scale: if config.scale_embedding {
+            embed_scale: if layout.scale_embedding {
                 (dim as f64).sqrt()
             } else {
                 1.0
             },
-            pad_id: config.pad_token_id.unwrap_or(0),
-            max_positions: config.max_position_embeddings,
+            pad_id: layout.pad_id,
+            max_positions: layout.max_positions,
             dtype: vb.dtype(),
             device: vb.device().clone(),
         })
@@ -240,7 +272,7 @@ impl MarianModel {
         let tokens = table
             .index_select(&ids.flatten_all()?, 0)?
             .reshape((rows, len, dim))?;
-        let positions = self.positions.narrow(0, first_position, len)?;
+        let positions = self.positions.lookup(ids, first_position)?;
         (tokens * self.embed_scale)?.broadcast_add(&positions)
     }
 
@@ -265,10 +297,13 @@ impl MarianModel {
         let ids = Tensor::from_vec(padded, (sources.len(), longest), &self.device)?;
         let lengths: Vec<usize> = sources.iter().map(Vec::len).collect();
         let mask = padding_mask(&lengths, longest, self.dtype, &self.device)?;
-        let mut hidden = self.embed(&self.encoder_embed, &ids, 0)?;
+        let mut hidden =
+            self.encoder_norms
+                .embedded(self.embed(&self.encoder_embed, &ids, 0)?)?;
         for layer in &self.encoder_layers {
             hidden = layer.forward(&hidden, &mask)?;
         }
+        let hidden = self.encoder_norms.last(hidden)?;
         let cross = self
             .decoder_layers
             .iter()
@@ -278,7 +313,9 @@ impl MarianModel {
             cross,
             cross_mask: mask,
             source_lens: lengths,
-            cache: vec![KvCache::new(None); self.decoder_layers.len()],
+            // In the network's dtype: candle's attention multiplies queries and keys of
+            // one dtype (an f32 cache broke f16/bf16 models).
+            cache: vec![KvCache::stored_as(None, self.dtype); self.decoder_layers.len()],
             position: 0,
         })
     }
@@ -293,7 +330,9 @@ impl MarianModel {
                 context: self.max_positions,
             });
         }
-        let mut hidden = self.embed(&self.decoder_embed, ids, state.position)?;
+        let mut hidden =
+            self.decoder_norms
+                .embedded(self.embed(&self.decoder_embed, ids, state.position)?)?;
         let causal = if new > 1 {
             Some(causal_mask(new, state.position, self.dtype, &self.device)?)
         } else {
@@ -309,6 +348,7 @@ impl MarianModel {
             hidden = layer.forward(&hidden, cache, causal.as_ref(), source)?;
         }
         state.position += new;
+        let hidden = self.decoder_norms.last(hidden)?;
         let dim = hidden.dims()[2];
         let hidden = hidden.reshape((rows * new, dim))?;
         let logits = if self.saar_head {

@@ -31,26 +31,27 @@ pub struct MarianTokenizerFiles {
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
-struct TokenizerConfig {
+pub(crate) struct TokenizerConfig {
     #[serde(default)]
     separate_vocabs: bool,
-    unk_token: Option<TokenText>,
-    eos_token: Option<TokenText>,
-    pad_token: Option<TokenText>,
+    pub(crate) unk_token: Option<TokenText>,
+    pub(crate) eos_token: Option<TokenText>,
+    pub(crate) pad_token: Option<TokenText>,
+    pub(crate) bos_token: Option<TokenText>,
     #[serde(default)]
-    clean_up_tokenization_spaces: bool,
+    pub(crate) clean_up_tokenization_spaces: bool,
 }
 
 /// A special token as tokenizer configs write it: a string or an `AddedToken` object.
 #[derive(Debug, serde::Deserialize)]
 #[serde(untagged)]
-enum TokenText {
+pub(crate) enum TokenText {
     Plain(String),
     Added { content: String },
 }
 
 impl TokenText {
-    fn text(self) -> String {
+    pub(crate) fn text(self) -> String {
         match self {
             TokenText::Plain(text) | TokenText::Added { content: text } => text,
         }
@@ -254,12 +255,12 @@ fn split_language_code(text: &str) -> (Option<&str>, &str) {
 }
 
 /// Python's `str.strip()` set: Unicode whitespace plus the ASCII separators 0x1c-0x1f.
-fn is_python_space(c: char) -> bool {
+pub(crate) fn is_python_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
 /// HF's `clean_up_tokenization`, for tokenizer configs that turn it on.
-fn clean_up_tokenization(text: &str) -> String {
+pub(crate) fn clean_up_tokenization(text: &str) -> String {
     [
         (" .", "."),
         (" ?", "?"),
@@ -278,7 +279,7 @@ fn clean_up_tokenization(text: &str) -> String {
     .fold(text.to_string(), |acc, (from, to)| acc.replace(from, to))
 }
 
-fn config_error(path: &Path, message: &str) -> EngineError {
+pub(crate) fn config_error(path: &Path, message: &str) -> EngineError {
     EngineError::Config {
         path: path.display().to_string(),
         message: message.to_string(),
@@ -307,7 +308,7 @@ pub fn cache_path(source_spm: &Path, hash: &str, cache_dir: Option<&Path>) -> Op
 
 /// The source segmenter; its unigram model comes from the cache when it holds one,
 /// else it is converted (and cached when possible). Also says whether the cache was used.
-fn load_segmenter(
+pub(crate) fn load_segmenter(
     source_spm: &Path,
     bytes: &[u8],
     cache_dir: Option<&Path>,
