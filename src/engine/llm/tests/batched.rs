@@ -152,11 +152,11 @@ fn greedy_sequences_decoded_together_equal_each_decoded_alone() {
 fn sampled_sequences_are_reproducible_and_as_alone() {
     let (_dir, files) = tiny_model(Family::Qwen3);
     let mut model = load_cpu(&files).unwrap();
+    let greedy = requests(128, 0.0);
     let requests = requests(model.info().vocab_size, 0.9);
     let want = alone(model.as_mut(), &requests);
     let (first, _, model) = together(model, &requests, options(4, PrefillPolicy::Shared));
     let (second, _, _) = together(model, &requests, options(4, PrefillPolicy::Shared));
-    let greedy = requests(128, 0.0);
     let (_dir2, files2) = tiny_model(Family::Qwen3);
     let greedy_tokens = alone(load_cpu(&files2).unwrap().as_mut(), &greedy);
     for i in 0..requests.len() {
@@ -181,7 +181,8 @@ fn a_sequence_that_fills_the_context_ends_alone() {
     assert_eq!(want[0].stop, StopReason::ContextFull);
     let (got, _, _) = together(model, &requests, options(4, PrefillPolicy::Shared));
     assert_eq!(got[0].stop, StopReason::ContextFull);
-    assert_eq!(got[0].tokens.len() + requests[0].prompt.len(), 30);
+    // Positions 0..30 are fed; the token sampled from the last one is kept, as alone.
+    assert_eq!(got[0].tokens.len() + requests[0].prompt.len(), 31);
     for (got, want) in got.iter().zip(&want) {
         assert_eq!((&got.tokens, got.stop), (&want.tokens, want.stop));
     }
