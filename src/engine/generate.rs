@@ -60,6 +60,95 @@ pub struct Generation {
     pub stop: StopReason,
 }
 
+/// One sequence's decoding state after its prompt: the sampler, the history the repeat
+/// penalty reads, and the stop rules. [`generate`] and the batched
+/// [`Scheduler`](super::batch::Scheduler) both feed it logits, so a sequence decodes the
+/// same alone or in a batch.
+pub struct SequenceSampler {
+    sampler: LogitsProcessor,
+    settings: GenerationSettings,
+    /// Prompt and new tokens, for the repeat penalty and the next position.
+    history: Vec<u32>,
+    prompt_tokens: usize,
+    context: usize,
+}
+
+impl SequenceSampler {
+    /// Starts after `prompt`, for a model whose context holds `context` positions.
+    pub fn new(prompt: &[u32], settings: &GenerationSettings, context: usize) -> Self {
+        let mut history = Vec::with_capacity(prompt.len() + settings.max_new_tokens);
+        history.extend_from_slice(prompt);
+        Self {
+            sampler: LogitsProcessor::from_sampling(settings.seed, sampling(settings)),
+            settings: settings.clone(),
+            history,
+            prompt_tokens: prompt.len(),
+            context,
+        }
+    }
+
+    /// Tokens generated so far.
+    pub fn generated(&self) -> usize {
+        self.history.len() - self.prompt_tokens
+    }
+
+    /// Picks the next token from `logits` (of the last position fed) and hands it to
+    /// `on_token`. `Ok(None)`: feed [`last`](Self::last) at [`position`](Self::position)
+    /// and call again with its logits; `Ok(Some(reason))`: the sequence has ended.
+    pub fn next(
+        &mut self,
+        logits: &Tensor,
+        on_token: &mut dyn FnMut(u32) -> bool,
+    ) -> Result<Option<StopReason>, EngineError> {
+        if self.generated() >= self.settings.max_new_tokens {
+            return Ok(Some(StopReason::MaxNewTokens));
+        }
+        let next = self
+            .sampler
+            .sample(&penalized(logits, &self.history, &self.settings)?)?;
+        if self.settings.eos_token_ids.contains(&next) {
+            return Ok(Some(StopReason::Eos));
+        }
+        self.history.push(next);
+        if !on_token(next) {
+            return Ok(Some(StopReason::Stopped));
+        }
+        if self.generated() >= self.settings.max_new_tokens {
+            return Ok(Some(StopReason::MaxNewTokens));
+        }
+        if self.position() >= self.context {
+            return Ok(Some(StopReason::ContextFull));
+        }
+        Ok(None)
+    }
+
+    /// The token to feed next (the last one sampled).
+    pub fn last(&self) -> u32 {
+        self.history.last().copied().unwrap_or_default()
+    }
+
+    /// The position [`last`](Self::last) takes in the sequence.
+    pub fn position(&self) -> usize {
+        self.history.len() - 1
+    }
+
+    /// The new tokens, without the prompt and without a final EOS.
+    pub fn into_tokens(mut self) -> Vec<u32> {
+        self.history.split_off(self.prompt_tokens)
+    }
+}
+
+/// The error for a prompt that cannot run: empty, or longer than the context.
+pub(crate) fn check_prompt(prompt: &[u32], context: usize) -> Result<(), EngineError> {
+    if prompt.len() > context {
+        return Err(EngineError::ContextOverflow {
+            tokens: prompt.len(),
+            context,
+        });
+    }
+    Ok(())
+}
+
 /// Generates from `prompt`. `on_token` sees each new token as it comes and returns
 /// `false` to stop early.
 pub fn generate(
@@ -69,46 +158,22 @@ pub fn generate(
     on_token: &mut dyn FnMut(u32) -> bool,
 ) -> Result<Generation, EngineError> {
     let context = model.info().context_length;
-    if prompt.len() > context {
-        return Err(EngineError::ContextOverflow {
-            tokens: prompt.len(),
-            context,
-        });
-    }
-    let mut sampler = LogitsProcessor::from_sampling(settings.seed, sampling(settings));
-    // Prompt and new tokens, for the repeat penalty and the next position.
-    let mut history = Vec::with_capacity(prompt.len() + settings.max_new_tokens);
-    history.extend_from_slice(prompt);
+    check_prompt(prompt, context)?;
+    let mut sequence = SequenceSampler::new(prompt, settings, context);
 
     let prefill_start = Instant::now();
     let mut logits = model.forward(prompt, 0)?;
     let prefill_secs = prefill_start.elapsed().as_secs_f64();
 
     let decode_start = Instant::now();
-    let generated = |history: &Vec<u32>| history.len() - prompt.len();
     let stop = loop {
-        if generated(&history) >= settings.max_new_tokens {
-            break StopReason::MaxNewTokens;
+        if let Some(stop) = sequence.next(&logits, on_token)? {
+            break stop;
         }
-        let next = sampler.sample(&penalized(&logits, &history, settings)?)?;
-        if settings.eos_token_ids.contains(&next) {
-            break StopReason::Eos;
-        }
-        history.push(next);
-        if !on_token(next) {
-            break StopReason::Stopped;
-        }
-        if generated(&history) >= settings.max_new_tokens {
-            break StopReason::MaxNewTokens;
-        }
-        let position = history.len() - 1;
-        if position >= context {
-            break StopReason::ContextFull;
-        }
-        logits = model.forward(&[next], position)?;
+        logits = model.forward(&[sequence.last()], sequence.position())?;
     };
     Ok(Generation {
-        tokens: history.split_off(prompt.len()),
+        tokens: sequence.into_tokens(),
         prompt_tokens: prompt.len(),
         prefill_secs,
         decode_secs: decode_start.elapsed().as_secs_f64(),

@@ -11,7 +11,7 @@
 
 use candle_core::{DType, Result, Tensor};
 
-use crate::engine::kernels::attention::{self, CacheShape, CacheValue};
+use crate::engine::kernels::attention::{self, CacheShape, CacheValue, HeadShape, RowCache};
 use crate::engine::kernels::dense::{contiguous_f16, contiguous_f32};
 
 /// Positions added to a KV buffer each time it fills up.
@@ -133,6 +133,29 @@ impl KvCache {
         )
     }
 
+    /// The most bytes this cache's buffers take for a sequence of `positions` positions
+    /// appended at most `largest_append` at a time, with `kv_heads × head_dim` values
+    /// per position: what a KV budget charges one sequence for this layer.
+    pub fn bytes_bound(
+        &self,
+        positions: usize,
+        largest_append: usize,
+        kv_heads: usize,
+        head_dim: usize,
+    ) -> usize {
+        let held = match self.window {
+            Some(window) => positions.min(window.saturating_sub(1) + largest_append),
+            None => positions,
+        };
+        // `reserve` adds CACHE_GROW_BY spare positions whenever a buffer grows.
+        (held + CACHE_GROW_BY) * self.bytes_per_position(kv_heads, head_dim)
+    }
+
+    /// Bytes one position takes: keys and values of `kv_heads × head_dim` each.
+    pub fn bytes_per_position(&self, kv_heads: usize, head_dim: usize) -> usize {
+        2 * kv_heads * head_dim * self.stored_as.size_in_bytes()
+    }
+
     /// Forgets positions no later query can see through the sliding window.
     pub fn trim(&mut self) {
         if let Some(window) = self.window {
@@ -185,6 +208,89 @@ pub fn attend_in_place(
     };
     out.map(|out| Tensor::from_vec(out, (rows, 1, heads * dim), q.device()))
         .transpose()
+}
+
+/// The decode step of several sequences at once: row `r` of `q` (`(rows, heads, 1,
+/// head_dim)`, f32) attends over every position `caches[r]` holds, all rows' heads in
+/// one kernel call: `(rows, 1, heads × head_dim)`. `None` where the kernel cannot run
+/// (a cache empty, the caches not all f32 or all f16, `q` not f32 on the CPU).
+pub fn attend_many(
+    caches: &[&KvCache],
+    q: &Tensor,
+    kv_heads: usize,
+    scale: f32,
+) -> Result<Option<Tensor>> {
+    let (rows, heads, seq, dim) = q.dims4()?;
+    let Some(dtype) = caches.first().map(|cache| cache.stored_as) else {
+        return Ok(None);
+    };
+    if seq != 1 || q.dtype() != DType::F32 || rows != caches.len() {
+        return Ok(None);
+    }
+    let mut buffers = Vec::with_capacity(rows);
+    for cache in caches {
+        match (&cache.k, &cache.v) {
+            (Some(k), Some(v)) if k.dtype() == dtype && v.dtype() == dtype => {
+                buffers.push((k, v, k.dim(2)?, cache.start, cache.len()))
+            }
+            _ => return Ok(None),
+        }
+    }
+    let q = q.contiguous()?;
+    let (q_store, q_layout) = q.storage_and_layout();
+    let Some(qs) = contiguous_f32(&q_store, q_layout) else {
+        return Ok(None);
+    };
+    let guards: Vec<_> = buffers
+        .iter()
+        .map(|(k, v, ..)| (k.storage_and_layout(), v.storage_and_layout()))
+        .collect();
+    let views: Vec<(StorageView<'_>, StorageView<'_>)> = guards
+        .iter()
+        .map(|((ks, kl), (vs, vl))| ((&**ks, *kl), (&**vs, *vl)))
+        .collect();
+    let spans: Vec<(usize, usize, usize)> = buffers.iter().map(|b| (b.2, b.3, b.4)).collect();
+    let shape = HeadShape {
+        heads,
+        kv_heads,
+        head_dim: dim,
+    };
+    let out = match dtype {
+        DType::F32 => attend_each_values(qs, &views, &spans, contiguous_f32, shape, scale)?,
+        DType::F16 => attend_each_values(qs, &views, &spans, contiguous_f16, shape, scale)?,
+        _ => None,
+    };
+    out.map(|out| Tensor::from_vec(out, (rows, 1, heads * dim), q.device()))
+        .transpose()
+}
+
+/// [`attention::attend_each`] over buffers that `slice` reads as `T`; `spans` holds
+/// each row's (capacity, start, len).
+fn attend_each_values<'a, T: CacheValue + 'a>(
+    q: &[f32],
+    views: &[(StorageView<'a>, StorageView<'a>)],
+    spans: &[(usize, usize, usize)],
+    slice: impl Fn(&'a candle_core::Storage, &'a candle_core::Layout) -> Option<&'a [T]>,
+    shape: HeadShape,
+    scale: f32,
+) -> Result<Option<Vec<f32>>> {
+    let mut rows = Vec::with_capacity(views.len());
+    for (((ks, kl), (vs, vl)), &(capacity, start, len)) in views.iter().zip(spans) {
+        let (Some(keys), Some(values)) = (slice(ks, kl), slice(vs, vl)) else {
+            return Ok(None);
+        };
+        rows.push(RowCache {
+            keys,
+            values,
+            capacity,
+            start,
+            len,
+        });
+    }
+    let mut out = vec![0f32; q.len()];
+    attention::attend_each(q, &rows, shape, scale, &mut out)
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    Ok(Some(out))
 }
 
 type StorageView<'a> = (&'a candle_core::Storage, &'a candle_core::Layout);

@@ -3,6 +3,7 @@
 //! of tasks. Every supported family runs through one decoder ([`llm`]) behind the
 //! [`CausalLm`] trait, and the decode loop in [`generate()`] serves any `CausalLm`.
 
+pub mod batch;
 pub mod generate;
 pub mod indictrans;
 pub mod kernels;
@@ -10,7 +11,8 @@ pub mod kv_cache;
 pub mod llm;
 pub mod marian;
 
-pub use generate::{generate, Generation, GenerationSettings, StopReason};
+pub use batch::{BatchedLm, Scheduler, SchedulerOptions, SequenceSink};
+pub use generate::{generate, Generation, GenerationSettings, SequenceSampler, StopReason};
 
 use candle_core::{DType, Device, Tensor};
 
@@ -38,6 +40,15 @@ pub enum EngineError {
     TokenOutOfRange { id: u32, vocab: usize },
     #[error("internal error: forward at position {requested} but the KV cache holds {cached} positions; call reset() or continue at {cached}")]
     CachePosition { requested: usize, cached: usize },
+    #[error("{architecture} models cannot decode many sequences at once")]
+    NotBatched { architecture: String },
+    #[error("one sequence needs {needed_mib} MiB of KV cache but the budget is {budget_mib} MiB; raise --kv-cache-mib or lower --max-new-tokens")]
+    KvBudget {
+        needed_mib: usize,
+        budget_mib: usize,
+    },
+    #[error("a batched decoding step failed, ending its sequences: {message}")]
+    BatchStep { message: String },
     #[error("{0}")]
     Candle(#[from] candle_core::Error),
 }
@@ -56,8 +67,8 @@ pub struct ModelInfo {
     pub vocab_size: usize,
 }
 
-/// A decoder-only language model with a KV cache.
-pub trait CausalLm {
+/// A decoder-only language model with a KV cache. `Send`, so a worker thread can own it.
+pub trait CausalLm: Send {
     /// Runs `ids` at positions `pos..pos + ids.len()` (the cache holds `0..pos`) and
     /// returns the logits of the last position as a 1-D f32 tensor of `vocab_size`.
     /// `pos == 0` starts a new sequence; any other `pos` must continue the cached one
@@ -66,6 +77,10 @@ pub trait CausalLm {
     /// Empties the KV cache so the next call can start at position 0.
     fn reset(&mut self);
     fn info(&self) -> &ModelInfo;
+    /// The same model running many sequences at once (see [`batch`]), where it can.
+    fn batched(&mut self) -> Option<&mut dyn BatchedLm> {
+        None
+    }
 }
 
 /// Where a model runs and in which floating-point type.

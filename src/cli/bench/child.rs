@@ -17,7 +17,7 @@ use saar::engine::kernels::set_backend;
 use saar::engine::marian::bench::{
     bench_marian_with, MarianBenchLengths, MarianBenchOptions, MarianShape,
 };
-use saar::engine::{generate, llm, GenerationSettings};
+use saar::engine::{generate, llm, CausalLm, GenerationSettings};
 use saar::model::Weights;
 use saar::synth::random_token_ids;
 
@@ -46,6 +46,15 @@ pub enum Work {
         dtype: String,
         prompt_tokens: usize,
         new_tokens: usize,
+    },
+    /// `sequences` sequences of `prompt_tokens` random ids, `new_tokens` each, decoded
+    /// together ([`super::sequences`]).
+    Sequences {
+        path: PathBuf,
+        dtype: String,
+        prompt_tokens: usize,
+        new_tokens: usize,
+        sequences: usize,
     },
     /// Translate `batch` random sentences of `source_tokens` into `new_tokens` each.
     Marian {
@@ -97,6 +106,19 @@ pub fn measure(spec: &str) -> anyhow::Result<Value> {
             prompt_tokens,
             new_tokens,
         } => measure_llm(&job, path, dtype, *prompt_tokens, *new_tokens)?,
+        Work::Sequences {
+            path,
+            dtype,
+            prompt_tokens,
+            new_tokens,
+            sequences,
+        } => super::sequences::measure_sequences(
+            &job,
+            path,
+            dtype,
+            (*prompt_tokens, *new_tokens),
+            *sequences,
+        )?,
         Work::Marian {
             shape,
             batch,
@@ -118,18 +140,7 @@ fn measure_llm(
     prompt_tokens: usize,
     new_tokens: usize,
 ) -> anyhow::Result<Value> {
-    let runtime = RuntimeOptions {
-        device: job.device.clone(),
-        dtype: DtypeChoice::from_str(dtype, true).map_err(anyhow::Error::msg)?,
-    };
-    let placement = runtime.placement()?;
-    let text = path
-        .to_str()
-        .with_context(|| format!("{} is not valid UTF-8", path.display()))?;
-    let files = resolve_model(Some(text), true)?;
-    let loading = Instant::now();
-    let mut model = llm::load(&files, &placement).context("loading the model")?;
-    let load_secs = loading.elapsed().as_secs_f64();
+    let (mut model, kind, load_secs) = load_for_bench(job, path, dtype)?;
     let info = model.info().clone();
     let vocab = u32::try_from(info.vocab_size).unwrap_or(u32::MAX);
     let prompt = random_token_ids(prompt_tokens, vocab, job.seed);
@@ -150,10 +161,6 @@ fn measure_llm(
         &mut |_| true,
     )
     .context("running the model")?;
-    let kind = match files.weights {
-        Weights::Gguf(_) => "gguf",
-        _ => "safetensors",
-    };
     let format = job
         .format
         .clone()
@@ -170,6 +177,30 @@ fn measure_llm(
         "decode_after_prompt_tok_s": rate(generation.tokens.len(), generation.decode_secs),
         "load_secs": load_secs,
     }))
+}
+
+/// Loads the LLM of a row: the model, `gguf` or `safetensors`, and the seconds it took.
+pub fn load_for_bench(
+    job: &RowJob,
+    path: &std::path::Path,
+    dtype: &str,
+) -> anyhow::Result<(Box<dyn CausalLm>, &'static str, f64)> {
+    let runtime = RuntimeOptions {
+        device: job.device.clone(),
+        dtype: DtypeChoice::from_str(dtype, true).map_err(anyhow::Error::msg)?,
+    };
+    let placement = runtime.placement()?;
+    let text = path
+        .to_str()
+        .with_context(|| format!("{} is not valid UTF-8", path.display()))?;
+    let files = resolve_model(Some(text), true)?;
+    let loading = Instant::now();
+    let model = llm::load(&files, &placement).context("loading the model")?;
+    let kind = match files.weights {
+        Weights::Gguf(_) => "gguf",
+        _ => "safetensors",
+    };
+    Ok((model, kind, loading.elapsed().as_secs_f64()))
 }
 
 fn measure_marian(

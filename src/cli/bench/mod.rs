@@ -6,6 +6,7 @@
 mod child;
 mod rows;
 mod scratch;
+mod sequences;
 mod table;
 
 use std::io::Write;
@@ -31,10 +32,16 @@ file_bytes, peak_rss_bytes, …) and stderr a table with saar's speed as a multi
 stock candle's where both ran. LLM decode is measured twice: from an empty cache (as
 llama-bench's tg rows) and after the --prompt-tokens prompt.
 
+--sequences 1,2,4,8 measures many sequences decoded together instead, one row per
+count (aggregate_decode_tok_s, per_sequence_decode_tok_s, kv_bytes_per_token): every
+prompt first, then all sequences one token per step, as llama-batched-bench times
+S_PP and S_TG (its -npp is --prompt-tokens, -ntg --new-tokens, -npl --sequences).
+
 Examples:
   saar bench --threads 2 --formats all --kernels both        # every LLM row, both paths
   saar bench --threads 2 --shape opus-mt-hi-en --kernels both # Marian, batch 1 and 8
-  saar bench --threads 2 --model qwen.gguf --kernels both     # a file llama-bench also runs";
+  saar bench --threads 2 --model qwen.gguf --kernels both     # a file llama-bench also runs
+  saar bench --threads 2 --formats gguf-q4_k_m --sequences 1,2,4,8 --prompt-tokens 128";
 
 /// Measure prefill and decode speed on random-weight models of real shapes (JSON lines).
 #[derive(Debug, Args)]
@@ -77,6 +84,10 @@ pub struct BenchArgs {
     /// sentence). [default: 128; Marian 64]
     #[arg(long)]
     pub new_tokens: Option<usize>,
+    /// LLM: decode this many sequences together, comma-separated, one row each
+    /// (aggregate and per-sequence decode tok/s) instead of the one-sequence rows.
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub sequences: Vec<usize>,
     /// CPU threads for the engine (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -135,14 +146,29 @@ fn llm_lengths(args: &BenchArgs) -> anyhow::Result<(usize, usize)> {
     Ok((prompt, args.new_tokens.unwrap_or(128)))
 }
 
-fn llm_work(args: &BenchArgs, path: &Path, dtype: &str) -> anyhow::Result<Work> {
+/// The rows of one LLM file: one-sequence, or one per `--sequences` count.
+fn llm_work(args: &BenchArgs, path: &Path, dtype: &str) -> anyhow::Result<Vec<Work>> {
     let (prompt_tokens, new_tokens) = llm_lengths(args)?;
-    Ok(Work::Llm {
+    ensure!(
+        args.sequences.iter().all(|&n| n > 0),
+        "--sequences counts must be at least 1"
+    );
+    if args.sequences.is_empty() {
+        return Ok(vec![Work::Llm {
+            path: path.to_path_buf(),
+            dtype: dtype.to_string(),
+            prompt_tokens,
+            new_tokens,
+        }]);
+    }
+    let rows = args.sequences.iter().map(|&sequences| Work::Sequences {
         path: path.to_path_buf(),
         dtype: dtype.to_string(),
         prompt_tokens,
         new_tokens,
-    })
+        sequences,
+    });
+    Ok(rows.collect())
 }
 
 fn bench_file(args: &BenchArgs, path: &Path, out: &mut Output) -> anyhow::Result<()> {
@@ -161,9 +187,10 @@ fn bench_file(args: &BenchArgs, path: &Path, out: &mut Output) -> anyhow::Result
         || path.display().to_string(),
         |name| name.to_string_lossy().into(),
     );
-    let work = llm_work(args, path, &dtype)?;
     let extra = json!({ "file_bytes": scratch::disk_size(path) });
-    out.run_rows(args, &shape, None, &work, &extra);
+    for work in llm_work(args, path, &dtype)? {
+        out.run_rows(args, &shape, None, &work, &extra);
+    }
     Ok(())
 }
 
@@ -196,8 +223,9 @@ fn bench_llm(args: &BenchArgs, shape: &Shape, out: &mut Output) -> anyhow::Resul
             "build_secs": building.elapsed().as_secs_f64(),
             "file_bytes": scratch::disk_size(&path),
         });
-        let work = llm_work(args, &path, dtype)?;
-        out.run_rows(args, &label, Some(format.label()), &work, &extra);
+        for work in llm_work(args, &path, dtype)? {
+            out.run_rows(args, &label, Some(format.label()), &work, &extra);
+        }
         if !scratch.temporary {
             continue;
         }
@@ -214,6 +242,10 @@ fn bench_marian(
     if !args.formats.is_empty() {
         bail!("--formats is for LLM shapes; Marian rows are f32, one per --batch size");
     }
+    ensure!(
+        args.sequences.is_empty(),
+        "--sequences is for LLM shapes; Marian rows batch sentences with --batch"
+    );
     let batches = if args.batch.is_empty() {
         vec![1, 8]
     } else {
@@ -270,6 +302,10 @@ impl Output {
             let what = match work {
                 Work::Marian { batch, .. } => format!("batch {batch}"),
                 Work::Llm { .. } => format.clone().unwrap_or_default(),
+                Work::Sequences { sequences, .. } => format!(
+                    "{} at {sequences} sequences",
+                    format.clone().unwrap_or_default()
+                ),
             };
             eprintln!("saar bench: {shape} {what} with {} kernels", backend.name());
             match child::run_in_child(&job) {
@@ -300,7 +336,14 @@ impl Output {
     }
 
     fn finish(self) -> anyhow::Result<ExitCode> {
-        let rendered = table::render(&self.reports);
+        let (batched, single): (Vec<&Value>, Vec<&Value>) = self
+            .reports
+            .iter()
+            .partition(|report| report.get("sequences").is_some());
+        let rendered = match batched.is_empty() {
+            true => table::render(&single.into_iter().cloned().collect::<Vec<_>>()),
+            false => sequences::render(&batched),
+        };
         match self.format {
             BenchOutput::Json => eprint!("\n{rendered}"),
             BenchOutput::Text => print!("{rendered}"),

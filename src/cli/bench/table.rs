@@ -55,22 +55,29 @@ pub fn render(reports: &[Value]) -> String {
             ]);
         }
     }
-    let widths: Vec<usize> = (0..HEADER.len())
+    let lines: Vec<Vec<String>> = lines.into_iter().map(Vec::from).collect();
+    align(&lines)
+}
+
+/// Lines of cells as aligned columns: the first three (names) to the left, the
+/// numbers to the right.
+pub fn align(lines: &[Vec<String>]) -> String {
+    let columns = lines.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
         .map(|column| {
             lines
                 .iter()
-                .map(|line| line[column].len())
+                .map(|line| line.get(column).map_or(0, String::len))
                 .max()
                 .unwrap_or(0)
         })
         .collect();
     let mut out = String::new();
-    for line in &lines {
+    for line in lines {
         let cells: Vec<String> = line
             .iter()
             .zip(&widths)
             .enumerate()
-            // Names to the left, numbers to the right.
             .map(|(column, (cell, &width))| match column {
                 0..=2 => format!("{cell:<width$}"),
                 _ => format!("{cell:>width$}"),

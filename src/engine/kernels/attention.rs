@@ -139,16 +139,93 @@ pub fn attend_one<T: CacheValue>(
             v.len()
         )));
     }
-    attend_checked(
-        q,
-        k,
-        v,
-        shape,
-        lens,
-        scale,
-        out,
-        simd_on(Features::detect()),
-    );
+    let block = kv_heads * capacity * dim;
+    let rows: Vec<RowCache<'_, T>> = lens
+        .iter()
+        .enumerate()
+        .map(|(r, &len)| RowCache {
+            keys: &k[r * block..(r + 1) * block],
+            values: &v[r * block..(r + 1) * block],
+            capacity,
+            start,
+            len,
+        })
+        .collect();
+    let heads = HeadShape {
+        heads: shape.heads,
+        kv_heads,
+        head_dim: dim,
+    };
+    attend_checked(q, &rows, heads, scale, out, simd_on(Features::detect()));
+    Ok(())
+}
+
+/// One sequence's cache buffers, `kv_heads × capacity × head_dim` values each, whose
+/// live positions are `start..start + len`.
+#[derive(Debug, Clone, Copy)]
+pub struct RowCache<'a, T> {
+    pub keys: &'a [T],
+    pub values: &'a [T],
+    pub capacity: usize,
+    pub start: usize,
+    pub len: usize,
+}
+
+/// How query heads share KV heads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadShape {
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+}
+
+/// [`attend_one`] for rows whose caches are buffers of their own (sequences of a
+/// batched step): row `r`'s query attends over `rows[r]`, all rows' heads split over
+/// the threads together.
+pub fn attend_each<T: CacheValue>(
+    q: &[f32],
+    rows: &[RowCache<'_, T>],
+    shape: HeadShape,
+    scale: f32,
+    out: &mut [f32],
+) -> Result<(), AttentionError> {
+    let HeadShape {
+        heads,
+        kv_heads,
+        head_dim: dim,
+    } = shape;
+    if kv_heads == 0 || heads % kv_heads != 0 || dim == 0 || rows.is_empty() {
+        return Err(AttentionError(format!("{shape:?} has no query to answer")));
+    }
+    let expected = rows.len() * heads * dim;
+    if q.len() != expected || out.len() != expected {
+        return Err(AttentionError(format!(
+            "{} query and {} output values for {} rows of {heads} heads of {dim}",
+            q.len(),
+            out.len(),
+            rows.len()
+        )));
+    }
+    for row in rows {
+        let block = kv_heads * row.capacity * dim;
+        if row.len == 0 || row.start + row.len > row.capacity {
+            return Err(AttentionError(format!(
+                "live positions {}..{} do not fit a capacity of {}",
+                row.start,
+                row.start + row.len,
+                row.capacity
+            )));
+        }
+        if row.keys.len() != block || row.values.len() != block {
+            return Err(AttentionError(format!(
+                "{} keys and {} values for {kv_heads} KV heads of {dim} × {} positions",
+                row.keys.len(),
+                row.values.len(),
+                row.capacity
+            )));
+        }
+    }
+    attend_checked(q, rows, shape, scale, out, simd_on(Features::detect()));
     Ok(())
 }
 
@@ -158,38 +235,38 @@ fn simd_on(features: Features) -> bool {
     features.avx2_fma() && features.f16c
 }
 
-/// [`attend_one`] after its checks, with the dot products chosen by `simd` (AVX2+FMA,
-/// which the caller made sure the CPU has, or scalar).
-#[allow(clippy::too_many_arguments)]
+/// [`attend_one`] and [`attend_each`] after their checks, with the dot products chosen
+/// by `simd` (AVX2+FMA, which the caller made sure the CPU has, or scalar).
 fn attend_checked<T: CacheValue>(
     q: &[f32],
-    k: &[T],
-    v: &[T],
-    shape: &CacheShape,
-    lens: &[usize],
+    rows: &[RowCache<'_, T>],
+    shape: HeadShape,
     scale: f32,
     out: &mut [f32],
     simd: bool,
 ) {
-    let CacheShape {
+    let HeadShape {
         heads,
         kv_heads,
         head_dim: dim,
-        capacity,
-        start,
-        ..
-    } = *shape;
+    } = shape;
     let group = heads / kv_heads;
     // Query head `i` of all rows' heads: row `i / heads`, head `i % heads`.
     let head = |i: usize, out: &mut [f32]| {
-        let (row, h) = (i / heads, i % heads);
-        let len = lens[row];
-        let first = ((row * kv_heads + h / group) * capacity + start) * dim;
-        let live = first..first + len * dim;
+        let (row, h) = (&rows[i / heads], i % heads);
+        let first = ((h / group) * row.capacity + row.start) * dim;
+        let live = first..first + row.len * dim;
         let query = &q[i * dim..(i + 1) * dim];
-        one_head(query, &k[live.clone()], &v[live], scale, out, simd);
+        one_head(
+            query,
+            &row.keys[live.clone()],
+            &row.values[live],
+            scale,
+            out,
+            simd,
+        );
     };
-    let macs = heads * dim * lens.iter().sum::<usize>();
+    let macs = heads * dim * rows.iter().map(|row| row.len).sum::<usize>();
     if macs >= PARALLEL_MIN_MACS {
         workers::for_each_chunk_mut(out, dim, &head);
     } else {
@@ -394,9 +471,26 @@ mod tests {
         expected: &[f32],
     ) {
         let size = std::mem::size_of::<T>();
+        let block = shape.kv_heads * shape.capacity * shape.head_dim;
+        let rows: Vec<RowCache<'_, T>> = lens
+            .iter()
+            .enumerate()
+            .map(|(r, &len)| RowCache {
+                keys: &k[r * block..(r + 1) * block],
+                values: &v[r * block..(r + 1) * block],
+                capacity: shape.capacity,
+                start: shape.start,
+                len,
+            })
+            .collect();
+        let heads = HeadShape {
+            heads: shape.heads,
+            kv_heads: shape.kv_heads,
+            head_dim: shape.head_dim,
+        };
         for simd in [simd_on(Features::detect()), false] {
             let mut out = vec![f32::NAN; q.len()];
-            attend_checked(q, k, v, shape, lens, scale, &mut out, simd);
+            attend_checked(q, &rows, heads, scale, &mut out, simd);
             let worst = worst(&out, expected);
             assert!(
                 worst < 1e-5,
@@ -410,6 +504,9 @@ mod tests {
             worst < 1e-5,
             "{shape:?} {lens:?} {size}-byte cache: off by {worst}"
         );
+        let mut each = vec![f32::NAN; q.len()];
+        attend_each(q, &rows, heads, scale, &mut each).unwrap();
+        assert_eq!(each, out, "rows in buffers of their own answer the same");
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod quant;
 mod simd;
 pub mod workers;
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Which implementation runs the matrix products on a CPU.
@@ -44,10 +45,37 @@ const CANDLE: u8 = 2;
 
 static BACKEND: AtomicU8 = AtomicU8::new(UNSET);
 
-/// The backend models load with: set by [`set_backend`], else `SAAR_KERNELS=candle`
-/// in the environment picks candle's, else saar's.
+thread_local! {
+    /// [`with_backend`]'s choice for this thread, over the process-wide one.
+    static THREAD_BACKEND: Cell<u8> = const { Cell::new(UNSET) };
+}
+
+/// Runs `load` with models loading on `backend` on this thread only, whatever the
+/// process-wide choice: tests that compare both paths run beside tests that use the
+/// default.
+pub fn with_backend<R>(backend: Backend, load: impl FnOnce() -> R) -> R {
+    let before = THREAD_BACKEND.with(|cell| cell.replace(code(backend)));
+    let result = load();
+    THREAD_BACKEND.with(|cell| cell.set(before));
+    result
+}
+
+fn code(backend: Backend) -> u8 {
+    match backend {
+        Backend::Saar => SAAR,
+        Backend::Candle => CANDLE,
+    }
+}
+
+/// The backend models load with: set by [`with_backend`] on this thread, else by
+/// [`set_backend`], else `SAAR_KERNELS=candle` in the environment picks candle's, else
+/// saar's.
 pub fn backend() -> Backend {
-    match BACKEND.load(Ordering::Relaxed) {
+    let chosen = match THREAD_BACKEND.with(Cell::get) {
+        UNSET => BACKEND.load(Ordering::Relaxed),
+        code => code,
+    };
+    match chosen {
         SAAR => Backend::Saar,
         CANDLE => Backend::Candle,
         _ => match std::env::var("SAAR_KERNELS").as_deref() {
@@ -59,11 +87,7 @@ pub fn backend() -> Backend {
 
 /// Chooses the backend for models loaded from now on (models already loaded keep theirs).
 pub fn set_backend(backend: Backend) {
-    let value = match backend {
-        Backend::Saar => SAAR,
-        Backend::Candle => CANDLE,
-    };
-    BACKEND.store(value, Ordering::Relaxed);
+    BACKEND.store(code(backend), Ordering::Relaxed);
 }
 
 /// Runs `work` on one of rayon's pool threads while the calling thread waits, so that

@@ -1,12 +1,12 @@
 //! Self-attention with grouped KV heads (GQA without copying K/V per query head) over
-//! the layer's [`KvCache`], and the additive causal masks for a chunk of queries at any
+//! each sequence's [`KvCache`] of the layer (one or many sequences per step), and the additive causal masks for a chunk of queries at any
 //! offset (with a sliding window).
 
 use candle_core::{DType, Device, Result, Tensor};
 
 use super::modules::{Linear, RmsNorm};
 use super::rope::RotaryEmbedding;
-use crate::engine::kv_cache::KvCache;
+use crate::engine::kv_cache::{attend_many, KvCache};
 
 /// The additive mask for queries at `pos..pos + seq` over keys at
 /// `pos - cached..pos + seq`: 0 where visible, -inf elsewhere. `None` when all are visible.
@@ -50,27 +50,35 @@ pub struct Attention {
     pub num_kv_heads: usize,
     pub head_dim: usize,
     pub scale: f64,
-    pub cache: KvCache,
     /// Whether a one-position step runs saar's decode attention kernel (saar's kernels
     /// on a CPU) rather than candle's matmuls.
     pub decode_kernel: bool,
 }
 
+/// One sequence's share of a step's rows in one layer: its next `len` rows, the layer's
+/// KV cache of that sequence, and the mask for those rows over that cache.
+pub struct SegmentRows<'a> {
+    pub cache: &'a mut KvCache,
+    pub len: usize,
+    pub mask: Option<&'a Tensor>,
+}
+
 impl Attention {
-    /// `x` is `(batch, seq, hidden)`; `cos`/`sin` cover the chunk's positions and `mask`
-    /// comes from [`causal_mask`] for this layer's cache length.
+    /// `x` is `(1, rows, hidden)`: the rows of every segment, one after another; `cos`
+    /// and `sin` hold one row per row of `x` (each at its sequence's position). The
+    /// projections run once over all rows; attention runs per segment over its cache.
     pub fn forward(
-        &mut self,
+        &self,
         x: &Tensor,
         rope: &RotaryEmbedding,
         (cos, sin): (&Tensor, &Tensor),
-        mask: Option<&Tensor>,
+        segments: &mut [SegmentRows<'_>],
     ) -> Result<Tensor> {
-        let (b, seq, _) = x.dims3()?;
+        let (b, rows, _) = x.dims3()?;
         let (heads, kv_heads, dim) = (self.num_heads, self.num_kv_heads, self.head_dim);
-        let mut q = self.q.forward(x)?.reshape((b, seq, heads, dim))?;
-        let mut k = self.k.forward(x)?.reshape((b, seq, kv_heads, dim))?;
-        let v = self.v.forward(x)?.reshape((b, seq, kv_heads, dim))?;
+        let mut q = self.q.forward(x)?.reshape((b, rows, heads, dim))?;
+        let mut k = self.k.forward(x)?.reshape((b, rows, kv_heads, dim))?;
+        let v = self.v.forward(x)?.reshape((b, rows, kv_heads, dim))?;
         if let (Some(q_norm), Some(k_norm)) = (&self.q_norm, &self.k_norm) {
             q = q_norm.forward(&q)?;
             k = k_norm.forward(&k)?;
@@ -78,11 +86,72 @@ impl Attention {
         let q = rope.apply(&q.transpose(1, 2)?.contiguous()?, cos, sin)?;
         let k = rope.apply(&k.transpose(1, 2)?.contiguous()?, cos, sin)?;
         let v = v.transpose(1, 2)?.contiguous()?;
-        let (k, v) = self.cache.append(&k, &v)?;
-        if self.decode_kernel && mask.is_none() {
-            if let Some(out) = self.cache.attend_one(&q, kv_heads, self.scale as f32)? {
-                self.cache.trim();
-                return self.o.forward(&out);
+        let out = match segments {
+            [only] => self.attend(&q, &k, &v, only)?,
+            _ if self.decode_kernel && segments.iter().all(|s| s.len == 1 && s.mask.is_none()) => {
+                match self.attend_decode_rows(&q, &k, &v, segments)? {
+                    Some(out) => out,
+                    None => candle_core::bail!("decode attention kernel refused its caches"),
+                }
+            }
+            _ => {
+                let mut outs = Vec::with_capacity(segments.len());
+                let mut at = 0;
+                for segment in segments.iter_mut() {
+                    let part = |t: &Tensor| t.narrow(2, at, segment.len)?.contiguous();
+                    outs.push(self.attend(&part(&q)?, &part(&k)?, &part(&v)?, segment)?);
+                    at += segment.len;
+                }
+                Tensor::cat(&outs, 1)?
+            }
+        };
+        self.o.forward(&out)
+    }
+
+    /// A decode step of many sequences (one row each, every key visible): each row's
+    /// key and value appended to its cache, then one kernel call for every row's heads.
+    /// `(1, rows, heads × dim)`, or `None` where the kernel cannot read the caches.
+    fn attend_decode_rows(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        segments: &mut [SegmentRows<'_>],
+    ) -> Result<Option<Tensor>> {
+        let rows = segments.len();
+        for (i, segment) in segments.iter_mut().enumerate() {
+            let part = |t: &Tensor| t.narrow(2, i, 1)?.contiguous();
+            segment.cache.append(&part(k)?, &part(v)?)?;
+        }
+        // (1, heads, rows, dim) → (rows, heads, 1, dim): a query per sequence.
+        let q = q.transpose(0, 2)?.contiguous()?;
+        let caches: Vec<&KvCache> = segments.iter().map(|s| &*s.cache).collect();
+        let out = attend_many(&caches, &q, self.num_kv_heads, self.scale as f32)?;
+        for segment in segments.iter_mut() {
+            segment.cache.trim();
+        }
+        let (_, heads, _, dim) = q.dims4()?;
+        out.map(|out| out.reshape((1, rows, heads * dim)))
+            .transpose()
+    }
+
+    /// One segment's queries (`(1, heads, len, dim)`) over its cache after appending its
+    /// keys and values: `(1, len, heads × dim)`.
+    fn attend(
+        &self,
+        q: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        segment: &mut SegmentRows<'_>,
+    ) -> Result<Tensor> {
+        let (b, heads, seq, dim) = q.dims4()?;
+        let kv_heads = self.num_kv_heads;
+        let cache = &mut *segment.cache;
+        let (k, v) = cache.append(k, v)?;
+        if self.decode_kernel && segment.mask.is_none() {
+            if let Some(out) = cache.attend_one(q, kv_heads, self.scale as f32)? {
+                cache.trim();
+                return Ok(out);
             }
         }
         let kv_len = k.dim(2)?;
@@ -96,7 +165,7 @@ impl Attention {
             .matmul(&k.t()?)?
             .to_dtype(DType::F32)?
             .affine(self.scale, 0.0)?;
-        if let Some(mask) = mask {
+        if let Some(mask) = segment.mask {
             scores = scores
                 .reshape((b, kv_heads, group, seq, kv_len))?
                 .broadcast_add(mask)?
@@ -108,8 +177,8 @@ impl Attention {
             .reshape((b, heads, seq, dim))?
             .transpose(1, 2)?
             .reshape((b, seq, heads * dim))?;
-        self.cache.trim();
-        self.o.forward(&out)
+        cache.trim();
+        Ok(out)
     }
 }
 

@@ -2,15 +2,18 @@
 //! pre-norm attention + gated-MLP blocks (with gemma3's extra norms when configured) and
 //! the output head. Family differences are data in [`DecoderConfig`], not code paths.
 
+mod step;
+
 use candle_core::{DType, Device, Tensor};
 
-use super::attention::{causal_mask, Attention};
+use super::attention::{Attention, SegmentRows};
 use super::config::{Activation, DecoderConfig};
-use super::modules::{softcap, Embedding, Linear, RmsNorm};
+use super::modules::{Embedding, Linear, RmsNorm};
 use super::rope::RotaryEmbedding;
 use super::weights::{saar_kernels_on, Part, WeightLoader};
+use crate::engine::batch::SequenceCache;
 use crate::engine::kv_cache::KvCache;
-use crate::engine::{CausalLm, EngineError, ModelInfo};
+use crate::engine::{EngineError, ModelInfo};
 
 /// Longest span of positions run through the layers at once. It bounds a prefill's
 /// working memory (attention scores, MLP intermediates, quantized activations), and
@@ -18,7 +21,7 @@ use crate::engine::{CausalLm, EngineError, ModelInfo};
 /// the weights stream by. Measured at 2 threads, 512-token prompt, chunks of 512 / 256 /
 /// 128: Qwen3-1.7B Q4_K_M 42.2 / 49.6 / 48.0 tok/s; Qwen2.5-0.5B Q4_K_M 97.0 / 94.5 /
 /// 107.8 tok/s and peak RSS 461 / 428 / 424 MiB (a 377 MiB file).
-const PREFILL_CHUNK: usize = 128;
+pub(crate) const PREFILL_CHUNK: usize = 128;
 
 #[derive(Debug, Clone)]
 struct Mlp {
@@ -53,15 +56,15 @@ struct Layer {
 
 impl Layer {
     fn forward(
-        &mut self,
+        &self,
         h: &Tensor,
         rope: &RotaryEmbedding,
         cos_sin: (&Tensor, &Tensor),
-        mask: Option<&Tensor>,
+        segments: &mut [SegmentRows<'_>],
     ) -> candle_core::Result<Tensor> {
         let mut x = self
             .attn
-            .forward(&self.attn_norm.forward(h)?, rope, cos_sin, mask)?;
+            .forward(&self.attn_norm.forward(h)?, rope, cos_sin, segments)?;
         if let Some(norm) = &self.attn_post_norm {
             x = norm.forward(&x)?;
         }
@@ -84,8 +87,10 @@ pub struct Decoder {
     local_rope: Option<RotaryEmbedding>,
     device: Device,
     dtype: DType,
-    /// Positions already in the KV caches.
-    cached: usize,
+    /// An empty KV cache per layer (its window and stored type), copied for each sequence.
+    empty_caches: Vec<KvCache>,
+    /// The one sequence [`CausalLm::forward`] continues.
+    own: SequenceCache,
     info: ModelInfo,
 }
 
@@ -101,6 +106,7 @@ impl Decoder {
         let (hidden, dim) = (cfg.hidden_size, cfg.head_dim);
         let embed = weights.embedding(cfg.vocab_size, hidden)?;
         let mut layers = Vec::with_capacity(cfg.num_layers);
+        let mut empty_caches = Vec::with_capacity(cfg.num_layers);
         for i in 0..cfg.num_layers {
             let sliding = cfg.sliding_layers.get(i).copied().unwrap_or(false);
             let qk_norm = |w: &mut WeightLoader, part| match cfg.qk_norm {
@@ -135,9 +141,9 @@ impl Decoder {
                 num_kv_heads: cfg.num_kv_heads,
                 head_dim: dim,
                 scale: cfg.attention_scale,
-                cache: KvCache::stored_as(window, cache_type),
                 decode_kernel,
             };
+            empty_caches.push(KvCache::stored_as(window, cache_type));
             let inter = cfg.intermediate_size;
             layers.push(Layer {
                 attn_norm: weights.norm(Part::AttnNorm, i, hidden, &cfg)?,
@@ -177,126 +183,9 @@ impl Decoder {
             rope,
             local_rope,
             device: device.clone(),
-            cached: 0,
+            own: SequenceCache::new(empty_caches.clone()),
+            empty_caches,
             info,
         })
-    }
-
-    fn check(&mut self, ids: &[u32], pos: usize) -> Result<(), EngineError> {
-        if ids.is_empty() {
-            return Err(EngineError::EmptyPrompt);
-        }
-        if pos == 0 {
-            self.reset();
-        } else if pos != self.cached {
-            return Err(EngineError::CachePosition {
-                requested: pos,
-                cached: self.cached,
-            });
-        }
-        if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.cfg.vocab_size) {
-            return Err(EngineError::TokenOutOfRange {
-                id,
-                vocab: self.cfg.vocab_size,
-            });
-        }
-        let tokens = pos + ids.len();
-        if tokens > self.info.context_length {
-            return Err(EngineError::ContextOverflow {
-                tokens,
-                context: self.info.context_length,
-            });
-        }
-        Ok(())
-    }
-
-    /// Runs one chunk through the layers and returns its last hidden state.
-    fn forward_chunk(&mut self, ids: &[u32], pos: usize) -> candle_core::Result<Tensor> {
-        let seq = ids.len();
-        let input = Tensor::new(ids, &self.device)?.unsqueeze(0)?;
-        let mut h = self.embed.forward(&input, self.dtype)?;
-        if let Some(scale) = self.cfg.embedding_scale {
-            let scale = Tensor::new(scale as f32, &self.device)?.to_dtype(h.dtype())?;
-            h = h.broadcast_mul(&scale)?;
-        }
-        let global = self.rope.cos_sin(pos, seq, self.dtype)?;
-        let local = match &self.local_rope {
-            Some(rope) => Some(rope.cos_sin(pos, seq, self.dtype)?),
-            None => None,
-        };
-        let global_mask = causal_mask(seq, pos, pos, None, &self.device)?;
-        let sliding_cached = self
-            .layers
-            .iter()
-            .find(|l| l.sliding)
-            .map(|l| l.attn.cache.len());
-        let sliding_mask = match sliding_cached {
-            Some(cached) => causal_mask(seq, pos, cached, self.cfg.sliding_window, &self.device)?,
-            None => None,
-        };
-        for layer in &mut self.layers {
-            let (rope, (cos, sin), mask) = match (layer.sliding, &self.local_rope, &local) {
-                (true, Some(rope), Some(cs)) => (rope, cs, sliding_mask.as_ref()),
-                (true, _, _) => (&self.rope, &global, sliding_mask.as_ref()),
-                (false, _, _) => (&self.rope, &global, global_mask.as_ref()),
-            };
-            h = layer.forward(&h, rope, (cos, sin), mask)?;
-        }
-        h.narrow(1, seq - 1, 1)
-    }
-
-    fn logits(&self, last: &Tensor) -> candle_core::Result<Tensor> {
-        let h = self.norm.forward(last)?;
-        let logits = self
-            .lm_head
-            .forward(&h)?
-            .flatten_all()?
-            .to_dtype(DType::F32)?;
-        match self.cfg.final_logit_softcap {
-            Some(cap) => softcap(&logits, cap),
-            None => Ok(logits),
-        }
-    }
-}
-
-impl CausalLm for Decoder {
-    fn forward(&mut self, ids: &[u32], pos: usize) -> Result<Tensor, EngineError> {
-        self.check(ids, pos)?;
-        crate::engine::kernels::on_pool(|| self.forward_checked(ids, pos))
-    }
-
-    fn reset(&mut self) {
-        for layer in &mut self.layers {
-            layer.attn.cache.reset();
-        }
-        self.cached = 0;
-    }
-
-    fn info(&self) -> &ModelInfo {
-        &self.info
-    }
-}
-
-impl Decoder {
-    /// [`CausalLm::forward`] after [`Decoder::check`], chunk by chunk.
-    fn forward_checked(&mut self, ids: &[u32], pos: usize) -> Result<Tensor, EngineError> {
-        let mut last = None;
-        let mut at = pos;
-        for chunk in ids.chunks(PREFILL_CHUNK) {
-            match self.forward_chunk(chunk, at) {
-                Ok(hidden) => last = Some(hidden),
-                Err(e) => {
-                    // Some layers may have cached this chunk and others not.
-                    self.reset();
-                    return Err(e.into());
-                }
-            }
-            at += chunk.len();
-            self.cached = at;
-        }
-        match last {
-            Some(last) => Ok(self.logits(&last)?),
-            None => Err(EngineError::EmptyPrompt),
-        }
     }
 }

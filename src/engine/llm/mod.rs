@@ -17,6 +17,7 @@ mod weights;
 mod tests;
 
 pub use config::{DecoderConfig, Family, SUPPORTED_ARCHITECTURES};
+pub(crate) use decoder::PREFILL_CHUNK;
 
 use candle_core::{DType, Device, DeviceLocation};
 

@@ -173,10 +173,17 @@ impl RotaryEmbedding {
 
     /// `(cos, sin)`, each `(len, head_dim / 2)` in `dtype`, for positions `pos..pos + len`.
     pub fn cos_sin(&self, pos: usize, len: usize, dtype: DType) -> Result<(Tensor, Tensor)> {
+        let positions: Vec<u32> = (pos as u32..(pos + len) as u32).collect();
+        self.cos_sin_at(&positions, dtype)
+    }
+
+    /// `(cos, sin)`, each `(positions.len(), head_dim / 2)` in `dtype`, one row per
+    /// position: rows of a batched step sit at their own sequences' positions.
+    pub fn cos_sin_at(&self, positions: &[u32], dtype: DType) -> Result<(Tensor, Tensor)> {
         let device = self.inv_freq.device();
-        let positions = Tensor::arange(pos as u32, (pos + len) as u32, device)?
+        let positions = Tensor::new(positions, device)?
             .to_dtype(DType::F32)?
-            .reshape((len, 1))?;
+            .reshape((positions.len(), 1))?;
         let freqs = positions.broadcast_mul(&self.inv_freq)?;
         let scale = |t: Tensor| -> Result<Tensor> {
             let t = if self.attention_factor == 1.0 {

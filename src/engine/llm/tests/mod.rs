@@ -1,6 +1,7 @@
 //! Test fixtures built in-test: tiny random-weight models of every family written as
 //! safetensors (HF layout) and as GGUF (llama.cpp layout), loaded on the CPU.
 
+mod batched;
 mod configs;
 mod errors;
 mod families;

@@ -1,0 +1,58 @@
+//! The memory the KV caches of the sequences in flight may take: set (`kv_cache_mib`)
+//! or derived from the memory the system has free, and charged per sequence for the
+//! most positions it can reach (prompt + max new tokens, within the context).
+
+use super::BatchedLm;
+use crate::engine::EngineError;
+
+const MIB: usize = 1 << 20;
+
+/// Bytes of KV cache the sequences in flight may hold together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KvBudget {
+    pub bytes: usize,
+}
+
+impl KvBudget {
+    /// `mib` MiB, or [`default_kv_budget_bytes`] when `None`.
+    pub fn from_mib(mib: Option<usize>) -> Self {
+        Self {
+            bytes: mib.map_or_else(default_kv_budget_bytes, |mib| mib.saturating_mul(MIB)),
+        }
+    }
+
+    /// What one sequence of `prompt` tokens and `max_new_tokens` more is charged, or
+    /// the error when it alone cannot fit.
+    pub fn charge(
+        &self,
+        model: &dyn BatchedLm,
+        prompt: usize,
+        max_new_tokens: usize,
+    ) -> Result<usize, EngineError> {
+        let positions = (prompt + max_new_tokens).min(model.info().context_length);
+        let bytes = model.kv_bytes(positions);
+        if bytes > self.bytes {
+            return Err(EngineError::KvBudget {
+                needed_mib: bytes.div_ceil(MIB),
+                budget_mib: self.bytes / MIB,
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+/// A quarter of the memory the system reports available (Linux `MemAvailable`),
+/// between 256 MiB and 8 GiB; 1 GiB where it reports none.
+pub fn default_kv_budget_bytes() -> usize {
+    let available = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|info| {
+            let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+            let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib * 1024)
+        });
+    match available {
+        Some(bytes) => (bytes / 4).clamp(256 * MIB, 8192 * MIB),
+        None => 1024 * MIB,
+    }
+}
