@@ -26,8 +26,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub use error::ModelError;
-pub use generation_defaults::GenerationDefaults;
 pub(crate) use files::is_indictrans_config;
+pub use generation_defaults::GenerationDefaults;
 /// Download progress callbacks; the CLI implements it over an indicatif bar.
 pub use hf_hub::api::Progress;
 pub use net::NetPolicy;
