@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use candle_core::DType;
 use fixture::*;
 use regex::Regex;
-use saar::model::tokenizer::{ModelTokenizer, TokenizerError};
+use saar::model::tokenizer::ModelTokenizer;
 use saar::model::Weights;
 use saar::prompt::ChatOptions;
 use saar::synth::GgufQuant;
@@ -230,17 +230,13 @@ fn check_gguf_q8_0(family: &str) {
     report.assert_ok(&format!("{family} (GGUF Q8_0)"));
 }
 
-/// A bare .gguf carries its tokenizer: byte-level BPE families must rebuild it to the
-/// same ids; Gemma's SentencePiece vocabulary cannot be, and saar must say so.
+/// A bare .gguf carries its tokenizer: every family, byte-level BPE and Gemma's
+/// SentencePiece alike, must rebuild it to HF's ids.
 fn check_gguf_tokenizer(family: &str) {
     let exp = expected(family);
     let (_dir, path) = convert_to_gguf(family, GgufQuant::F32);
     match ModelTokenizer::load(&gguf_files(&path)) {
         Ok(tokenizer) => {
-            assert!(
-                !family.starts_with("gemma"),
-                "{family}: expected saar to refuse a SentencePiece GGUF vocabulary"
-            );
             assert_ids_match(&tokenizer, &exp, &format!("{family} GGUF tokenizer"));
             let template = tokenizer
                 .chat_template()
@@ -256,7 +252,6 @@ fn check_gguf_tokenizer(family: &str) {
                 );
             }
         }
-        Err(TokenizerError::UnsupportedGguf { .. }) if family.starts_with("gemma") => {}
         Err(e) => panic!("{family}: tokenizer from GGUF: {e}"),
     }
 }
