@@ -12,7 +12,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use saar::synth::{Arch, Shape};
 use serde_json::Value;
@@ -43,26 +43,7 @@ const VARYING: [&str; 9] = [
 ];
 
 fn run_with(bin: &Path, args: &[&str], stdin: &str, cache: &Path) -> Output {
-    use std::io::Write;
-    let mut child = Command::new(bin)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("HF_HUB_CACHE", cache)
-        .env("HF_HOME", cache)
-        .env("HF_ENDPOINT", "http://127.0.0.1:9")
-        .env_remove("SAAR_MODEL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start saar");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = saar_at(bin, args, stdin.as_bytes(), cache);
     assert!(
         output.status.success(),
         "{args:?}: {}",

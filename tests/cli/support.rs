@@ -58,7 +58,12 @@ pub fn marian_copy(root: &Path) -> PathBuf {
 /// Runs `saar` with `args`, feeding `stdin`, in the repository root, with a private
 /// empty HF cache so no test ever touches the user's cache or the network.
 pub fn saar(args: &[&str], stdin: &[u8], cache: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_saar"))
+    saar_at(Path::new(env!("CARGO_BIN_EXE_saar")), args, stdin, cache)
+}
+
+/// [`saar`] with another build of the binary (`bin`).
+pub fn saar_at(bin: &Path, args: &[&str], stdin: &[u8], cache: &Path) -> Output {
+    let mut child = Command::new(bin)
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("HF_HUB_CACHE", cache)
