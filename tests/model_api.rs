@@ -248,3 +248,42 @@ fn a_translation_model_asked_to_summarize_says_so_in_one_line() {
         .join("unused.jsonl")
         .exists());
 }
+
+#[test]
+fn indictrans2_translates_through_the_model_api_and_cannot_summarize() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("indictrans-tiny");
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir("tests/fixtures/indictrans/tiny").unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    let model = dir.to_str().unwrap();
+    let args = [
+        "translate",
+        "-m",
+        model,
+        "-",
+        "--beams",
+        "1",
+        "--max-new-tokens",
+        "6",
+        "--format",
+        "json",
+    ];
+    let record = json(&saar(&args, SHORT_TEXT.as_bytes(), tmp.path()));
+    let pieces = record["pieces"].as_array().unwrap();
+    assert_eq!(pieces.len(), 2, "{record}");
+    assert_eq!(pieces[0]["verbatim"], false);
+    assert_eq!(pieces[1]["output"], "The metro will open next year.");
+    assert!(
+        record["generated_tokens"].as_u64().unwrap() <= 6,
+        "{record}"
+    );
+    assert_eq!(record["prompt_hash"], Value::Null);
+    let refused = saar(&["summarize", "-m", model, ARTICLE], b"", tmp.path());
+    assert_one_line_error(
+        &refused,
+        &format!("{model} is a translation model; it cannot summarize"),
+    );
+}

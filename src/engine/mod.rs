@@ -10,6 +10,7 @@ pub mod kernels;
 pub mod kv_cache;
 pub mod llm;
 pub mod marian;
+pub mod translator;
 
 pub use batch::{BatchedLm, Scheduler, SchedulerOptions, SequenceSink};
 pub use generate::{generate, Generation, GenerationSettings, SequenceSampler, StopReason};

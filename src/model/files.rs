@@ -106,8 +106,10 @@ pub(crate) fn fetch_support_files(source: &mut dyn FileSource) -> Result<Support
                 for file in INDICTRANS_FILES {
                     other.insert(file.to_string(), fetch_required(source, file)?);
                 }
+                super::ModelKind::IndicTrans
+            } else {
+                super::ModelKind::from_model_type(json.get("model_type").and_then(|t| t.as_str()))
             }
-            super::ModelKind::from_model_type(json.get("model_type").and_then(|t| t.as_str()))
         }
         None => super::ModelKind::Llm,
     };

@@ -69,6 +69,8 @@ pub enum ModelKind {
     Llm,
     /// A Marian (opus-mt) sentence translation model.
     Marian,
+    /// An IndicTrans2 (AI4Bharat) sentence translation model.
+    IndicTrans,
 }
 
 impl ModelKind {
@@ -84,7 +86,7 @@ impl ModelKind {
     pub fn description(self) -> &'static str {
         match self {
             ModelKind::Llm => "a language model",
-            ModelKind::Marian => "a translation model",
+            ModelKind::Marian | ModelKind::IndicTrans => "a translation model",
         }
     }
 

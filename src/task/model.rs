@@ -10,7 +10,9 @@
 use super::control::StopWhen;
 use super::record::{ModelStamp, Record};
 use super::{summarize, translate, translate_mt, Completion, Event, LlmSession, TaskError, Usage};
+use crate::engine::indictrans::IndicTransTranslator;
 use crate::engine::marian::{MarianSettings, MarianTranslator};
+use crate::engine::translator::SentenceTranslator;
 use crate::engine::{GenerationSettings, ModelInfo, Placement};
 use crate::model::{ModelFiles, ModelKind};
 use crate::prompt::{Lang, Length, Message, TaskPrompts};
@@ -137,17 +139,26 @@ impl TaskSettings {
         Ok(())
     }
 
-    /// The settings a Marian model runs with: a `max_new_tokens` the caller chose
+    /// The settings a sentence translation model runs with: what the caller chose
+    /// over the model's own search (`base`); a `max_new_tokens` the caller chose
     /// bounds each sentence's translation.
-    pub fn marian(&self) -> MarianSettings {
+    pub fn translation(&self, base: MarianSettings) -> MarianSettings {
         MarianSettings {
-            beams: self.beams,
+            beams: self.beams.or(base.beams),
             batch_size: self.batch_size.max(1),
-            max_new_tokens: self
-                .max_new_tokens_given
-                .then_some(self.generation.max_new_tokens),
-            ..MarianSettings::default()
+            max_new_tokens: if self.max_new_tokens_given {
+                Some(self.generation.max_new_tokens)
+            } else {
+                base.max_new_tokens
+            },
+            ..base
         }
+    }
+
+    /// [`TaskSettings::translation`] over no model defaults: what a batch run's resume
+    /// key records.
+    pub fn marian(&self) -> MarianSettings {
+        self.translation(MarianSettings::default())
     }
 }
 
@@ -163,6 +174,7 @@ pub struct BadSetting {
 pub(crate) enum Engine {
     Llm(LlmSession),
     Marian(MarianTranslator),
+    IndicTrans(IndicTransTranslator),
 }
 
 /// A loaded model ready for tasks.
@@ -179,10 +191,12 @@ impl Model {
         let engine = match files.kind {
             ModelKind::Llm => Engine::Llm(LlmSession::load(files.clone(), placement, prompts)?),
             ModelKind::Marian => Engine::Marian(MarianTranslator::load(&files, placement)?),
+            ModelKind::IndicTrans => Engine::IndicTrans(load_indictrans(&files, placement)?),
         };
         let info = match &engine {
             Engine::Llm(session) => session.info().clone(),
             Engine::Marian(translator) => translator.info().clone(),
+            Engine::IndicTrans(translator) => translator.info().clone(),
         };
         Ok(Self {
             files,
@@ -207,7 +221,7 @@ impl Model {
     pub fn prompt_hash(&self) -> Option<String> {
         match &self.engine {
             Engine::Llm(session) => Some(session.prompts_hash()),
-            Engine::Marian(_) => None,
+            Engine::Marian(_) | Engine::IndicTrans(_) => None,
         }
     }
 
@@ -226,6 +240,7 @@ impl Model {
         match &self.engine {
             Engine::Llm(session) => crate::text::TokenCounter::count(session.tokenizer(), text),
             Engine::Marian(translator) => translator.encode(text).map_or(0, |ids| ids.len()),
+            Engine::IndicTrans(translator) => translator.encode(text).map_or(0, |ids| ids.len()),
         }
     }
 
@@ -240,7 +255,7 @@ impl Model {
                 super::summary_budget(session, settings)?,
                 session.tokenizer(),
             )),
-            Engine::Marian(_) => {
+            Engine::Marian(_) | Engine::IndicTrans(_) => {
                 Err(unsupported(&self.files.name, self.kind(), TaskKind::Summarize).into())
             }
         }
@@ -277,11 +292,14 @@ impl Model {
     ) -> Result<Record> {
         let settings = self.with_eos(settings);
         let stamp = self.stamp();
+        let by_sentence = |translator: &dyn SentenceTranslator, events: &mut dyn FnMut(Event)| {
+            let search = settings.translation(translator.base_settings());
+            translate_mt(translator, &article.text, &search, events)
+        };
         let translation = match &mut self.engine {
             Engine::Llm(session) => translate(session, &article.text, &settings, events)?,
-            Engine::Marian(translator) => {
-                translate_mt(translator, &article.text, &settings.marian(), events)?
-            }
+            Engine::Marian(translator) => by_sentence(translator, events)?,
+            Engine::IndicTrans(translator) => by_sentence(translator, events)?,
         };
         Ok(Record {
             pieces: Some(translation.pieces),
@@ -319,9 +337,14 @@ impl Model {
         session.continue_text(prompt, &settings.generation, &settings.stop, sink)
     }
 
-    /// The engine, for the batch driver's per-family paths.
-    pub(crate) fn engine_mut(&mut self) -> &mut Engine {
-        &mut self.engine
+    /// The sentence translator (Marian, IndicTrans2), for the batch driver's
+    /// cross-document sentence batches; `None` for an LLM.
+    pub(crate) fn sentence_translator(&self) -> Option<&dyn SentenceTranslator> {
+        match &self.engine {
+            Engine::Llm(_) => None,
+            Engine::Marian(translator) => Some(translator),
+            Engine::IndicTrans(translator) => Some(translator),
+        }
     }
 
     /// The LLM session, or the typed error for a model that cannot do `task`.
@@ -329,7 +352,9 @@ impl Model {
         let kind = self.kind();
         match &mut self.engine {
             Engine::Llm(session) => Ok(session),
-            Engine::Marian(_) => Err(unsupported(&self.files.name, kind, task).into()),
+            Engine::Marian(_) | Engine::IndicTrans(_) => {
+                Err(unsupported(&self.files.name, kind, task).into())
+            }
         }
     }
 
@@ -349,7 +374,7 @@ impl Model {
 pub fn supports(kind: ModelKind, task: TaskKind) -> bool {
     match kind {
         ModelKind::Llm => true,
-        ModelKind::Marian => task == TaskKind::Translate,
+        ModelKind::Marian | ModelKind::IndicTrans => task == TaskKind::Translate,
     }
 }
 
@@ -368,6 +393,21 @@ pub fn check_supports(files: &ModelFiles, task: TaskKind) -> Result<(), TaskErro
         Ok(())
     } else {
         Err(unsupported(&files.name, files.kind, task))
+    }
+}
+
+/// An IndicTrans2 model, its language tags from its repository's direction: the
+/// `en-indic` repositories translate English into Hindi, the others Hindi into English.
+fn load_indictrans(
+    files: &ModelFiles,
+    placement: &Placement,
+) -> Result<IndicTransTranslator, crate::engine::EngineError> {
+    let translator = IndicTransTranslator::load(files, placement)?;
+    let repo = files.repo.as_deref().unwrap_or(&files.name);
+    if repo.contains("en-indic") {
+        translator.with_languages("eng_Latn", "hin_Deva")
+    } else {
+        Ok(translator)
     }
 }
 

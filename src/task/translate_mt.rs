@@ -1,16 +1,17 @@
-//! Translation with a dedicated MT model (Marian / opus-mt). Sentences go to the
+//! Translation with a dedicated MT model (Marian / opus-mt, IndicTrans2). Sentences go to the
 //! model in padded batches that span the whole article; English sentences are kept
 //! verbatim; lines and paragraphs come back in order.
 
 use std::time::Instant;
 
 use super::{Event, TaskError, Translation, TranslationPiece, Usage};
-use crate::engine::marian::{self, MarianSettings, MarianTranslator};
+use crate::engine::marian::{self, MarianSettings};
+use crate::engine::translator::SentenceTranslator;
 use crate::text::{self, ChunkSettings, Script, TokenCounter};
 use crate::Result;
 
 /// Counts source tokens as the Marian tokenizer will, `</s>` included.
-struct SourceTokens<'a>(&'a MarianTranslator);
+struct SourceTokens<'a>(&'a dyn SentenceTranslator);
 
 impl TokenCounter for SourceTokens<'_> {
     fn count(&self, text: &str) -> usize {
@@ -20,7 +21,7 @@ impl TokenCounter for SourceTokens<'_> {
 
 /// Translates `article` (already prepared) sentence by sentence with `translator`.
 pub fn translate_mt(
-    translator: &MarianTranslator,
+    translator: &dyn SentenceTranslator,
     article: &str,
     settings: &MarianSettings,
     events: &mut dyn FnMut(Event),
@@ -45,7 +46,7 @@ impl MtPlan {
     /// Splits `article` (already prepared) into sentences; English and letterless ones
     /// are kept verbatim, and sentences longer than the model's positions are cut at
     /// clause marks, never truncated.
-    pub fn new(translator: &MarianTranslator, article: &str) -> Result<Self> {
+    pub fn new(translator: &dyn SentenceTranslator, article: &str) -> Result<Self> {
         let sentences = text::split_sentences(article);
         let budget = ChunkSettings {
             max_tokens: translator.max_source_tokens(),

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use super::run::{one_line, prepare, BatchEvent, Outcome, Tally, Writer};
 use super::{BatchError, Document, RecordKey};
-use crate::engine::marian::{MarianSettings, MarianTranslator, Translation};
+use crate::engine::marian::{MarianSettings, Translation};
+use crate::engine::translator::SentenceTranslator;
 use crate::task::MtPlan;
 
 /// A document between being read and being written.
@@ -51,12 +52,16 @@ struct Pipeline<'d> {
 }
 
 pub(super) fn run(
-    translator: &MarianTranslator,
+    translator: &dyn SentenceTranslator,
     mut writer: Writer,
     todo: &[&Document],
     events: &mut dyn FnMut(BatchEvent),
 ) -> Result<Tally, BatchError> {
-    let settings = &writer.plan.job.settings.marian();
+    let settings = &writer
+        .plan
+        .job
+        .settings
+        .translation(translator.base_settings());
     let batch_size = settings.batch_size.max(1);
     let mut pipeline = Pipeline {
         queue: VecDeque::new(),
@@ -128,7 +133,7 @@ impl Pipeline<'_> {
     /// whose own sentence fails get an error.
     fn translate_batch(
         &mut self,
-        translator: &MarianTranslator,
+        translator: &dyn SentenceTranslator,
         settings: &MarianSettings,
         batch_size: usize,
     ) {

@@ -9,7 +9,6 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::{BatchError, BatchOutput, BatchPlan, Document, RecordKey, Resumed};
-use crate::task::model::Engine;
 use crate::task::{json_fields, Model, ModelStamp, Usage};
 use crate::text::{self, PrepareOptions};
 
@@ -198,7 +197,7 @@ impl BatchPlan {
             resumed,
             tally: Tally::default(),
         };
-        if let Engine::Marian(translator) = model.engine_mut() {
+        if let Some(translator) = model.sentence_translator() {
             return super::marian::run(translator, writer, todo, events);
         }
         self.run_each(model, writer, todo, events)

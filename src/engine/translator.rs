@@ -1,0 +1,68 @@
+//! What the translate task and the batch pipeline need from a sentence translation
+//! model, so Marian (opus-mt) and IndicTrans2 run through the same planning, batching
+//! and reassembly code.
+
+use super::marian::{MarianSettings, Translation};
+use super::{EngineError, ModelInfo};
+
+/// A sentence-level encoder-decoder translator.
+pub trait SentenceTranslator {
+    /// The source ids of `text` as the model will see them (for token budgets).
+    fn encode(&self, text: &str) -> Result<Vec<u32>, EngineError>;
+    /// The longest source, in tokens, the model takes.
+    fn max_source_tokens(&self) -> usize;
+    /// Translates `sentences` in order; each result is what the sentence gives alone.
+    fn translate(
+        &self,
+        sentences: &[&str],
+        settings: &MarianSettings,
+    ) -> Result<Vec<Translation>, EngineError>;
+    fn info(&self) -> &ModelInfo;
+    /// The search the model runs where the caller sets nothing.
+    fn base_settings(&self) -> MarianSettings {
+        MarianSettings::default()
+    }
+}
+
+impl SentenceTranslator for super::marian::MarianTranslator {
+    fn encode(&self, text: &str) -> Result<Vec<u32>, EngineError> {
+        Self::encode(self, text)
+    }
+    fn max_source_tokens(&self) -> usize {
+        Self::max_source_tokens(self)
+    }
+    fn translate(
+        &self,
+        sentences: &[&str],
+        settings: &MarianSettings,
+    ) -> Result<Vec<Translation>, EngineError> {
+        Self::translate(self, sentences, settings)
+    }
+    fn info(&self) -> &ModelInfo {
+        Self::info(self)
+    }
+}
+
+impl SentenceTranslator for super::indictrans::IndicTransTranslator {
+    fn encode(&self, text: &str) -> Result<Vec<u32>, EngineError> {
+        Self::encode(self, text)
+    }
+    fn max_source_tokens(&self) -> usize {
+        Self::max_source_tokens(self)
+    }
+    fn translate(
+        &self,
+        sentences: &[&str],
+        settings: &MarianSettings,
+    ) -> Result<Vec<Translation>, EngineError> {
+        Self::translate(self, sentences, settings)
+    }
+    fn info(&self) -> &ModelInfo {
+        Self::info(self)
+    }
+    /// The hub's generation config sets no beams or length (1 beam, 20 tokens): the
+    /// reference's examples run 5 beams up to 256 tokens.
+    fn base_settings(&self) -> MarianSettings {
+        Self::reference_settings()
+    }
+}
