@@ -24,42 +24,34 @@ pub trait SentenceTranslator {
     }
 }
 
+/// The trait's methods as each translator's own inherent methods of the same names.
+macro_rules! delegate {
+    () => {
+        fn encode(&self, text: &str) -> Result<Vec<u32>, EngineError> {
+            Self::encode(self, text)
+        }
+        fn max_source_tokens(&self) -> usize {
+            Self::max_source_tokens(self)
+        }
+        fn translate(
+            &self,
+            sentences: &[&str],
+            settings: &MarianSettings,
+        ) -> Result<Vec<Translation>, EngineError> {
+            Self::translate(self, sentences, settings)
+        }
+        fn info(&self) -> &ModelInfo {
+            Self::info(self)
+        }
+    };
+}
+
 impl SentenceTranslator for super::marian::MarianTranslator {
-    fn encode(&self, text: &str) -> Result<Vec<u32>, EngineError> {
-        Self::encode(self, text)
-    }
-    fn max_source_tokens(&self) -> usize {
-        Self::max_source_tokens(self)
-    }
-    fn translate(
-        &self,
-        sentences: &[&str],
-        settings: &MarianSettings,
-    ) -> Result<Vec<Translation>, EngineError> {
-        Self::translate(self, sentences, settings)
-    }
-    fn info(&self) -> &ModelInfo {
-        Self::info(self)
-    }
+    delegate!();
 }
 
 impl SentenceTranslator for super::indictrans::IndicTransTranslator {
-    fn encode(&self, text: &str) -> Result<Vec<u32>, EngineError> {
-        Self::encode(self, text)
-    }
-    fn max_source_tokens(&self) -> usize {
-        Self::max_source_tokens(self)
-    }
-    fn translate(
-        &self,
-        sentences: &[&str],
-        settings: &MarianSettings,
-    ) -> Result<Vec<Translation>, EngineError> {
-        Self::translate(self, sentences, settings)
-    }
-    fn info(&self) -> &ModelInfo {
-        Self::info(self)
-    }
+    delegate!();
     /// The hub's generation config sets no beams or length (1 beam, 20 tokens): the
     /// reference's examples run 5 beams up to 256 tokens.
     fn base_settings(&self) -> MarianSettings {
