@@ -11,6 +11,9 @@ use saar::engine::{EngineError, Placement, StopReason};
 use saar::model::{ModelFiles, Weights};
 use serde_json::Value;
 
+#[path = "indictrans/processor.rs"]
+mod processor;
+
 const FIXTURE: &str = "tests/fixtures/indictrans";
 const EOS: u32 = 2;
 const PAD: u32 = 1;
@@ -357,12 +360,14 @@ fn translate_tags_sources_as_hindi_to_english_and_pytorch_bin_loads_the_same() {
         .strip_prefix("hin_Deva eng_Latn ")
         .expect("the first probe is Hindi to English");
     assert_eq!(from_bin.languages(), ("hin_Deva", "eng_Latn"));
-    let out = from_bin.translate(&[untagged], &settings(1, 1)).unwrap();
+    let out = from_bin
+        .translate_preprocessed(&[untagged], &settings(1, 1))
+        .unwrap();
     let (tokens, stop) = generated(row);
     assert_eq!((out[0].tokens.clone(), out[0].stop), (tokens, stop));
     assert_eq!(out[0].text, text(&row["text"]));
     assert_eq!(
         out[0].source_tokens,
-        from_bin.encode(untagged).unwrap().len()
+        from_bin.encode_preprocessed(untagged).unwrap().len()
     );
 }

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod config;
+pub mod processor;
 pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
@@ -148,16 +149,37 @@ impl IndicTransTranslator {
     }
 
     /// Translates `sentences`, in order, batched by source length; each result is
-    /// what the sentence gives alone. Sentences should already be pre-processed as
-    /// the reference's `IndicProcessor` does.
+    /// what the sentence gives alone. Each sentence goes through the reference's
+    /// pre-processing ([`processor::preprocess`]) and its output through the
+    /// post-processing, so numbers, URLs and handles come back as written.
     pub fn translate(
+        &self,
+        sentences: &[&str],
+        settings: &MarianSettings,
+    ) -> Result<Vec<Translation>, EngineError> {
+        let prepared: Vec<processor::Preprocessed> = sentences
+            .iter()
+            .map(|s| processor::preprocess(s, &self.source_lang))
+            .collect();
+        let texts: Vec<&str> = prepared.iter().map(|p| p.text.as_str()).collect();
+        let mut translations = self.translate_preprocessed(&texts, settings)?;
+        for (translation, source) in translations.iter_mut().zip(&prepared) {
+            translation.text =
+                processor::postprocess(&translation.text, &self.target_lang, &source.entities);
+        }
+        Ok(translations)
+    }
+
+    /// As [`Self::translate`], for sentences already pre-processed, with the model's
+    /// output as it decodes (placeholders left in).
+    pub fn translate_preprocessed(
         &self,
         sentences: &[&str],
         settings: &MarianSettings,
     ) -> Result<Vec<Translation>, EngineError> {
         let decode = |ids: &[u32]| self.tokenizer.decode(ids);
         let run = Run::new(&self.model, &self.defaults, settings);
-        run.translate(sentences, |s| self.encode(s), decode)
+        run.translate(sentences, |s| self.encode_preprocessed(s), decode)
     }
 
     /// Generates for already tokenized sources (tags first, `</s>` last); results
@@ -189,8 +211,15 @@ impl IndicTransTranslator {
         forced_logits(&self.model, sources, decoder_ids, true)
     }
 
-    /// Source ids for `text` in this translator's direction, tags first, `</s>` last.
+    /// Source ids for `text` in this translator's direction, tags first, `</s>` last,
+    /// after the reference's pre-processing.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, EngineError> {
+        let prepared = processor::preprocess(text, &self.source_lang);
+        self.encode_preprocessed(&prepared.text)
+    }
+
+    /// As [`Self::encode`], for text already pre-processed.
+    pub fn encode_preprocessed(&self, text: &str) -> Result<Vec<u32>, EngineError> {
         self.tokenizer
             .encode(&self.source_lang, &self.target_lang, text)
     }
