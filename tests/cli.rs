@@ -253,6 +253,30 @@ fn bad_input_gets_one_line_that_says_what_to_do() {
 }
 
 #[test]
+fn translate_without_a_model_uses_indictrans2_and_summarize_the_default_llm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |task: &str| saar(&[task, ARTICLE, "--offline"], b"", tmp.path());
+    let translate = run("translate");
+    assert_one_line_error(&translate, "saar models pull indictrans2-hi-en");
+    let summarize = run("summarize");
+    assert_one_line_error(&summarize, "saar models pull qwen3-1.7b");
+    let batch = saar(
+        &[
+            "batch",
+            ARTICLE,
+            "--task",
+            "translate",
+            "--offline",
+            "--out",
+            "-",
+        ],
+        b"",
+        tmp.path(),
+    );
+    assert_one_line_error(&batch, "indictrans2-hi-en");
+}
+
+#[test]
 fn model_problems_get_one_line_that_says_what_to_do() {
     let tmp = tempfile::tempdir().unwrap();
     let run = |model: &str, extra: &[&str]| {

@@ -96,7 +96,12 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         retry_failed: args.retry_failed,
     };
     let placement = args.runtime.placement()?;
-    let files = llm::resolve_verbose(&args.model, false)?;
+    // Translating alone defaults to the translation model; a summary needs an LLM.
+    let default_for = match job.task {
+        BatchTask::Translate => saar::task::TaskKind::Translate,
+        _ => saar::task::TaskKind::Summarize,
+    };
+    let files = llm::resolve_verbose_for(&args.model, default_for, false)?;
     let job = BatchJob {
         settings: llm::with_model_defaults(&args.generation, &files, job.settings)?,
         ..job

@@ -49,7 +49,16 @@ pub fn resolve_verbose(
     model: &ModelOptions,
     verbose: bool,
 ) -> anyhow::Result<saar::model::ModelFiles> {
-    let files = model.resolve()?;
+    resolve_verbose_for(model, saar::task::TaskKind::Chat, verbose)
+}
+
+/// [`resolve_verbose`] with `task`'s default model where `--model` is not given.
+pub fn resolve_verbose_for(
+    model: &ModelOptions,
+    task: saar::task::TaskKind,
+    verbose: bool,
+) -> anyhow::Result<saar::model::ModelFiles> {
+    let files = model.resolve_for(task)?;
     if verbose {
         eprintln!("saar: model {} ({:?})", files.name, files.weights);
     }

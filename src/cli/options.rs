@@ -16,7 +16,8 @@ use saar::task::{defaults, TaskSettings};
 #[command(next_help_heading = "Model")]
 pub struct ModelOptions {
     /// A preset (see `saar models`), a hub id `org/name[@revision]`, a local model
-    /// directory, or a `.gguf` file. Default: the registry's default preset.
+    /// directory, or a `.gguf` file. Default: qwen3-1.7b; for `translate`,
+    /// indictrans2-hi-en.
     #[arg(long, short = 'm', env = "SAAR_MODEL")]
     pub model: Option<String>,
     /// Never use the network: load from the Hugging Face cache only (also HF_HUB_OFFLINE=1).
@@ -202,8 +203,17 @@ impl GenerationOptions {
 
 impl ModelOptions {
     /// Resolves `--model` to local files, downloading on first use with a progress bar.
-    pub fn resolve(&self) -> anyhow::Result<ModelFiles> {
-        let mut files = resolve_model(self.model.as_deref(), self.offline)?;
+    /// Without `--model`, `task`'s default preset: translation has its own (a
+    /// dedicated translation model).
+    pub fn resolve_for(&self, task: saar::task::TaskKind) -> anyhow::Result<ModelFiles> {
+        let model = match (&self.model, task) {
+            (Some(model), _) => Some(model.clone()),
+            (None, saar::task::TaskKind::Translate) => {
+                Some(saar::model::default_translation_preset()?.name.clone())
+            }
+            (None, _) => None,
+        };
+        let mut files = resolve_model(model.as_deref(), self.offline)?;
         if let Some(template) = &self.chat_template {
             files.chat_template = Some(template.clone());
         }

@@ -58,7 +58,7 @@ pub fn run(args: &TranslateArgs) -> anyhow::Result<ExitCode> {
     let verbose = args.output.verbose;
     let settings = checked(args.mt.apply(args.generation.task_settings()))?;
     let prepared = args.article.read(verbose)?;
-    let files = llm::resolve_verbose(&args.model, verbose)?;
+    let files = llm::resolve_verbose_for(&args.model, TaskKind::Translate, verbose)?;
     saar::task::check_supports(&files, TaskKind::Translate)?;
     let settings = llm::with_model_defaults(&args.generation, &files, settings)?;
     let mut model = llm::load_model(files, &args.model, &args.runtime.placement()?)?;

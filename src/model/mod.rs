@@ -31,7 +31,7 @@ pub use generation_defaults::GenerationDefaults;
 /// Download progress callbacks; the CLI implements it over an indicatif bar.
 pub use hf_hub::api::Progress;
 pub use net::NetPolicy;
-pub use preset::{default_preset, find_preset, presets, Preset};
+pub use preset::{default_preset, default_translation_preset, find_preset, presets, Preset};
 pub use resolve::{pull, resolve, resolve_tokenizer, resolve_with_progress};
 pub use settings::HubSettings;
 pub use spec::ModelSpec;

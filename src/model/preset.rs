@@ -84,6 +84,9 @@ pub struct Preset {
     /// The preset used when `--model` is not given.
     #[serde(default)]
     pub default: bool,
+    /// The preset `saar translate` uses when `--model` is not given.
+    #[serde(default)]
+    pub default_translator: bool,
 }
 
 impl Preset {
@@ -127,10 +130,17 @@ fn parse_registry() -> Result<Vec<Preset>, (String, String)> {
         preset.validate(stem).map_err(|reason| (file, reason))?;
         presets.push(preset);
     }
-    let defaults = presets.iter().filter(|p| p.default).count();
-    if defaults != 1 {
-        let reason = format!("{defaults} presets are marked default; exactly one must be");
-        return Err(("models/".to_string(), reason));
+    for (field, count) in [
+        ("default", presets.iter().filter(|p| p.default).count()),
+        (
+            "default_translator",
+            presets.iter().filter(|p| p.default_translator).count(),
+        ),
+    ] {
+        if count != 1 {
+            let reason = format!("{count} presets are marked {field}; exactly one must be");
+            return Err(("models/".to_string(), reason));
+        }
     }
     Ok(presets)
 }
@@ -155,10 +165,20 @@ pub fn find_preset(name: &str) -> Result<Option<&'static Preset>, ModelError> {
 
 /// The preset used when `--model` is not given.
 pub fn default_preset() -> Result<&'static Preset, ModelError> {
-    let all = presets()?;
-    // parse_registry guarantees exactly one default.
-    all.iter()
-        .find(|preset| preset.default)
+    marked(|preset| preset.default)
+}
+
+/// The preset `saar translate` uses when `--model` is not given: a dedicated
+/// translation model, better and faster at translating than the default LLM.
+pub fn default_translation_preset() -> Result<&'static Preset, ModelError> {
+    marked(|preset| preset.default_translator)
+}
+
+fn marked(is: impl Fn(&Preset) -> bool) -> Result<&'static Preset, ModelError> {
+    // parse_registry guarantees exactly one of each mark.
+    presets()?
+        .iter()
+        .find(|preset| is(preset))
         .ok_or_else(|| ModelError::InvalidPreset {
             file: "models/".to_string(),
             reason: "no default preset".to_string(),
@@ -213,6 +233,8 @@ mod tests {
     fn default_is_qwen3_small_gguf() {
         let preset = default_preset().expect("default");
         assert_eq!(preset.name, "qwen3-1.7b");
+        let translator = default_translation_preset().expect("default translator");
+        assert_eq!(translator.name, "indictrans2-hi-en");
         assert_eq!(preset.gguf.as_deref(), Some("Qwen3-1.7B-Q4_K_M.gguf"));
         assert_eq!(preset.tokenizer_source().0, "Qwen/Qwen3-1.7B");
         assert!(!preset.gated);
