@@ -22,6 +22,12 @@ pub trait SentenceTranslator {
     fn base_settings(&self) -> MarianSettings {
         MarianSettings::default()
     }
+    /// Whether the model translates English into an Indic language: an article's
+    /// English sentences are then what it translates, and its Devanagari ones are
+    /// kept as they are.
+    fn from_english(&self) -> bool {
+        false
+    }
 }
 
 /// The trait's methods as each translator's own inherent methods of the same names.
@@ -56,5 +62,8 @@ impl SentenceTranslator for super::indictrans::IndicTransTranslator {
     /// reference's examples run 5 beams up to 256 tokens.
     fn base_settings(&self) -> MarianSettings {
         Self::reference_settings()
+    }
+    fn from_english(&self) -> bool {
+        self.languages().0 == "eng_Latn"
     }
 }

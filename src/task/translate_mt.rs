@@ -43,8 +43,8 @@ pub struct MtPlan {
 }
 
 impl MtPlan {
-    /// Splits `article` (already prepared) into sentences; English and letterless ones
-    /// are kept verbatim, and sentences longer than the model's positions are cut at
+    /// Splits `article` (already prepared) into sentences; those already in the target
+    /// language (English, for a model into English) and letterless ones are kept verbatim, and sentences longer than the model's positions are cut at
     /// clause marks, never truncated.
     pub fn new(translator: &dyn SentenceTranslator, article: &str) -> Result<Self> {
         let sentences = text::split_sentences(article);
@@ -56,7 +56,12 @@ impl MtPlan {
         for (i, sentence) in sentences.iter().enumerate() {
             let source = sentence.content(article);
             let separator = sentence.boundary.separator();
-            if sentence.script == Script::Latin || sentence.script == Script::NoLetters {
+            // What is already in the target language stays as written.
+            let in_target = match translator.from_english() {
+                false => sentence.script == Script::Latin,
+                true => matches!(sentence.script, Script::Devanagari | Script::Other),
+            };
+            if in_target || sentence.script == Script::NoLetters {
                 segments.push((source.to_string(), true, separator));
                 continue;
             }

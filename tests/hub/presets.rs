@@ -208,3 +208,89 @@ fn tokenizer_only_resolution_leaves_the_gguf_on_the_hub() {
     );
     assert!(!asked.iter().any(|url| url.contains(".gguf")), "{asked:?}");
 }
+
+/// The four IndicTrans2 presets, each served by the stand-in hub from the tiny
+/// fixture model under the preset's own repository id, gated as the hub gates them:
+/// `saar translate -m PRESET` resolves, downloads, loads and translates; without a
+/// token the one-line error says what to do.
+#[test]
+fn indictrans2_presets_resolve_load_and_translate_through_the_cli() {
+    const TOKEN: &str = "hf_test_token";
+    let fixture = std::path::Path::new("tests/fixtures/indictrans/tiny");
+    let names = [
+        "config.json",
+        "generation_config.json",
+        "tokenizer_config.json",
+        "model.SRC",
+        "model.TGT",
+        "dict.SRC.json",
+        "dict.TGT.json",
+        "model.safetensors",
+    ];
+    let bytes: Vec<(&str, Vec<u8>)> = names
+        .iter()
+        .map(|name| (*name, std::fs::read(fixture.join(name)).unwrap()))
+        .collect();
+    let files: Vec<(&str, &[u8])> = bytes.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    let sha = "3333333333333333333333333333333333333333";
+    let presets = [
+        ("indictrans2-hi-en", "आज दिल्ली में बारिश हुई।"),
+        ("indictrans2-hi-en-1b", "आज दिल्ली में बारिश हुई।"),
+        ("indictrans2-en-hi", "It rained in Delhi today."),
+        ("indictrans2-en-hi-1b", "It rained in Delhi today."),
+    ];
+    for (name, text) in presets {
+        let preset = find_preset(name).unwrap().expect("preset");
+        assert!(preset.gated, "{name}");
+        let repo = FakeRepo::new()
+            .commit(sha, Some(&preset.revision), &files)
+            .gated(TOKEN);
+        let hub = FakeHub::start(vec![(&preset.repo, repo)]);
+        let cache = tempfile::tempdir().unwrap();
+        let translate = |token: Option<&str>| {
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_saar"));
+            command
+                .args(["translate", "-m", name, "-", "--format", "json"])
+                .args(["--max-new-tokens", "4"])
+                .env("HF_HOME", cache.path())
+                .env("HF_HUB_CACHE", cache.path())
+                .env("HF_ENDPOINT", &hub.endpoint)
+                .env_remove("HF_HUB_OFFLINE")
+                .env_remove("SAAR_MODEL")
+                .env_remove("HF_TOKEN_PATH")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            match token {
+                Some(token) => command.env("HF_TOKEN", token),
+                None => command.env_remove("HF_TOKEN"),
+            };
+            let mut child = command.spawn().unwrap();
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+            child.wait_with_output().unwrap()
+        };
+
+        let refused = translate(None);
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(1), "{name}: {err}");
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        assert!(
+            err.contains("HF_TOKEN") && err.contains(&preset.repo),
+            "{name}: {err}"
+        );
+
+        let done = translate(Some(TOKEN));
+        let err = String::from_utf8_lossy(&done.stderr);
+        assert!(done.status.success(), "{name}: {err}");
+        let record: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+        assert_eq!(record["model"], name, "{record}");
+        assert_eq!(record["architecture"], "indictrans2", "{record}");
+        assert!(record["generated_tokens"].as_u64().unwrap() > 0, "{record}");
+    }
+}
