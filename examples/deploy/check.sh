@@ -21,7 +21,9 @@ cp -r tests/fixtures/parity/qwen3 "$work/model"
 chmod -R a+rX "$work"
 
 echo "== entrypoint: saar serve, as user 10001"
-runuser -u saar -- env HF_HOME="$work/models" SAAR_HOST=127.0.0.1 SAAR_PORT=0 HF_HUB_OFFLINE=1 \
+# setpriv execs saar as the user (as a container runtime does), so $pid is saar itself
+# and SIGTERM reaches it directly; runuser would stay in between as the parent.
+setpriv --reuid=10001 --regid=10001 --init-groups -- env HF_HOME="$work/models" SAAR_HOST=127.0.0.1 SAAR_PORT=0 HF_HUB_OFFLINE=1 \
   "$work/bin/saar" serve -m "$work/model" --shutdown-grace 5 2>"$work/log" &
 pid=$!
 for _ in $(seq 600); do
