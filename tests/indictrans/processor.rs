@@ -48,23 +48,18 @@ fn canonical(text: &str, entities: &[String]) -> (String, Vec<String>) {
     (renumbered.into_owned(), ordered)
 }
 
-#[test]
-fn preprocessing_matches_the_reference_on_every_probe() {
-    let cases = cases("pre");
+/// Runs `check` (which gives the expected and the actual result of one case) over
+/// every case of `kind` and lists all the cases that differ.
+fn assert_every_case<T: PartialEq + std::fmt::Debug>(kind: &str, check: impl Fn(&Value) -> (T, T)) {
+    let cases = cases(kind);
     assert!(cases.len() >= 30, "{} cases", cases.len());
-    let mut failures = Vec::new();
-    for case in &cases {
-        let source = case["source"].as_str().unwrap();
-        let ours = preprocess(source, case["src_lang"].as_str().unwrap());
-        let want = canonical(
-            case["preprocessed"].as_str().unwrap(),
-            &strings(&case["entities"]),
-        );
-        let got = canonical(&ours.text, &ours.entities);
-        if got != want {
-            failures.push(format!("{source:?}\n  want {want:?}\n  got  {got:?}"));
-        }
-    }
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            let (want, got) = check(case);
+            (want != got).then(|| format!("{case}\n  want {want:?}\n  got  {got:?}"))
+        })
+        .collect();
     assert!(
         failures.is_empty(),
         "{} of {}:\n{}",
@@ -75,27 +70,29 @@ fn preprocessing_matches_the_reference_on_every_probe() {
 }
 
 #[test]
+fn preprocessing_matches_the_reference_on_every_probe() {
+    assert_every_case("pre", |case| {
+        let ours = preprocess(
+            case["source"].as_str().unwrap(),
+            case["src_lang"].as_str().unwrap(),
+        );
+        let want = canonical(
+            case["preprocessed"].as_str().unwrap(),
+            &strings(&case["entities"]),
+        );
+        (want, canonical(&ours.text, &ours.entities))
+    });
+}
+
+#[test]
 fn postprocessing_matches_the_reference_on_every_probe() {
-    let cases = cases("post");
-    assert!(cases.len() >= 30, "{} cases", cases.len());
-    let mut failures = Vec::new();
-    for case in &cases {
+    assert_every_case("post", |case| {
         let output = case["output"].as_str().unwrap();
         let got = postprocess(
             output,
             case["lang"].as_str().unwrap(),
             &strings(&case["entities"]),
         );
-        let want = case["postprocessed"].as_str().unwrap();
-        if got != want {
-            failures.push(format!("{output:?}\n  want {want:?}\n  got  {got:?}"));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {}:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+        (case["postprocessed"].as_str().unwrap().to_string(), got)
+    });
 }
