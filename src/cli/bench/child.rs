@@ -15,7 +15,7 @@ use super::rows::parse_backend;
 use crate::cli::options::{resolve_model, DtypeChoice, RuntimeOptions};
 use saar::engine::kernels::set_backend;
 use saar::engine::marian::bench::{
-    bench_marian_with, MarianBenchLengths, MarianBenchOptions, MarianShape,
+    bench_marian_with, MarianBenchLengths, MarianBenchOptions, MarianShape, ShapeFamily,
 };
 use saar::engine::{generate, llm, CausalLm, GenerationSettings};
 use saar::model::Weights;
@@ -226,7 +226,13 @@ fn measure_marian(
     let figures =
         bench_marian_with(shape, batch, lengths, &options).context("running the Marian model")?;
     Ok(json!({
-        "format": job.format.clone().unwrap_or_else(|| format!("marian-{}", figures.dtype)),
+        "format": job.format.clone().unwrap_or_else(|| {
+            let family = match shape.family {
+                ShapeFamily::Marian => "marian",
+                ShapeFamily::IndicTrans2 => "indictrans2",
+            };
+            format!("{family}-{}", figures.dtype)
+        }),
         "shape": job.shape,
         "dtype": figures.dtype,
         "device": figures.device,

@@ -20,6 +20,12 @@ pub enum BenchShape {
     /// Marian, Helsinki-NLP/opus-mt-hi-en's shape: runs the Marian rows (see --batch).
     #[value(name = "opus-mt-hi-en")]
     OpusMtHiEn,
+    /// IndicTrans2, ai4bharat/indictrans2-indic-en-dist-200M's shape (Marian's rows).
+    #[value(name = "indictrans2-dist-200m")]
+    IndicTrans2Dist200m,
+    /// IndicTrans2, ai4bharat/indictrans2-indic-en-1B's shape.
+    #[value(name = "indictrans2-1b")]
+    IndicTrans2_1b,
     /// Test-sized (as are the other tiny-*): a quick check that the whole path runs.
     #[value(name = "tiny-qwen2")]
     TinyQwen2,
@@ -50,6 +56,10 @@ impl BenchShape {
             BenchShape::TinyLlama => ShapeKind::Llm(Shape::tiny(Arch::Llama)),
             BenchShape::TinyGemma3 => ShapeKind::Llm(Shape::tiny(Arch::Gemma3)),
             BenchShape::OpusMtHiEn => ShapeKind::Marian(MarianShape::opus_mt_base()),
+            BenchShape::IndicTrans2Dist200m => {
+                ShapeKind::Marian(MarianShape::indictrans2_dist_200m())
+            }
+            BenchShape::IndicTrans2_1b => ShapeKind::Marian(MarianShape::indictrans2_1b()),
             BenchShape::TinyMarian => ShapeKind::Marian(MarianShape::tiny()),
         }
     }
