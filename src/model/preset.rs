@@ -25,6 +25,10 @@ const SOURCES: &[(&str, &str)] = &[
     ),
     ("gemma-3-4b", include_str!("../../models/gemma-3-4b.toml")),
     (
+        "gemma-3-4b-bf16",
+        include_str!("../../models/gemma-3-4b-bf16.toml"),
+    ),
+    (
         "llama-3.2-3b",
         include_str!("../../models/llama-3.2-3b.toml"),
     ),
@@ -67,7 +71,8 @@ pub struct Preset {
     /// For GGUF presets: the one `.gguf` file to fetch from `repo`.
     #[serde(default)]
     pub gguf: Option<String>,
-    /// Where tokenizer.json and friends come from when `repo` lacks them (GGUF repos).
+    /// Where tokenizer.json and friends come from when `repo` lacks them (GGUF repos
+    /// whose metadata is not enough, or whose original repository is ungated).
     #[serde(default)]
     pub tokenizer_repo: Option<String>,
     #[serde(default)]
@@ -90,7 +95,9 @@ pub struct Preset {
 }
 
 impl Preset {
-    /// Repo and revision for the tokenizer files.
+    /// Repo and revision for the tokenizer files. A GGUF preset without
+    /// `tokenizer_repo` looks for them beside the `.gguf` and, finding none there,
+    /// rebuilds the tokenizer from the file's own metadata.
     pub fn tokenizer_source(&self) -> (&str, &str) {
         match &self.tokenizer_repo {
             Some(repo) => (repo, self.tokenizer_revision.as_deref().unwrap_or("main")),
@@ -109,9 +116,6 @@ impl Preset {
         }
         match &self.gguf {
             Some(file) if !file.ends_with(".gguf") => Err(format!("gguf `{file}` is not a .gguf")),
-            Some(_) if self.tokenizer_repo.is_none() => {
-                Err("a GGUF preset needs tokenizer_repo".to_string())
-            }
             _ if self.revision.is_empty() || self.context_length == 0 || self.size_mb == 0 => {
                 Err("revision, context_length and size_mb must be set".to_string())
             }
@@ -264,7 +268,7 @@ mod tests {
         assert_eq!(
             gated,
             [
-                "gemma-3-4b",
+                "gemma-3-4b-bf16",
                 "llama-3.2-3b",
                 "indictrans2-hi-en",
                 "indictrans2-hi-en-1b",
@@ -285,9 +289,9 @@ mod tests {
     #[test]
     fn validation_rejects_broken_presets() {
         let good: Preset = toml::from_str(SOURCES[0].1).expect("parses");
-        let mut no_tokenizer = good.clone();
-        no_tokenizer.tokenizer_repo = None;
-        assert!(no_tokenizer.validate("qwen3-1.7b").is_err());
+        let mut no_file = good.clone();
+        no_file.gguf = Some("weights.bin".to_string());
+        assert!(no_file.validate("qwen3-1.7b").is_err());
         assert!(good.validate("other-name").is_err());
         let mut bad_repo = good.clone();
         bad_repo.repo = "just-a-name".to_string();

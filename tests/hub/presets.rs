@@ -294,3 +294,31 @@ fn indictrans2_presets_resolve_load_and_translate_through_the_cli() {
         assert!(record["generated_tokens"].as_u64().unwrap() > 0, "{record}");
     }
 }
+
+/// A GGUF preset without `tokenizer_repo` (gemma-3-4b: Google's own repository is
+/// gated) asks only its own repository: the `.gguf` is all it downloads, and the
+/// tokenizer is left to the file's metadata.
+#[test]
+fn a_gguf_preset_without_a_tokenizer_repo_downloads_the_file_alone() {
+    let preset = find_preset("gemma-3-4b").unwrap().expect("preset");
+    assert!(!preset.gated && preset.tokenizer_repo.is_none());
+    let gguf = preset.gguf.as_deref().expect("a GGUF preset");
+    let repo = FakeRepo::new().commit(
+        "4444444444444444444444444444444444444444",
+        Some(&preset.revision),
+        &[(gguf, GGUF)],
+    );
+    let hub = FakeHub::start(vec![(&preset.repo, repo)]);
+    let cache = tempfile::tempdir().unwrap();
+    let spec = ModelSpec::parse("gemma-3-4b").unwrap();
+    let files = resolve(&spec, &settings(&hub, cache.path())).expect("resolves");
+    match &files.weights {
+        Weights::Gguf(path) => assert_eq!(std::fs::read(path).unwrap(), GGUF),
+        other => panic!("expected the GGUF, got {other:?}"),
+    }
+    assert!(files.tokenizer.is_none() && files.tokenizer_config.is_none());
+    assert!(hub
+        .requests()
+        .iter()
+        .all(|seen| seen.url.contains(&preset.repo)));
+}
