@@ -54,6 +54,8 @@ pub struct StepReport {
     pub prefill_tokens: usize,
     /// Sequences that ended in this step (cancelled ones included).
     pub finished: usize,
+    /// Sequences the step's forward ran (decoding or prefilling).
+    pub sequences: usize,
 }
 
 struct Sequence {
@@ -241,6 +243,7 @@ impl Scheduler {
         if plan.iter().all(Option::is_none) {
             return report;
         }
+        report.sequences = plan.iter().flatten().count();
         let started = Instant::now();
         let outcome = {
             let mut segments = Vec::new();
