@@ -16,7 +16,9 @@ mod scheduler;
 mod shared;
 mod sink;
 
-pub use budget::{default_kv_budget_bytes, KvBudget};
+pub use budget::{
+    default_kv_budget_bytes, KvBudget, MAX_DEFAULT_SEQUENCES, TYPICAL_SEQUENCE_POSITIONS,
+};
 pub use scheduler::{PrefillPolicy, Scheduler, SchedulerOptions, SequenceId, StepReport};
 pub(crate) use shared::stopped as batch_stopped;
 pub use shared::{BatchHandle, BatchObserver, BatchState, BatchThreadOptions, BatchedSequence};

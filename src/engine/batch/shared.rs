@@ -110,8 +110,8 @@ impl BatchHandle {
             });
         }
         let info = Arc::new(model.info().clone());
-        let max_sequences = options.scheduler.max_sequences.max(1);
         let scheduler = Scheduler::new(model, options.scheduler)?;
+        let max_sequences = scheduler.max_sequences();
         let (commands, inbox) = channel();
         let thread = BatchThread {
             scheduler,
