@@ -13,6 +13,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use corpus::*;
+use serde_json::Value;
 use support::*;
 
 #[test]
@@ -116,6 +117,57 @@ fn corpus_with_bad_documents_gets_one_record_each_and_resumes_without_redoing() 
     assert_eq!(records(&out).len(), 43);
     assert!(ids(&records(&out)).values().all(|&n| n == 1));
 }
+#[test]
+fn parallel_documents_give_the_same_file_as_one_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = model(tmp.path());
+    let dir = write_corpus(tmp.path(), 9);
+    write_bad_documents(&dir);
+    // A document given twice (skipped the second time) and one that is empty.
+    let jsonl = tmp.path().join("more.jsonl");
+    let repeated = serde_json::json!({"id": "twice", "text": article(70)}).to_string();
+    let lines = [
+        repeated.clone(),
+        r#"{"id":"j-empty","text":""}"#.into(),
+        repeated,
+    ];
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+    let run = |parallel: &str| {
+        let out = tmp.path().join(format!("parallel-{parallel}.jsonl"));
+        let inputs = [dir.to_str().unwrap(), jsonl.to_str().unwrap()];
+        let args = batch_args(&model, out.to_str().unwrap(), &inputs);
+        let args: Vec<&str> = (args.iter())
+            .map(|&arg| if arg == "2" { "6" } else { arg })
+            .chain(["--parallel", parallel])
+            .collect();
+        let output = saar(&args, b"", tmp.path());
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let line = summary_line(&output);
+        let untimed: Vec<Value> = records(&out)
+            .into_iter()
+            .map(|mut record| {
+                for field in TIMES {
+                    record.as_object_mut().unwrap().remove(field);
+                }
+                record
+            })
+            .collect();
+        (line.split(';').next().unwrap().to_string(), untimed)
+    };
+    let (one_line, one) = run("1");
+    assert!(one_line.contains("skipped 1, failed 6"), "{one_line}");
+    assert_eq!(run("4"), (one_line, one));
+}
+
+/// The fields of a record that measure time.
+const TIMES: [&str; 5] = [
+    "elapsed_secs",
+    "prefill_secs",
+    "decode_secs",
+    "prefill_tokens_per_sec",
+    "decode_tokens_per_sec",
+];
+
 #[test]
 fn both_tasks_record_a_summary_and_a_translation() {
     let tmp = tempfile::tempdir().unwrap();
