@@ -4,7 +4,7 @@
 use anyhow::bail;
 use clap::Args;
 
-use saar::engine::batch::{BatchThreadOptions, MAX_DEFAULT_SEQUENCES, TYPICAL_SEQUENCE_POSITIONS};
+use saar::engine::batch::{MAX_DEFAULT_SEQUENCES, TYPICAL_SEQUENCE_POSITIONS};
 use saar::engine::SchedulerOptions;
 use saar::task::Model;
 
@@ -53,9 +53,5 @@ pub fn share(model: Model, scheduler: Option<SchedulerOptions>) -> anyhow::Resul
     let Some(scheduler) = scheduler else {
         return Ok(model);
     };
-    Ok(model.share(BatchThreadOptions {
-        scheduler,
-        observer: None,
-        hold_first_step: false,
-    })?)
+    Ok(model.share(scheduler.into())?)
 }

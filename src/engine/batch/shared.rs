@@ -34,6 +34,17 @@ pub struct BatchThreadOptions {
     pub hold_first_step: bool,
 }
 
+impl From<SchedulerOptions> for BatchThreadOptions {
+    /// A thread with no observer that steps at once.
+    fn from(scheduler: SchedulerOptions) -> Self {
+        Self {
+            scheduler,
+            observer: None,
+            hold_first_step: false,
+        }
+    }
+}
+
 enum Command {
     Submit {
         prompt: Vec<u32>,
