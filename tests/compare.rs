@@ -197,26 +197,8 @@ fn without_references_translate_reports_speeds_but_no_scores() {
 /// The files of the runs directory, with their contents.
 /// Run files with the fields that measure time taken out of their records.
 fn untimed(files: &[(String, String)]) -> Vec<(String, Vec<serde_json::Value>)> {
-    let times = [
-        "elapsed_secs",
-        "prefill_secs",
-        "decode_secs",
-        "prefill_tokens_per_sec",
-        "decode_tokens_per_sec",
-    ];
     (files.iter())
-        .map(|(name, text)| {
-            let records = (text.lines())
-                .map(|line| {
-                    let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
-                    for field in times {
-                        record.as_object_mut().unwrap().remove(field);
-                    }
-                    record
-                })
-                .collect();
-            (name.clone(), records)
-        })
+        .map(|(name, text)| (name.clone(), corpus::untimed_records(text)))
         .collect()
 }
 

@@ -112,14 +112,9 @@ impl BatchHandle {
     /// Starts the batching thread over `model`; [`EngineError::NotBatched`] for a model
     /// that cannot run many sequences at once.
     pub fn spawn(
-        mut model: Box<dyn CausalLm>,
+        model: Box<dyn CausalLm>,
         options: BatchThreadOptions,
     ) -> Result<Self, EngineError> {
-        if model.batched().is_none() {
-            return Err(EngineError::NotBatched {
-                architecture: model.info().architecture.clone(),
-            });
-        }
         let info = Arc::new(model.info().clone());
         let scheduler = Scheduler::new(model, options.scheduler)?;
         let max_sequences = scheduler.max_sequences();
