@@ -243,6 +243,20 @@ mod tests {
         metrics.request("/v1/chat/completions", 200, 0.5);
         metrics.tokens("tiny", 12, 7);
         metrics.queue_depth("tiny", 3);
+        let step = |sequences| saar::engine::batch::StepReport {
+            sequences,
+            ..Default::default()
+        };
+        for (sequences, waiting) in [(3, 2), (1, 0)] {
+            metrics.batch(
+                "tiny",
+                &BatchState {
+                    step: Some(step(sequences)),
+                    running: sequences,
+                    waiting,
+                },
+            );
+        }
         let text = metrics.render();
         for line in [
             "saar_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 2",
@@ -250,6 +264,10 @@ mod tests {
             "saar_prompt_tokens_total{model=\"tiny\"} 12",
             "saar_queue_depth{model=\"tiny\"} 3",
             "saar_request_duration_seconds_count{route=\"/v1/chat/completions\"} 2",
+            "saar_batch_max_sequences{model=\"tiny\"} 3",
+            "saar_batch_waiting{model=\"tiny\"} 0",
+            "saar_batch_step_sequences_count{model=\"tiny\"} 2",
+            "saar_batch_step_sequences_sum{model=\"tiny\"} 4.0",
         ] {
             assert!(
                 text.lines().any(|l| l == line),
