@@ -91,6 +91,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     if args.max_queue == 0 {
         bail!("--max-queue must be at least 1");
     }
+    let batching = args.batching.scheduler()?;
     let seconds = |flag: &str, secs: f64| {
         if secs.is_finite() && secs >= 0.0 {
             Ok(Duration::from_secs_f64(secs))
@@ -122,7 +123,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         addr: SocketAddr::new(args.host, args.port),
         api_key: args.api_key.clone().filter(|key| !key.is_empty()),
         max_queue: args.max_queue,
-        batching: args.batching.scheduler()?,
+        batching,
         max_body: args.max_body,
         request_timeout,
         shutdown_grace,
