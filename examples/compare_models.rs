@@ -30,6 +30,11 @@ fn main() -> common::AnyResult<()> {
     let cache = RunCache {
         dir: std::env::temp_dir().join("saar-compare-models-runs"),
         force: false,
+        // An LLM's articles decode together, as many as the KV budget holds (at most 8).
+        batching: Some(saar::engine::SchedulerOptions {
+            max_sequences: 0,
+            ..Default::default()
+        }),
     };
     let mut runs = Vec::new();
     for files in models {

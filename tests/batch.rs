@@ -117,6 +117,43 @@ fn corpus_with_bad_documents_gets_one_record_each_and_resumes_without_redoing() 
     assert!(ids(&records(&out)).values().all(|&n| n == 1));
 }
 #[test]
+fn parallel_documents_give_the_same_file_as_one_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = model(tmp.path());
+    let dir = write_corpus(tmp.path(), 9);
+    write_bad_documents(&dir);
+    // A document given twice (skipped the second time) and one that is empty.
+    let jsonl = tmp.path().join("more.jsonl");
+    let repeated = serde_json::json!({"id": "twice", "text": article(70)}).to_string();
+    let lines = [
+        repeated.clone(),
+        r#"{"id":"j-empty","text":""}"#.into(),
+        repeated,
+    ];
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+    let run = |parallel: &str| {
+        let out = tmp.path().join(format!("parallel-{parallel}.jsonl"));
+        let inputs = [dir.to_str().unwrap(), jsonl.to_str().unwrap()];
+        let args = batch_args(&model, out.to_str().unwrap(), &inputs);
+        let args: Vec<&str> = (args.iter())
+            .map(|&arg| if arg == "2" { "6" } else { arg })
+            .chain(["--parallel", parallel])
+            .collect();
+        let output = saar(&args, b"", tmp.path());
+        assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+        let line = summary_line(&output);
+        let written = std::fs::read_to_string(&out).unwrap();
+        (
+            line.split(';').next().unwrap().to_string(),
+            untimed_records(&written),
+        )
+    };
+    let (one_line, one) = run("1");
+    assert!(one_line.contains("skipped 1, failed 6"), "{one_line}");
+    assert_eq!(run("4"), (one_line, one));
+}
+
+#[test]
 fn both_tasks_record_a_summary_and_a_translation() {
     let tmp = tempfile::tempdir().unwrap();
     let model = model(tmp.path());
@@ -151,7 +188,10 @@ fn killed_runs_resume_to_every_document_exactly_once() {
     let total = 20;
     std::fs::write(&corpus, jsonl_corpus(total)).unwrap();
     let out = tmp.path().join("out.jsonl");
-    let args = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
+    // Four documents in flight: the ones after a killed run's last record are lost
+    // with it, never half written.
+    let mut args = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
+    args.extend(["--parallel", "4"]);
     let mut torn_before = false;
     for stop in STOPS {
         let before = whole_lines(&out);

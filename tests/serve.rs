@@ -223,6 +223,47 @@ fn sixteen_concurrent_clients_each_get_their_own_answer() {
 }
 
 #[test]
+fn concurrent_requests_join_one_batched_step_and_answer_as_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_dir(tmp.path(), Arch::Qwen3, &Shape::tiny(Arch::Qwen3));
+    let options = ServerOptions {
+        batch_gate: true,
+        extra: vec!["--parallel", "4", "--kv-cache-mib", "64"],
+        ..ServerOptions::default()
+    };
+    let server = Server::start(tmp.path(), &[model.to_str().unwrap()], options);
+    let questions = ["बजट?", "मेट्रो कब खुलेगी?", "बारिश कितनी हुई?", "एक"];
+    let answer = |server: &Server, q: &str| {
+        let mut reply = server.post_json("/v1/chat/completions", &chat_body(q, 10, false));
+        reply.as_object_mut().unwrap().remove("id");
+        untimed(reply)
+    };
+    let alone: Vec<Value> = (questions.iter())
+        .map(|q| {
+            server.open_batch_gate();
+            answer(&server, q)
+        })
+        .collect();
+    assert_eq!(server.metric("saar_batch_max_sequences{"), 1.0);
+    // Prompts shorter than a prefill chunk join one per step, so all meet in one step
+    // when none ends within as many tokens.
+    for reply in &alone {
+        let tokens = reply["usage"]["completion_tokens"].as_u64().unwrap();
+        assert!(tokens >= questions.len() as u64, "precondition: {reply}");
+    }
+    let together: Vec<Value> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (questions.iter())
+            .map(|q| scope.spawn(|| answer(&server, q)))
+            .collect();
+        server.wait_for_metric("saar_batch_waiting{", "4");
+        server.open_batch_gate();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    assert_eq!(together, alone);
+    assert_eq!(server.metric("saar_batch_max_sequences{"), 4.0);
+}
+
+#[test]
 fn a_full_queue_answers_429_and_both_held_requests_finish() {
     let tmp = tempfile::tempdir().unwrap();
     let model = tiny_dir(tmp.path(), Arch::Qwen2, &Shape::tiny(Arch::Qwen2));

@@ -1,7 +1,8 @@
 //! `saar batch`: many documents through one loaded model (an LLM, or a Marian model for
 //! translation), one JSON record per document appended to `--out`. A bad document gets
 //! an error record and the run goes on; a rerun of the same command skips what is
-//! done, so a crash costs one document. The driver is the library's
+//! done, so a crash costs one document. An LLM has `--parallel` documents in flight,
+//! decoding together; records still come in input order. The driver is the library's
 //! [`saar::task::batch::BatchPlan::run`]; this file is options and progress.
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use saar::task::batch::{
 use saar::task::TaskSettings;
 
 use super::batch_progress::Progress;
+use super::batching::{self, BatchingOptions};
 use super::llm;
 use super::options::{GenerationOptions, ModelOptions, RuntimeOptions};
 use super::summarize::{Lang, LengthArg};
@@ -61,6 +63,8 @@ pub struct BatchArgs {
     #[command(flatten)]
     pub runtime: RuntimeOptions,
     #[command(flatten)]
+    pub batching: BatchingOptions,
+    #[command(flatten)]
     pub generation: GenerationOptions,
     #[command(flatten)]
     pub mt: MtOptions,
@@ -96,6 +100,7 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         retry_failed: args.retry_failed,
     };
     let placement = args.runtime.placement()?;
+    let scheduler = args.batching.scheduler()?;
     // Translating alone defaults to the translation model; a summary needs an LLM.
     let default_for = match job.task {
         BatchTask::Translate => saar::task::TaskKind::Translate,
@@ -115,8 +120,9 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         .filter(|doc| args.shard.is_none_or(|shard| shard.contains(&doc.id)))
         .collect();
     let name = files.name.clone();
-    let mut model = saar::task::Model::load(files, &placement, prompts)
+    let model = saar::task::Model::load(files, &placement, prompts)
         .with_context(|| format!("loading model `{name}`"))?;
+    let mut model = batching::share(model, scheduler)?;
     // Settle what is done first, so progress and its ETA count only the work left.
     let pending = plan.pending(&documents, &mut resumed.done);
     let mut progress = Progress::new(pending.todo.len(), args.quiet);

@@ -1,6 +1,7 @@
 //! `saar compare`: several models over the same articles, one model loaded at a time;
 //! prints a Markdown table of per-model figures and writes a self-contained HTML report.
 //! Each model's run is kept as a batch output file, so a rerun only runs what is new.
+//! An LLM has `--parallel` articles in flight, decoding together, as `saar batch` does.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use clap::{Args, ValueEnum};
 use saar::task::compare::{self, CompareTask, Comparison, Progress, RunCache};
 use saar::task::TaskSettings;
 
+use super::batching::BatchingOptions;
 use super::llm;
 use super::options::{GenerationOptions, ModelOptions, RuntimeOptions};
 use super::summarize::LengthArg;
@@ -46,6 +48,8 @@ pub struct CompareArgs {
     pub prompts: Option<PathBuf>,
     #[command(flatten)]
     pub runtime: RuntimeOptions,
+    #[command(flatten)]
+    pub batching: BatchingOptions,
     #[command(flatten)]
     pub generation: GenerationOptions,
     /// Where each model's run is kept (one batch output file per model, task and
@@ -87,6 +91,7 @@ pub fn run(args: &CompareArgs) -> anyhow::Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| default_runs_dir(&args.report)),
         force: args.force,
+        batching: args.batching.scheduler()?,
     };
     // Every model is resolved and checked against the task before any runs.
     let mut resolved = Vec::with_capacity(args.models.len());

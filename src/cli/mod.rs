@@ -4,6 +4,7 @@
 
 mod batch;
 mod batch_progress;
+mod batching;
 mod bench;
 mod compare;
 mod generate;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::bail;
 use clap::Args;
 
+use super::batching::BatchingOptions;
 use super::options::RuntimeOptions;
 use crate::serve::{self, ServeSettings};
 
@@ -34,6 +35,8 @@ pub struct ServeArgs {
     pub prompts: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub runtime: RuntimeOptions,
+    #[command(flatten)]
+    pub batching: BatchingOptions,
     /// The address to bind; the default serves this machine only.
     #[arg(
         long,
@@ -59,7 +62,8 @@ pub struct ServeArgs {
         help_heading = "Server"
     )]
     pub api_key: Option<String>,
-    /// Requests that may wait for each model; more are refused with 429.
+    /// Requests that may wait for each model (beyond the --parallel it runs); more are
+    /// refused with 429.
     #[arg(long, default_value_t = 64, help_heading = "Server")]
     pub max_queue: usize,
     /// The largest request body, in bytes; larger ones get 413.
@@ -87,6 +91,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     if args.max_queue == 0 {
         bail!("--max-queue must be at least 1");
     }
+    let batching = args.batching.scheduler()?;
     let seconds = |flag: &str, secs: f64| {
         if secs.is_finite() && secs >= 0.0 {
             Ok(Duration::from_secs_f64(secs))
@@ -118,6 +123,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         addr: SocketAddr::new(args.host, args.port),
         api_key: args.api_key.clone().filter(|key| !key.is_empty()),
         max_queue: args.max_queue,
+        batching,
         max_body: args.max_body,
         request_timeout,
         shutdown_grace,

@@ -150,9 +150,11 @@ impl ApiError {
         match err {
             Error::Task(TaskError::Unsupported { .. } | TaskError::ContextTooSmall { .. })
             | Error::Prompt(_)
-            | Error::Engine(EngineError::ContextOverflow { .. } | EngineError::EmptyPrompt) => {
-                Self::bad_request(message)
-            }
+            | Error::Engine(
+                EngineError::ContextOverflow { .. }
+                | EngineError::EmptyPrompt
+                | EngineError::KvBudget { .. },
+            ) => Self::bad_request(message),
             Error::Input(_) | Error::Chunk(_) => Self::unprocessable(message),
             _ => Self::internal(message),
         }

@@ -1,7 +1,7 @@
 //! What `GET /metrics` reports, in the Prometheus/OpenMetrics text format
 //! (prometheus-client): requests by route and status, tokens in and out, each model's
-//! queue depth and running request, cancelled generations, and histograms of time to
-//! first token and of request latency.
+//! queue depth and running requests, cancelled generations, histograms of time to
+//! first token and of request latency, and how full an LLM's batched steps are.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -9,6 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use saar::engine::batch::BatchState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -42,6 +43,14 @@ pub(crate) struct Metrics {
     queue: Family<ModelLabels, Gauge>,
     running: Family<ModelLabels, Gauge>,
     cancelled: Family<ModelLabels, Counter>,
+    batch_step: Family<ModelLabels, Histogram>,
+    batch_most: Family<ModelLabels, Gauge>,
+    batch_waiting: Family<ModelLabels, Gauge>,
+}
+
+/// Buckets of 1 to 64 sequences.
+fn sequences_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(1.0, 2.0, 7))
 }
 
 impl Metrics {
@@ -57,6 +66,26 @@ impl Metrics {
         let queue = Family::<ModelLabels, Gauge>::default();
         let running = Family::<ModelLabels, Gauge>::default();
         let cancelled = Family::<ModelLabels, Counter>::default();
+        let batch_step = Family::<ModelLabels, Histogram>::new_with_constructor(
+            sequences_histogram as fn() -> _,
+        );
+        let batch_most = Family::<ModelLabels, Gauge>::default();
+        let batch_waiting = Family::<ModelLabels, Gauge>::default();
+        registry.register(
+            "saar_batch_step_sequences",
+            "Sequences each batched decoding step of an LLM ran",
+            batch_step.clone(),
+        );
+        registry.register(
+            "saar_batch_max_sequences",
+            "The most sequences one batched step of an LLM has run",
+            batch_most.clone(),
+        );
+        registry.register(
+            "saar_batch_waiting",
+            "Sequences waiting to join an LLM's batch",
+            batch_waiting.clone(),
+        );
         registry.register(
             "saar_requests",
             "HTTP requests by route and status",
@@ -107,6 +136,9 @@ impl Metrics {
             queue,
             running,
             cancelled,
+            batch_step,
+            batch_most,
+            batch_waiting,
         }
     }
 
@@ -159,12 +191,36 @@ impl Metrics {
             .set(depth as i64);
     }
 
-    pub fn running(&self, model: &str, running: bool) {
-        self.running
-            .get_or_create(&ModelLabels {
-                model: model.to_string(),
-            })
-            .set(i64::from(running));
+    /// A request of `model` started (`true`) or ended running.
+    pub fn running(&self, model: &str, started: bool) {
+        let gauge = self.running.get_or_create(&ModelLabels {
+            model: model.to_string(),
+        });
+        if started {
+            gauge.inc();
+        } else {
+            gauge.dec();
+        }
+    }
+
+    /// What `model`'s batching thread reports after commands and steps.
+    pub fn batch(&self, model: &str, state: &BatchState) {
+        let labels = ModelLabels {
+            model: model.to_string(),
+        };
+        self.batch_waiting
+            .get_or_create(&labels)
+            .set(state.waiting as i64);
+        if let Some(step) = state.step {
+            let sequences = step.sequences as i64;
+            self.batch_step
+                .get_or_create(&labels)
+                .observe(sequences as f64);
+            let most = self.batch_most.get_or_create(&labels);
+            if sequences > most.get() {
+                most.set(sequences);
+            }
+        }
     }
 
     pub fn cancelled(&self, model: &str) {
@@ -187,6 +243,20 @@ mod tests {
         metrics.request("/v1/chat/completions", 200, 0.5);
         metrics.tokens("tiny", 12, 7);
         metrics.queue_depth("tiny", 3);
+        let step = |sequences| saar::engine::batch::StepReport {
+            sequences,
+            ..Default::default()
+        };
+        for (sequences, waiting) in [(3, 2), (1, 0)] {
+            metrics.batch(
+                "tiny",
+                &BatchState {
+                    step: Some(step(sequences)),
+                    running: sequences,
+                    waiting,
+                },
+            );
+        }
         let text = metrics.render();
         for line in [
             "saar_requests_total{route=\"/v1/chat/completions\",status=\"200\"} 2",
@@ -194,6 +264,10 @@ mod tests {
             "saar_prompt_tokens_total{model=\"tiny\"} 12",
             "saar_queue_depth{model=\"tiny\"} 3",
             "saar_request_duration_seconds_count{route=\"/v1/chat/completions\"} 2",
+            "saar_batch_max_sequences{model=\"tiny\"} 3",
+            "saar_batch_waiting{model=\"tiny\"} 0",
+            "saar_batch_step_sequences_count{model=\"tiny\"} 2",
+            "saar_batch_step_sequences_sum{model=\"tiny\"} 4.0",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

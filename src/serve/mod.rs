@@ -1,6 +1,7 @@
 //! `saar serve`: the HTTP door onto the same model API the CLI uses. axum on tokio
-//! answers HTTP; each model lives on a thread of its own ([`worker`]) behind a bounded
-//! queue, so no handler ever runs model code. Routes: OpenAI's chat completions,
+//! answers HTTP; each model lives on threads of its own ([`worker`]) behind a bounded
+//! queue, so no handler ever runs model code. An LLM's requests decode together in one
+//! batch (`--parallel`). Routes: OpenAI's chat completions,
 //! completions and models, saar's summarize and translate, health and metrics.
 
 mod api;
@@ -21,7 +22,7 @@ use anyhow::Context;
 use axum::routing::{get, post};
 use axum::Router;
 
-use saar::engine::Placement;
+use saar::engine::{Placement, SchedulerOptions};
 use saar::model::ModelFiles;
 use saar::prompt::TaskPrompts;
 
@@ -39,6 +40,8 @@ pub struct ServeSettings {
     pub addr: SocketAddr,
     pub api_key: Option<String>,
     pub max_queue: usize,
+    /// How an LLM's requests decode together; `None`: one at a time.
+    pub batching: Option<SchedulerOptions>,
     pub max_body: usize,
     pub request_timeout: Option<Duration>,
     pub shutdown_grace: Duration,
@@ -95,6 +98,7 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
                 settings.placement.clone(),
                 settings.prompts.clone(),
                 settings.max_queue,
+                settings.batching.clone(),
                 metrics.clone(),
                 loaded.clone(),
             )

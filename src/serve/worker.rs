@@ -1,17 +1,21 @@
-//! One thread per model owns the loaded [`Model`] and runs its requests in order, so
-//! HTTP handlers never touch candle or the kernels. Requests wait in a bounded queue
-//! (`--max-queue`): when it is full a request is refused at once (429) instead of
-//! growing a backlog. A request whose client went away is skipped, or stopped at its
-//! next token; a panic in one request is caught and answered with a 500.
+//! Each model's threads own the loaded [`Model`], so HTTP handlers never touch candle
+//! or the kernels. A dispatcher hands requests to runners: one for a translation model
+//! (requests in order), `--parallel` for an LLM, whose runners each drive a fork of the
+//! model on its batching thread, so a request joins the running batch at the next step
+//! instead of waiting for whole generations. Requests wait in a bounded queue
+//! (`--max-queue`) for a free runner: when it is full a request is refused at once (429)
+//! instead of growing a backlog. A request whose client went away is skipped, or
+//! stopped at its next token; a panic in one request is caught and answered with a 500.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, OnceLock};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use saar::engine::{ModelInfo, Placement};
+use saar::engine::batch::{BatchObserver, BatchThreadOptions};
+use saar::engine::{ModelInfo, Placement, SchedulerOptions};
 use saar::model::ModelFiles;
 use saar::prompt::{Message, TaskPrompts};
 use saar::task::{Completion, Model, Record, TaskSettings};
@@ -70,6 +74,7 @@ impl ModelHandle {
         placement: Placement,
         prompts: TaskPrompts,
         max_queue: usize,
+        batching: Option<SchedulerOptions>,
         metrics: Arc<Metrics>,
         loaded: std::sync::mpsc::Sender<Result<String, String>>,
     ) -> std::io::Result<Self> {
@@ -86,7 +91,15 @@ impl ModelHandle {
         let load_files = files.clone();
         std::thread::Builder::new()
             .name(format!("saar-model-{id}"))
-            .spawn(move || thread.run(load_files, placement, prompts, jobs, loaded))?;
+            .spawn(move || {
+                let loading = Loading {
+                    files: load_files,
+                    placement,
+                    prompts,
+                    batching,
+                };
+                thread.run(loading, jobs, loaded)
+            })?;
         Ok(Self {
             id,
             files,
@@ -129,7 +142,15 @@ impl ModelHandle {
     }
 }
 
-/// The thread's side of a model.
+/// What a model's thread loads.
+struct Loading {
+    files: ModelFiles,
+    placement: Placement,
+    prompts: TaskPrompts,
+    batching: Option<SchedulerOptions>,
+}
+
+/// The dispatcher's side of a model.
 struct Worker {
     id: String,
     waiting: Arc<AtomicUsize>,
@@ -140,13 +161,11 @@ struct Worker {
 impl Worker {
     fn run(
         self,
-        files: ModelFiles,
-        placement: Placement,
-        prompts: TaskPrompts,
+        loading: Loading,
         jobs: Receiver<Job>,
         loaded: std::sync::mpsc::Sender<Result<String, String>>,
     ) {
-        let mut model = match Model::load(files, &placement, prompts) {
+        let model = match self.load(loading) {
             Ok(model) => model,
             Err(err) => {
                 let _ = loaded.send(Err(format!(
@@ -158,9 +177,19 @@ impl Worker {
             }
         };
         let _ = self.info.set(model.info().clone());
+        let runners = match self.start_runners(model) {
+            Ok(runners) => runners,
+            Err(err) => {
+                let _ = loaded.send(Err(format!("starting model `{}`: {err}", self.id)));
+                return;
+            }
+        };
         let _ = loaded.send(Ok(self.id.clone()));
-        let mut gate = test_gate();
-        for job in jobs {
+        let mut gate = test_gate("SAAR_SERVE_TEST_GATE");
+        // A job is taken from the queue only once a runner is free, so the queue's
+        // depth is the requests that wait.
+        while runners.free.recv().is_ok() {
+            let Ok(job) = jobs.recv() else { break };
             let depth = self.waiting.fetch_sub(1, Ordering::SeqCst) - 1;
             self.metrics.queue_depth(&self.id, depth);
             self.metrics.running(&self.id, true);
@@ -170,8 +199,87 @@ impl Worker {
             if job.cancel.load(Ordering::Relaxed) {
                 self.metrics.running(&self.id, false);
                 self.metrics.cancelled(&self.id);
+                let _ = runners.freed.send(());
                 continue;
             }
+            if runners.jobs.send(job).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Loads the model; an LLM goes onto a batching thread when `batching` says so.
+    fn load(&self, loading: Loading) -> saar::Result<Model> {
+        let model = Model::load(loading.files, &loading.placement, loading.prompts)?;
+        let Some(scheduler) = loading.batching else {
+            return Ok(model);
+        };
+        let (metrics, id) = (self.metrics.clone(), self.id.clone());
+        let observer: BatchObserver = Box::new(move |state| metrics.batch(&id, state));
+        let step_gate = std::env::var_os("SAAR_SERVE_TEST_BATCH_GATE").is_some();
+        let model = model.share(BatchThreadOptions {
+            scheduler,
+            observer: Some(observer),
+            hold_first_step: step_gate,
+        })?;
+        if let (Some(batch), Some(mut gate)) = (
+            model.batch().cloned(),
+            test_gate("SAAR_SERVE_TEST_BATCH_GATE"),
+        ) {
+            std::thread::spawn(move || loop {
+                gate.wait();
+                batch.release_step();
+            });
+        }
+        Ok(model)
+    }
+
+    /// One runner thread per sequence the model decodes together, each with its own
+    /// fork of a shared model (the model itself when it runs one at a time).
+    fn start_runners(&self, model: Model) -> std::io::Result<Runners> {
+        let count = model.parallel();
+        let mut models: Vec<Model> = (1..count).filter_map(|_| model.fork()).collect();
+        models.push(model);
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let (freed, free) = channel();
+        for (i, model) in models.into_iter().enumerate() {
+            let _ = freed.send(());
+            let runner = Runner {
+                id: self.id.clone(),
+                metrics: self.metrics.clone(),
+                queue: queue.clone(),
+                freed: freed.clone(),
+            };
+            std::thread::Builder::new()
+                .name(format!("saar-run-{}-{i}", self.id))
+                .spawn(move || runner.run(model))?;
+        }
+        Ok(Runners { jobs, free, freed })
+    }
+}
+
+/// The dispatcher's way to its runners.
+struct Runners {
+    jobs: Sender<Job>,
+    /// One message per free runner.
+    free: Receiver<()>,
+    freed: Sender<()>,
+}
+
+/// A thread that runs requests on its model, one at a time.
+struct Runner {
+    id: String,
+    metrics: Arc<Metrics>,
+    queue: Arc<Mutex<Receiver<Job>>>,
+    freed: Sender<()>,
+}
+
+impl Runner {
+    fn run(self, mut model: Model) {
+        loop {
+            let job = self.queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+            let Ok(job) = job else { return };
             let outcome = catch_unwind(AssertUnwindSafe(|| run_job(&mut model, &job)));
             self.metrics.running(&self.id, false);
             let reply = match outcome {
@@ -184,6 +292,7 @@ impl Worker {
                 self.metrics.cancelled(&self.id);
             }
             let _ = job.reply.send(reply);
+            let _ = self.freed.send(());
         }
     }
 }
@@ -223,11 +332,14 @@ fn run_job(model: &mut Model, job: &Job) -> Reply {
     result.unwrap_or_else(|err| Reply::Failed(ApiError::from_task(&err)))
 }
 
-/// A test-only hook: with `SAAR_SERVE_TEST_GATE` naming a FIFO, the worker reads one
-/// line from it before each request, so a test can hold a request at a known point
-/// (to fill the queue, or to be sure a stream is running) without timing guesses. The
-/// FIFO is opened for reading and writing, so a read waits for the next line instead
-/// of ending when a writer closes, and lines written ahead are kept in order.
+/// Test-only hooks, each a FIFO named by an environment variable: with
+/// `SAAR_SERVE_TEST_GATE`, the dispatcher reads one line before each request, so a test
+/// can hold a request at a known point (to fill the queue, or to be sure a stream is
+/// running); with `SAAR_SERVE_TEST_BATCH_GATE`, an LLM's batch starting from idle takes
+/// its first step only after a line, so a test can have requests join the same step.
+/// No timing guesses either way. The FIFO is opened for reading and writing, so a read
+/// waits for the next line instead of ending when a writer closes, and lines written
+/// ahead are kept in order.
 struct TestGate(std::io::BufReader<std::fs::File>);
 
 impl TestGate {
@@ -238,8 +350,8 @@ impl TestGate {
     }
 }
 
-fn test_gate() -> Option<TestGate> {
-    let path = std::env::var_os("SAAR_SERVE_TEST_GATE")?;
+fn test_gate(variable: &str) -> Option<TestGate> {
+    let path = std::env::var_os(variable)?;
     let fifo = std::fs::OpenOptions::new()
         .read(true)
         .write(true)

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod compare;
 mod control;
 pub(crate) mod model;
+mod output;
 mod record;
 mod session;
 mod summarize;

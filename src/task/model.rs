@@ -10,6 +10,7 @@
 use super::control::StopWhen;
 use super::record::{ModelStamp, Record};
 use super::{summarize, translate, translate_mt, Completion, Event, LlmSession, TaskError, Usage};
+use crate::engine::batch::{BatchHandle, BatchThreadOptions};
 use crate::engine::indictrans::IndicTransTranslator;
 use crate::engine::marian::{MarianSettings, MarianTranslator};
 use crate::engine::translator::SentenceTranslator;
@@ -203,6 +204,45 @@ impl Model {
             engine,
             info,
         })
+    }
+
+    /// Moves an LLM onto a batching thread so that clones of this model
+    /// ([`fork`](Self::fork)), each driven by a thread of its own, decode together in
+    /// one batch. A translation model, or an LLM that cannot batch, is kept as it is.
+    pub fn share(self, options: BatchThreadOptions) -> Result<Self> {
+        let engine = match self.engine {
+            Engine::Llm(session) => Engine::Llm(session.share(options)?),
+            engine => engine,
+        };
+        Ok(Self { engine, ..self })
+    }
+
+    /// Another handle on a shared model's batch; `None` for a model that is not shared.
+    pub fn fork(&self) -> Option<Self> {
+        match &self.engine {
+            Engine::Llm(session) => Some(Self {
+                files: self.files.clone(),
+                engine: Engine::Llm(session.fork()?),
+                info: self.info.clone(),
+            }),
+            Engine::Marian(_) | Engine::IndicTrans(_) => None,
+        }
+    }
+
+    /// The batching thread of a shared LLM.
+    pub fn batch(&self) -> Option<&BatchHandle> {
+        match &self.engine {
+            Engine::Llm(session) => session.batch(),
+            Engine::Marian(_) | Engine::IndicTrans(_) => None,
+        }
+    }
+
+    /// How many sequences this model decodes together (1 unless it is shared).
+    pub fn parallel(&self) -> usize {
+        match &self.engine {
+            Engine::Llm(session) => session.parallel(),
+            Engine::Marian(_) | Engine::IndicTrans(_) => 1,
+        }
     }
 
     pub fn kind(&self) -> ModelKind {

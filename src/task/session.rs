@@ -1,8 +1,14 @@
 //! A loaded LLM with everything needed to run a task prompt through it: tokenizer,
 //! chat template and task templates. Tasks ask it for completions and token budgets.
+//! The model is the session's own (one sequence at a time), or runs on a batching
+//! thread that many clones of the session share ([`LlmSession::share`]).
 
-use super::control::{Interrupt, StopFilter, StopWhen};
-use crate::engine::{self, CausalLm, GenerationSettings, Placement, StopReason};
+use std::sync::Arc;
+
+use super::control::StopWhen;
+use super::output::Output;
+use crate::engine::batch::{BatchHandle, BatchThreadOptions};
+use crate::engine::{self, CausalLm, GenerationSettings, Placement};
 use crate::model::tokenizer::ModelTokenizer;
 use crate::model::ModelFiles;
 use crate::prompt::{self, ChatTemplate, Message, PromptVars, Task, TaskPrompts};
@@ -14,13 +20,22 @@ const CONTEXT_MARGIN: usize = 16;
 
 /// A model ready to run task prompts.
 pub struct LlmSession {
-    model: Box<dyn CausalLm>,
-    tokenizer: ModelTokenizer,
+    decoder: Decoder,
+    /// Shared by the clones of a batched session.
+    tokenizer: Arc<ModelTokenizer>,
     /// `None` for a model with no chat template: it can only continue raw text.
-    chat: Option<ChatTemplate>,
-    prompts: TaskPrompts,
-    files: ModelFiles,
+    chat: Option<Arc<ChatTemplate>>,
+    prompts: Arc<TaskPrompts>,
+    files: Arc<ModelFiles>,
     context_length: usize,
+}
+
+/// What runs the session's generations.
+enum Decoder {
+    /// The session's own model, one sequence at a time.
+    Own(Box<dyn CausalLm>),
+    /// A sequence each in the batch of a thread that clones of this session share.
+    Shared(BatchHandle),
 }
 
 /// One model call's output and cost.
@@ -123,13 +138,59 @@ impl LlmSession {
             None => model.info().context_length,
         };
         Ok(Self {
-            model,
-            tokenizer,
-            chat,
-            prompts,
-            files,
+            decoder: Decoder::Own(model),
+            tokenizer: Arc::new(tokenizer),
+            chat: chat.map(Arc::new),
+            prompts: Arc::new(prompts),
+            files: Arc::new(files),
             context_length,
         })
+    }
+
+    /// Moves the model onto a batching thread, so that clones of the session
+    /// ([`fork`](Self::fork)) decode together. A model that cannot batch stays the
+    /// session's own; so does an already shared session's.
+    pub fn share(self, options: BatchThreadOptions) -> Result<Self> {
+        let decoder = match self.decoder {
+            Decoder::Own(mut model) => match model.batched() {
+                Some(_) => Decoder::Shared(BatchHandle::spawn(model, options)?),
+                None => Decoder::Own(model),
+            },
+            shared => shared,
+        };
+        Ok(Self { decoder, ..self })
+    }
+
+    /// Another session on the same batching thread; `None` for a session that owns
+    /// its model.
+    pub fn fork(&self) -> Option<Self> {
+        match &self.decoder {
+            Decoder::Own(_) => None,
+            Decoder::Shared(handle) => Some(Self {
+                decoder: Decoder::Shared(handle.clone()),
+                tokenizer: self.tokenizer.clone(),
+                chat: self.chat.clone(),
+                prompts: self.prompts.clone(),
+                files: self.files.clone(),
+                context_length: self.context_length,
+            }),
+        }
+    }
+
+    /// The batching thread a shared session runs on.
+    pub fn batch(&self) -> Option<&BatchHandle> {
+        match &self.decoder {
+            Decoder::Own(_) => None,
+            Decoder::Shared(handle) => Some(handle),
+        }
+    }
+
+    /// How many sequences run together: 1 for a session that owns its model.
+    pub fn parallel(&self) -> usize {
+        match &self.decoder {
+            Decoder::Own(_) => 1,
+            Decoder::Shared(handle) => handle.max_sequences(),
+        }
     }
 
     pub fn files(&self) -> &ModelFiles {
@@ -137,7 +198,10 @@ impl LlmSession {
     }
 
     pub fn info(&self) -> &engine::ModelInfo {
-        self.model.info()
+        match &self.decoder {
+            Decoder::Own(model) => model.info(),
+            Decoder::Shared(handle) => handle.info(),
+        }
     }
 
     pub fn tokenizer(&self) -> &ModelTokenizer {
@@ -182,6 +246,52 @@ impl LlmSession {
         Ok(self.run(&prompt, settings, stop, sink)?.trimmed())
     }
 
+    /// [`complete`](Self::complete) for each of `inputs`, with no streaming; the
+    /// completions come in input order. A shared session runs up to
+    /// [`parallel`](Self::parallel) of them together, each on a fork driven by a thread
+    /// of its own; a session that owns its model runs them one after another.
+    /// `started(i)` hears when input `i` is handed to the model (all at once when
+    /// they run together). The first error, in input order, is returned.
+    pub fn complete_each(
+        &mut self,
+        task: Task,
+        inputs: &[PromptVars],
+        settings: &GenerationSettings,
+        stop: &StopWhen,
+        started: &mut dyn FnMut(usize),
+    ) -> Result<Vec<Completion>> {
+        let workers = self.parallel().min(inputs.len());
+        if workers <= 1 {
+            return (inputs.iter().enumerate())
+                .map(|(i, vars)| {
+                    started(i);
+                    self.complete(task, vars, settings, stop, &mut |_| {})
+                })
+                .collect();
+        }
+        (0..inputs.len()).for_each(&mut *started);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done: Vec<std::sync::Mutex<Option<Result<Completion>>>> =
+            inputs.iter().map(|_| Default::default()).collect();
+        std::thread::scope(|scope| {
+            for mut fork in (0..workers).filter_map(|_| self.fork()) {
+                let (next, done) = (&next, &done);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(vars) = inputs.get(i) else { break };
+                    let completion = fork.complete(task, vars, settings, stop, &mut |_| {});
+                    *done[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(completion);
+                });
+            }
+        });
+        done.into_iter()
+            .map(|slot| {
+                let slot = slot.into_inner().unwrap_or_else(|e| e.into_inner());
+                slot.unwrap_or_else(|| Err(engine::batch::batch_stopped().into()))
+            })
+            .collect()
+    }
+
     /// Renders a conversation with the model's chat template (generation prompt added)
     /// and generates the assistant's answer.
     pub fn chat(
@@ -218,57 +328,23 @@ impl LlmSession {
         stop: &StopWhen,
         sink: &mut dyn FnMut(&str),
     ) -> Result<Completion> {
-        self.model.reset();
-        let mut stream = self.tokenizer.stream();
-        let mut filter = StopFilter::new(&stop.strings);
-        let mut text = String::new();
-        let mut interrupt = None;
-        let mut show = |piece: &str, text: &mut String| {
-            sink(piece);
-            text.push_str(piece);
-        };
-        let generation = engine::generate(self.model.as_mut(), prompt, settings, &mut |token| {
-            if let Some(piece) = stream.push(token) {
-                show(&filter.push(&piece), &mut text);
+        let mut output = Output::new(self.tokenizer.stream(), stop);
+        let generation = match &mut self.decoder {
+            Decoder::Own(model) => {
+                model.reset();
+                engine::generate(model.as_mut(), prompt, settings, &mut |token| {
+                    output.token(token, sink)
+                })?
             }
-            interrupt = stop.interrupted();
-            !filter.hit() && interrupt.is_none()
-        })?;
-        if let Some(rest) = stream.finish() {
-            let shown = filter.push(&rest);
-            show(&shown, &mut text);
-        }
-        if !filter.hit() {
-            let held = filter.finish();
-            show(&held, &mut text);
-        }
-        let finish = match (interrupt, generation.stop) {
-            (Some(Interrupt::Cancelled), _) => Finish::Cancelled,
-            (Some(Interrupt::TimedOut), _) => Finish::TimedOut,
-            _ if filter.hit() => Finish::StopString,
-            (None, StopReason::Eos | StopReason::Stopped) => Finish::Eos,
-            (None, StopReason::MaxNewTokens | StopReason::ContextFull) => Finish::Length,
+            Decoder::Shared(handle) => output.generate_batched(handle, prompt, settings, sink)?,
         };
-        let usage = Usage {
-            calls: 1,
-            prompt_tokens: generation.prompt_tokens,
-            generated_tokens: generation.tokens.len(),
-            prefill_secs: generation.prefill_secs,
-            decode_secs: generation.decode_secs,
-        };
-        Ok(Completion {
-            text,
-            usage,
-            finish,
-            prompt_ids: prompt.to_vec(),
-            output_ids: generation.tokens,
-        })
+        Ok(output.finish(prompt, generation, sink))
     }
 
     /// The chat template, or the error that says the model has none.
     fn chat_template(&self) -> Result<&ChatTemplate> {
         if let Some(chat) = &self.chat {
-            return Ok(chat);
+            return Ok(chat.as_ref());
         }
         // Loading found none; asking the tokenizer again gives the error that says why.
         Err(match self.tokenizer.chat_template() {

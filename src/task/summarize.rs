@@ -1,8 +1,9 @@
 //! Summaries. An article that fits the model's context is summarized in one call;
 //! a longer one goes map-reduce: each chunk is summarized, then the partial summaries
 //! are combined with the `combine` prompt, in rounds until one call can hold them.
+//! On a shared (batched) session the chunks of a round are decoded together.
 
-use super::{Event, LlmSession, TaskError, TaskSettings, Usage};
+use super::{Completion, Event, LlmSession, TaskError, TaskSettings, Usage};
 use crate::prompt::{PromptVars, Task};
 use crate::text::{self, Chunk, ChunkSettings, TokenCounter};
 use crate::Result;
@@ -51,23 +52,16 @@ pub fn summarize(
     }
     let chunks: Vec<&str> = chunks.iter().map(|c| c.text(article).trim()).collect();
     let mut usage = Usage::default();
-    let mut partials = Vec::with_capacity(chunks.len());
-    for (i, chunk) in chunks.iter().enumerate() {
+    let inputs: Vec<PromptVars> = chunks.iter().map(|c| styled(PromptVars::new(*c))).collect();
+    let mut step = |i: usize| {
         events(Event::Step(format!(
             "summarizing chunk {}/{}",
             i + 1,
             chunks.len()
-        )));
-        let done = session.complete(
-            Task::Summarize,
-            &styled(PromptVars::new(*chunk)),
-            generation,
-            stop,
-            &mut |_| {},
-        )?;
-        usage.add(&done.usage);
-        partials.push(done.text);
-    }
+        )))
+    };
+    let done = session.complete_each(Task::Summarize, &inputs, generation, stop, &mut step)?;
+    let mut partials = texts(done, &mut usage);
     let combine_budget = session.text_budget(
         Task::Combine,
         &styled(PromptVars::combine(Vec::new())),
@@ -101,23 +95,29 @@ pub fn summarize(
             }
             .into());
         }
-        partials = Vec::with_capacity(groups.len());
-        for (i, group) in groups.into_iter().enumerate() {
+        let inputs: Vec<PromptVars> = groups
+            .into_iter()
+            .map(|group| styled(PromptVars::combine(group)))
+            .collect();
+        let mut step = |i: usize| {
             events(Event::Step(format!(
                 "combine round {rounds}: group {}",
                 i + 1
-            )));
-            let done = session.complete(
-                Task::Combine,
-                &styled(PromptVars::combine(group)),
-                generation,
-                stop,
-                &mut |_| {},
-            )?;
-            usage.add(&done.usage);
-            partials.push(done.text);
-        }
+            )))
+        };
+        let done = session.complete_each(Task::Combine, &inputs, generation, stop, &mut step)?;
+        partials = texts(done, &mut usage);
     }
+}
+
+/// The texts of `done`, in order, their usage added to `usage`.
+fn texts(done: Vec<Completion>, usage: &mut Usage) -> Vec<String> {
+    (done.into_iter())
+        .map(|done| {
+            usage.add(&done.usage);
+            done.text
+        })
+        .collect()
 }
 
 /// How many tokens of article text one summarize call holds with `settings`.

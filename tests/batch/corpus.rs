@@ -214,3 +214,25 @@ pub fn marian_model(root: &Path) -> PathBuf {
     }
     dir
 }
+
+/// The fields of a record that measure time.
+pub const TIMES: [&str; 5] = [
+    "elapsed_secs",
+    "prefill_secs",
+    "decode_secs",
+    "prefill_tokens_per_sec",
+    "decode_tokens_per_sec",
+];
+
+/// The records of a JSON-lines text, without the fields that measure time.
+pub fn untimed_records(text: &str) -> Vec<Value> {
+    (text.lines())
+        .map(|line| {
+            let mut record: Value = serde_json::from_str(line).unwrap();
+            for field in TIMES {
+                record.as_object_mut().unwrap().remove(field);
+            }
+            record
+        })
+        .collect()
+}

@@ -17,6 +17,8 @@ const PATIENCE: Duration = Duration::from_secs(120);
 pub struct ServerOptions {
     /// Hold each request at the worker until [`Server::open_gate`].
     pub gate: bool,
+    /// Hold an LLM batch's first step until [`Server::open_batch_gate`].
+    pub batch_gate: bool,
     pub api_key: Option<&'static str>,
     pub extra: Vec<&'static str>,
 }
@@ -29,6 +31,7 @@ pub struct Server {
     base: String,
     lines: Lines,
     gate: Option<PathBuf>,
+    batch_gate: Option<PathBuf>,
     key: Option<&'static str>,
     agent: ureq::Agent,
 }
@@ -41,15 +44,27 @@ impl Server {
             command.args(["-m", model]);
         }
         command.args(&options.extra);
-        let gate = options.gate.then(|| {
-            let fifo = cache.join("gate.fifo");
-            let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
-            assert!(made.success());
-            fifo
-        });
-        if let Some(fifo) = &gate {
-            command.env("SAAR_SERVE_TEST_GATE", fifo);
-        }
+        let fifo = |wanted: bool, name: &str, variable: &str, command: &mut Command| {
+            wanted.then(|| {
+                let fifo = cache.join(name);
+                let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+                assert!(made.success());
+                command.env(variable, &fifo);
+                fifo
+            })
+        };
+        let gate = fifo(
+            options.gate,
+            "gate.fifo",
+            "SAAR_SERVE_TEST_GATE",
+            &mut command,
+        );
+        let batch_gate = fifo(
+            options.batch_gate,
+            "batch-gate.fifo",
+            "SAAR_SERVE_TEST_BATCH_GATE",
+            &mut command,
+        );
         match options.api_key {
             Some(key) => command.env("SAAR_API_KEY", key),
             None => command.env_remove("SAAR_API_KEY"),
@@ -94,6 +109,7 @@ impl Server {
             base,
             lines,
             gate,
+            batch_gate,
             key: options.api_key,
             agent: ureq::AgentBuilder::new().timeout_read(PATIENCE).build(),
         }
@@ -199,12 +215,12 @@ impl Server {
 
     /// Lets the worker start one held request.
     pub fn open_gate(&self) {
-        let fifo = self.gate.as_ref().expect("started with a gate");
-        let mut writer = std::fs::OpenOptions::new()
-            .write(true)
-            .open(fifo)
-            .expect("open the gate");
-        writer.write_all(b"go\n").unwrap();
+        write_line(self.gate.as_ref().expect("started with a gate"));
+    }
+
+    /// Lets a held batch take its first step (or the next batch, when none is held).
+    pub fn open_batch_gate(&self) {
+        write_line(self.batch_gate.as_ref().expect("started with a batch gate"));
     }
 
     pub fn terminate(&self) {
@@ -235,6 +251,14 @@ impl Drop for Server {
 const CLOSED: &str = "(stderr closed)";
 
 /// Waits for a stderr line that `wanted` accepts and returns it.
+fn write_line(fifo: &Path) {
+    let mut writer = std::fs::OpenOptions::new()
+        .write(true)
+        .open(fifo)
+        .expect("open the gate");
+    writer.write_all(b"go\n").unwrap();
+}
+
 fn wait_for_line(lines: &Lines, wanted: impl Fn(&str) -> bool) -> String {
     let (store, signal) = &**lines;
     let deadline = Instant::now() + PATIENCE;

@@ -41,6 +41,24 @@ impl KvBudget {
     }
 }
 
+/// The positions of the sequence [`KvBudget::default_sequences`] counts with: a
+/// document of about 3,500 tokens and its answer.
+pub const TYPICAL_SEQUENCE_POSITIONS: usize = 4096;
+
+/// The most sequences [`KvBudget::default_sequences`] gives: past this, on a CPU, a
+/// step's rows no longer come for nearly free.
+pub const MAX_DEFAULT_SEQUENCES: usize = 8;
+
+impl KvBudget {
+    /// How many sequences of [`TYPICAL_SEQUENCE_POSITIONS`] (or the whole context, when
+    /// shorter) the budget holds together, 1 to [`MAX_DEFAULT_SEQUENCES`].
+    pub fn default_sequences(&self, model: &dyn BatchedLm) -> usize {
+        let positions = TYPICAL_SEQUENCE_POSITIONS.min(model.info().context_length);
+        let one = model.kv_bytes(positions).max(1);
+        (self.bytes / one).clamp(1, MAX_DEFAULT_SEQUENCES)
+    }
+}
+
 /// A quarter of the memory the system reports available (Linux `MemAvailable`),
 /// between 256 MiB and 8 GiB; 1 GiB where it reports none.
 pub fn default_kv_budget_bytes() -> usize {

@@ -6,16 +6,22 @@
 //!   sequence with a [`SequenceCache`] of its own.
 //! - [`Scheduler`]: continuous batching over a `BatchedLm`: sequences join at a step
 //!   boundary, leave as they finish, and sample and stop exactly as [`generate`] does.
+//! - [`BatchHandle`]: a thread that owns a `Scheduler`, shared by many callers.
 //! - [`SequenceSink`]: where a sequence's tokens and its end go (a channel for a server).
 //!
 //! [`generate`]: crate::engine::generate()
 
 mod budget;
 mod scheduler;
+mod shared;
 mod sink;
 
-pub use budget::{default_kv_budget_bytes, KvBudget};
+pub use budget::{
+    default_kv_budget_bytes, KvBudget, MAX_DEFAULT_SEQUENCES, TYPICAL_SEQUENCE_POSITIONS,
+};
 pub use scheduler::{PrefillPolicy, Scheduler, SchedulerOptions, SequenceId, StepReport};
+pub(crate) use shared::stopped as batch_stopped;
+pub use shared::{BatchHandle, BatchObserver, BatchState, BatchThreadOptions, BatchedSequence};
 pub use sink::{ChannelSink, SequenceEvent, SequenceSink};
 
 use candle_core::Tensor;

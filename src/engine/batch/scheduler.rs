@@ -28,7 +28,8 @@ pub enum PrefillPolicy {
 
 #[derive(Debug, Clone)]
 pub struct SchedulerOptions {
-    /// Sequences decoded together at most.
+    /// Sequences decoded together at most; 0: as many as the KV budget holds of a
+    /// typical length ([`KvBudget::default_sequences`]).
     pub max_sequences: usize,
     /// KV cache budget for all sequences in flight; `None`: [`KvBudget::from_mib`]'s default.
     pub kv_cache_mib: Option<usize>,
@@ -54,6 +55,8 @@ pub struct StepReport {
     pub prefill_tokens: usize,
     /// Sequences that ended in this step (cancelled ones included).
     pub finished: usize,
+    /// Sequences the step's forward ran (decoding or prefilling).
+    pub sequences: usize,
 }
 
 struct Sequence {
@@ -119,11 +122,16 @@ impl Scheduler {
                 architecture: model.info().architecture.clone(),
             });
         }
+        let budget = KvBudget::from_mib(options.kv_cache_mib);
+        let max_sequences = match (options.max_sequences, model.batched()) {
+            (0, Some(batched)) => budget.default_sequences(batched),
+            (given, _) => given,
+        };
         Ok(Self {
             model,
-            budget: KvBudget::from_mib(options.kv_cache_mib),
+            budget,
             options: SchedulerOptions {
-                max_sequences: options.max_sequences.max(1),
+                max_sequences,
                 ..options
             },
             reserved: 0,
@@ -201,6 +209,11 @@ impl Scheduler {
         self.running.len()
     }
 
+    /// Sequences decoded together at most.
+    pub fn max_sequences(&self) -> usize {
+        self.options.max_sequences
+    }
+
     /// Sequences submitted that have not joined yet.
     pub fn waiting(&self) -> usize {
         self.waiting.len()
@@ -241,6 +254,7 @@ impl Scheduler {
         if plan.iter().all(Option::is_none) {
             return report;
         }
+        report.sequences = plan.iter().flatten().count();
         let started = Instant::now();
         let outcome = {
             let mut segments = Vec::new();

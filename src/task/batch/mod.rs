@@ -8,6 +8,7 @@ mod input;
 mod job;
 mod marian;
 mod output;
+mod parallel;
 mod record;
 mod run;
 mod shard;

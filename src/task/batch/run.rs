@@ -1,8 +1,9 @@
 //! The batch driver that `saar batch` and `saar compare` share: documents go through
 //! one loaded model and each gets one record, written whole to a [`RecordSink`] in
 //! input order. A model takes a document at a time through the one model API, except
-//! that a Marian model's sentence batches span documents (see `marian.rs`). A bad document gets an error record and the run
-//! goes on; only a sink that cannot be written stops it.
+//! that a Marian model's sentence batches span documents (see `marian.rs`) and a shared
+//! LLM has several documents in flight (see `parallel.rs`). A bad document gets an error
+//! record and the run goes on; only a sink that cannot be written stops it.
 
 use std::time::Instant;
 
@@ -200,6 +201,9 @@ impl BatchPlan {
         if let Some(translator) = model.sentence_translator() {
             return super::marian::run(translator, writer, todo, events);
         }
+        if model.parallel() > 1 {
+            return super::parallel::run(self, model, writer, todo, events);
+        }
         self.run_each(model, writer, todo, events)
     }
 
@@ -234,7 +238,7 @@ impl BatchPlan {
     }
 
     /// Each part runs even when the other failed, and what succeeded is kept.
-    fn process(&self, model: &mut Model, article: &text::Prepared) -> Outcome {
+    pub(super) fn process(&self, model: &mut Model, article: &text::Prepared) -> Outcome {
         let settings = &self.job.settings;
         let mut outcome = Outcome::default();
         if self.job.task.summarizes() {

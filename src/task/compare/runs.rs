@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::{
     score_outputs, CompareError, CompareTask, Document, DocumentOutput, ModelRun, Progress,
 };
-use crate::engine::Placement;
+use crate::engine::{Placement, SchedulerOptions};
 use crate::model::ModelFiles;
 use crate::prompt::TaskPrompts;
 use crate::score::check_numbers;
@@ -19,12 +19,14 @@ use crate::task::batch::{
 };
 use crate::task::{Model, TaskSettings, Usage};
 
-/// Where runs are kept, and whether to redo them.
+/// Where runs are kept, whether to redo them, and how an LLM runs its documents.
 #[derive(Debug, Clone)]
 pub struct RunCache {
     pub dir: PathBuf,
     /// Redo every document instead of reusing earlier records.
     pub force: bool,
+    /// Documents an LLM decodes together (see [`Model::share`]); `None`: one at a time.
+    pub batching: Option<SchedulerOptions>,
 }
 
 /// A model's run, and how much of it came from earlier runs.
@@ -126,6 +128,9 @@ pub fn run_cached(
         let mut events = progress_events(ran, progress);
         let sink: &mut dyn RecordSink = &mut output;
         let mut model = Model::load(files, placement, prompts)?;
+        if let Some(scheduler) = &cache.batching {
+            model = model.share(scheduler.clone().into())?;
+        }
         plan.run(&mut model, &pending.todo, &mut resumed, sink, &mut events)?;
     }
     drop(output);

@@ -1,11 +1,14 @@
 //! Many sequences decoded together by the [`Scheduler`] give what each gives alone:
 //! every family, safetensors and GGUF, saar's kernels and candle's path, with prompts
-//! of different lengths joining and leaving at different steps.
+//! of different lengths joining and leaving at different steps; and through a
+//! [`BatchHandle`] shared by threads.
 
 use std::sync::mpsc;
 
 use super::*;
-use crate::engine::batch::{ChannelSink, PrefillPolicy, SequenceEvent};
+use crate::engine::batch::{
+    BatchHandle, BatchThreadOptions, BatchedSequence, ChannelSink, PrefillPolicy, SequenceEvent,
+};
 use crate::engine::kernels::{with_backend, Backend};
 use crate::engine::{
     generate, Generation, GenerationSettings, Scheduler, SchedulerOptions, StopReason,
@@ -234,6 +237,19 @@ fn the_kv_budget_bounds_sequences_in_flight_and_refuses_one_that_cannot_fit() {
         most = most.max(scheduler.running());
     }
     assert_eq!(most, 5);
+    // Left to the budget, the sequences in flight are as many as it holds of 4096
+    // positions, or the whole context when shorter (2048 here; with the 256 spare, about
+    // 1.7 MiB each), 1 to 8.
+    let mut model = scheduler.into_model();
+    for (mib, sequences) in [(1, 1), (10, 5), (64, 8)] {
+        let auto = SchedulerOptions {
+            kv_cache_mib: Some(mib),
+            ..options(0, PrefillPolicy::Shared)
+        };
+        let scheduler = Scheduler::new(model, auto).unwrap();
+        assert_eq!(scheduler.max_sequences(), sequences, "{mib} MiB");
+        model = scheduler.into_model();
+    }
     drop(sender);
     let finished = receiver
         .iter()
@@ -290,5 +306,64 @@ fn cancelled_and_disconnected_sequences_stop_and_the_others_finish() {
     assert!(want[2].tokens.starts_with(&ends[&2].tokens));
     for i in [0, 1, 3, 4] {
         assert_eq!(ends[&i].tokens, want[i].tokens, "sequence {i}");
+    }
+}
+
+/// The tokens of one sequence of a [`BatchHandle`], checked against its end.
+fn read(sequence: &BatchedSequence) -> Generation {
+    let mut tokens = Vec::new();
+    loop {
+        match sequence.events().recv().unwrap() {
+            SequenceEvent::Token(token) => tokens.push(token),
+            SequenceEvent::Finished(outcome) => {
+                let generation = outcome.unwrap();
+                assert_eq!(generation.tokens, tokens, "the channel saw every token");
+                return generation;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_batch_handle_shared_by_threads_decodes_each_sequence_as_alone() {
+    let (_dir, files) = tiny_model(Family::Qwen2);
+    let mut model = load_cpu(&files).unwrap();
+    let requests = requests(model.info().vocab_size, 0.0);
+    let want = alone(model.as_mut(), &requests);
+    let handle = BatchHandle::spawn(
+        model,
+        BatchThreadOptions {
+            hold_first_step: true,
+            ..options(3, PrefillPolicy::Shared).into()
+        },
+    )
+    .unwrap();
+    assert_eq!(handle.max_sequences(), 3);
+    let refused = handle.submit(Vec::new(), &requests[0].settings);
+    assert!(matches!(refused, Err(EngineError::EmptyPrompt)));
+    // Cancelled while its batch is held: it ends with no token, and the batch goes on.
+    let cancelled = handle.submit(vec![1, 2], &requests[0].settings).unwrap();
+    cancelled.cancel();
+    let got: Vec<Generation> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (requests.iter())
+            .map(|r| {
+                let sequence = handle.submit(r.prompt.clone(), &r.settings).unwrap();
+                scope.spawn(move || read(&sequence))
+            })
+            .collect();
+        handle.release_step();
+        runs.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    let stopped = read(&cancelled);
+    assert_eq!(
+        (stopped.tokens.len(), stopped.stop),
+        (0, StopReason::Stopped)
+    );
+    for (i, (got, want)) in got.iter().zip(&want).enumerate() {
+        assert_eq!(
+            (&got.tokens, got.stop),
+            (&want.tokens, want.stop),
+            "sequence {i}"
+        );
     }
 }
