@@ -164,6 +164,18 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, axum::Json(self.body())).into_response();
+        // These answers can come before the request's body was read (a missing key,
+        // a body over the limit, an unknown route). The connection then cannot carry
+        // another request, and hyper closes it: saying so keeps a client from sending
+        // its next request into a connection that is going away.
+        if matches!(
+            self.status,
+            StatusCode::UNAUTHORIZED | StatusCode::PAYLOAD_TOO_LARGE | StatusCode::NOT_FOUND
+        ) {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if let Some(secs) = self.retry_after {
             response
                 .headers_mut()
