@@ -37,12 +37,9 @@ pub enum CompareError {
     },
     #[error("the run of `{model}` has no output for article `{id}`; rerun with --force")]
     MissingOutput { model: String, id: String },
-    #[error("cannot list {path}: {source}; give article files or a readable folder")]
-    ListDir {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The io::Error is in the message, so it is not also a `source` (said once).
+    #[error("cannot list {path}: {error}; give article files or a readable folder")]
+    ListDir { path: String, error: std::io::Error },
     #[error("no articles: {0} holds no .txt files; give article files or a folder of *.txt")]
     NoDocuments(String),
     #[error("two articles have the id `{0}`: give files with different names")]
@@ -100,9 +97,9 @@ pub fn read_documents(inputs: &[PathBuf]) -> Result<Vec<Document>, CompareError>
 }
 
 fn list_txt(dir: &Path) -> Result<Vec<PathBuf>, CompareError> {
-    let list_error = |source| CompareError::ListDir {
+    let list_error = |error| CompareError::ListDir {
         path: dir.display().to_string(),
-        source,
+        error,
     };
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(list_error)? {
@@ -227,5 +224,19 @@ mod tests {
             matches!(err, CompareError::MissingId { line: 1, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_unlistable_folder_or_unreadable_references_say_the_cause_once() {
+        let dir = folder();
+        let gone = dir.path().join("gone");
+        let listed = list_txt(&gone).unwrap_err();
+        let mut docs = read_documents(&[dir.path().to_path_buf()]).unwrap();
+        let unread = attach_references(&mut docs, &gone).unwrap_err();
+        for err in [listed, unread] {
+            let cause = std::fs::read(&gone).unwrap_err().to_string();
+            let shown = format!("{:#}", anyhow::Error::new(err));
+            assert_eq!(shown.matches(&cause).count(), 1, "{shown}");
+        }
     }
 }
