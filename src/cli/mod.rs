@@ -20,7 +20,7 @@ mod translate;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// saar (सार, "essence"): Hindi news into English, summaries and translations,
 /// computed locally with open models.
@@ -36,7 +36,8 @@ enum Command {
     Summarize(summarize::SummarizeArgs),
     Translate(translate::TranslateArgs),
     Split(split::SplitArgs),
-    /// List the model presets and what is cached; `saar models pull NAME` downloads one.
+    /// List the model presets and what is cached; `saar models pull NAME` downloads one,
+    /// `saar models rm NAME` deletes one.
     Models(models::ModelsArgs),
     /// Score outputs against references: BLEU, chrF, chrF++ (sacrebleu-exact) and ROUGE-L.
     Score(score::Args),
@@ -48,6 +49,11 @@ enum Command {
     Serve(serve::ServeArgs),
     Generate(generate::GenerateArgs),
     Tokenize(tokenize::TokenizeArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions {
+        /// The shell to complete in
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Runs the CLI and turns its outcome into an exit code. Errors print once, as one
@@ -93,6 +99,14 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Tokenize(args) => tokenize::run(&args),
+        Command::Completions { shell } => {
+            // Written from the same clap definition that parses, so it never drifts.
+            // Into memory first: clap_complete panics on a failed write (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "saar", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -1,0 +1,44 @@
+//! What a user reads before running anything: `--help` of each command, the README,
+//! and the shell completion scripts, checked against each other and against the
+//! flags the binary really takes.
+
+use std::process::{Command, Output};
+
+fn saar(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run saar")
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = saar(args);
+    assert!(out.status.success(), "saar {args:?}: {out:?}");
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+#[test]
+fn completions_cover_every_command_in_each_shell() {
+    let help = stdout_of(&["--help"]);
+    let commands: Vec<&str> = help
+        .lines()
+        .skip_while(|line| !line.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        // Wrapped descriptions are indented further than command names.
+        .filter(|line| !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .collect();
+    assert!(commands.contains(&"models") && commands.contains(&"completions"));
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = stdout_of(&["completions", shell]);
+        for command in &commands {
+            assert!(script.contains(command), "{shell} lacks {command}");
+        }
+        assert!(script.contains("max-new-tokens"), "{shell}");
+    }
+    let out = saar(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "clap refuses an unknown shell");
+}
