@@ -369,3 +369,47 @@ fn split_counts_chunk_tokens_with_the_tokenizer_alone() {
         assert!(tokens > 0 && tokens <= 60, "{chunk}");
     }
 }
+
+#[test]
+fn threads_size_the_pool_and_verbose_names_the_model_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_gguf(tmp.path(), Arch::Qwen3, &Shape::tiny(Arch::Qwen3));
+    let model = model.to_str().unwrap();
+    let args = [
+        "summarize",
+        "-m",
+        model,
+        ARTICLE,
+        "--max-new-tokens",
+        "2",
+        "-v",
+    ];
+    let flag = saar(&[&args[..], &["--threads", "3"]].concat(), b"", tmp.path());
+    assert!(flag.status.success(), "{}", stderr(&flag));
+    let said = stderr(&flag);
+    assert!(said.contains("saar: 3 CPU threads"), "{said}");
+    // Paths, not Rust debug text such as `Gguf("…")`.
+    assert!(
+        said.contains(&format!("saar: model {model}: {model}")),
+        "{said}"
+    );
+    assert!(!said.contains("Gguf(") && !said.contains("Some("), "{said}");
+
+    let env = std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HF_HUB_CACHE", tmp.path())
+        .env("HF_HOME", tmp.path())
+        .env("SAAR_THREADS", "2")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&env).contains("saar: 2 CPU threads"),
+        "{}",
+        stderr(&env)
+    );
+
+    let zero = saar(&[&args[..], &["--threads", "0"]].concat(), b"", tmp.path());
+    assert_eq!(zero.status.code(), Some(2), "{}", stderr(&zero));
+    assert!(stderr(&zero).contains("--threads"));
+}

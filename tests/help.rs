@@ -42,3 +42,44 @@ fn completions_cover_every_command_in_each_shell() {
     let out = saar(&["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(2), "clap refuses an unknown shell");
 }
+
+/// The option names under `heading` in `saar <command> --help`.
+fn options_under(help: &str, heading: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|line| line.trim_end() != format!("{heading}:"))
+        .skip(1)
+        .take_while(|line| line.is_empty() || line.starts_with(' '))
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let line = line.strip_prefix("-v, ").unwrap_or(line);
+            let line = line.strip_prefix("-m, ").unwrap_or(line);
+            let line = line.strip_prefix("-o, ").unwrap_or(line);
+            let line = line.strip_prefix("-q, ").unwrap_or(line);
+            line.starts_with("--")
+                .then(|| line.split_whitespace().next().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn every_command_that_runs_a_model_takes_threads_beside_device() {
+    for command in [
+        "summarize",
+        "translate",
+        "split",
+        "batch",
+        "compare",
+        "serve",
+        "generate",
+        "bench",
+    ] {
+        let help = stdout_of(&[command, "--help"]);
+        let runtime = options_under(&help, "Runtime");
+        assert_eq!(
+            runtime,
+            ["--device", "--dtype", "--threads"],
+            "{command}: {help}"
+        );
+        assert!(help.contains("SAAR_THREADS"), "{command}");
+    }
+}

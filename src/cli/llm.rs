@@ -51,7 +51,16 @@ pub fn resolve_verbose(
 ) -> anyhow::Result<saar::model::ModelFiles> {
     let files = model.resolve()?;
     if verbose {
-        eprintln!("saar: model {} ({:?})", files.name, files.weights);
+        let paths: Vec<String> = files
+            .paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!("saar: model {}: {}", files.name, paths.join(", "));
+        eprintln!(
+            "saar: {} CPU threads (--threads)",
+            saar::engine::kernels::workers::threads()
+        );
     }
     Ok(files)
 }

@@ -87,7 +87,13 @@ fn shorten_candle_spin() {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    // Still one thread here: the only safe moment to size the pools through the environment
+    // (bench's child processes inherit it too).
+    if let Some(runtime) = command.runtime() {
+        runtime.apply_threads();
+    }
+    match command {
         Command::Summarize(args) => summarize::run(&args),
         Command::Translate(args) => translate::run(&args),
         Command::Split(args) => split::main(&args),
@@ -106,6 +112,26 @@ fn run() -> anyhow::Result<ExitCode> {
             clap_complete::generate(shell, &mut Cli::command(), "saar", &mut script);
             std::io::Write::write_all(&mut std::io::stdout(), &script)?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+impl Command {
+    /// The runtime options of a command that runs a model.
+    fn runtime(&self) -> Option<&options::RuntimeOptions> {
+        match self {
+            Command::Summarize(args) => Some(&args.runtime),
+            Command::Translate(args) => Some(&args.runtime),
+            Command::Split(args) => Some(&args.runtime),
+            Command::Bench(args) => Some(&args.runtime),
+            Command::Compare(args) => Some(&args.runtime),
+            Command::Batch(args) => Some(&args.runtime),
+            Command::Serve(args) => Some(&args.runtime),
+            Command::Generate(args) => Some(&args.runtime),
+            Command::Models(_)
+            | Command::Score(_)
+            | Command::Tokenize(_)
+            | Command::Completions { .. } => None,
         }
     }
 }

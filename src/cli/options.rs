@@ -44,6 +44,11 @@ pub struct RuntimeOptions {
     /// `f16`/`bf16` on a CPU store f32 matrices in that type.
     #[arg(long, env = "SAAR_DTYPE", value_enum, default_value_t = DtypeChoice::Auto)]
     pub dtype: DtypeChoice,
+    /// CPU threads the model runs on (saar's kernels and candle's). Default:
+    /// `RAYON_NUM_THREADS` if set, else every physical core.
+    #[arg(long, env = "SAAR_THREADS", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,6 +110,16 @@ pub enum OutputFormat {
 }
 
 impl RuntimeOptions {
+    /// Sizes the thread pools to `--threads`: candle, rayon and saar's kernels read
+    /// these variables once, when their pools start. Call it while the process has
+    /// one thread (changing the environment is only sound then), before any model work.
+    pub fn apply_threads(&self) {
+        if let Some(threads) = self.threads {
+            std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+            std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+        }
+    }
+
     /// Validates `--device` and `--dtype` into where the model runs.
     pub fn placement(&self) -> anyhow::Result<Placement> {
         let device = parse_device(&self.device)?;
