@@ -326,3 +326,33 @@ fn a_marian_model_translates_next_to_an_llm_and_cannot_summarize() {
     let summarize = run("summarize");
     assert_one_line_error(&summarize, "is a translation model; it cannot summarize");
 }
+
+#[test]
+fn one_model_alone_gives_its_table_and_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = corpus(tmp.path());
+    let [qwen, _] = models(tmp.path());
+    let report = tmp.path().join("one.html");
+    let output = saar(
+        &[
+            "compare",
+            "-m",
+            &qwen,
+            corpus.to_str().unwrap(),
+            "--report",
+            report.to_str().unwrap(),
+            "--max-new-tokens",
+            MAX_NEW,
+        ],
+        b"",
+        tmp.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = stdout(&output);
+    assert_eq!(table.lines().count(), 3, "header, rule, one row:\n{table}");
+    let html = std::fs::read_to_string(&report).unwrap();
+    if let Err(problem) = well_formed::check(&html) {
+        panic!("report is not well formed: {problem}");
+    }
+    assert_eq!(html.matches("<article class=\"card\"").count(), 3);
+}

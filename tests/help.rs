@@ -83,3 +83,75 @@ fn every_command_that_runs_a_model_takes_threads_beside_device() {
         assert!(help.contains("SAAR_THREADS"), "{command}");
     }
 }
+
+#[test]
+fn compare_groups_its_flags_and_says_one_model_is_enough() {
+    let help = stdout_of(&["compare", "--help"]);
+    assert_eq!(
+        options_under(&help, "Runs"),
+        ["--runs", "--force"],
+        "{help}"
+    );
+    assert_eq!(options_under(&help, "Output"), ["--verbose"], "{help}");
+    for heading in ["Generation", "Runtime", "Options"] {
+        let under = options_under(&help, heading);
+        assert!(!under
+            .iter()
+            .any(|o| o == "--runs" || o == "--force" || o == "--verbose"));
+    }
+    let flowed = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flowed.contains("One model alone also runs"), "{help}");
+}
+
+#[test]
+fn help_names_the_default_preset() {
+    let default = saar::model::default_preset().unwrap();
+    for command in ["summarize", "translate", "split", "batch", "generate"] {
+        let help = stdout_of(&[command, "--help"]);
+        let named = format!("[default: {}]", default.name);
+        assert!(
+            help.replace('\n', " ").contains(&named),
+            "{command}: {help}"
+        );
+    }
+}
+
+/// The preset names in the README's table of presets, a `-1b` suffix expanding the
+/// names before it in its row.
+fn readme_preset_names() -> Vec<String> {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let mut names = Vec::new();
+    let rows = readme
+        .lines()
+        .skip_while(|line| !line.starts_with("| preset |"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'));
+    for row in rows {
+        let first = row.split('|').nth(1).unwrap();
+        let mut row_names: Vec<String> = Vec::new();
+        for quoted in first.split('`').skip(1).step_by(2) {
+            if quoted.starts_with('-') {
+                let expanded: Vec<String> =
+                    row_names.iter().map(|n| format!("{n}{quoted}")).collect();
+                row_names.extend(expanded);
+            } else {
+                row_names.push(quoted.to_string());
+            }
+        }
+        names.extend(row_names);
+    }
+    names
+}
+
+#[test]
+fn the_readme_lists_every_preset_once() {
+    let mut listed = readme_preset_names();
+    listed.sort();
+    let mut presets: Vec<String> = saar::model::presets()
+        .unwrap()
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    presets.sort();
+    assert_eq!(listed, presets);
+}

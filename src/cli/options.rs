@@ -15,9 +15,8 @@ use saar::task::{defaults, TaskSettings};
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Model")]
 pub struct ModelOptions {
-    /// A preset (see `saar models`), a hub id `org/name[@revision]`, a local model
-    /// directory, or a `.gguf` file. Default: the registry's default preset.
-    #[arg(long, short = 'm', env = "SAAR_MODEL")]
+    // The help names the default preset, which the registry decides.
+    #[arg(long, short = 'm', env = "SAAR_MODEL", help = model_help())]
     pub model: Option<String>,
     /// Never use the network: load from the Hugging Face cache only (also HF_HUB_OFFLINE=1).
     #[arg(long)]
@@ -30,6 +29,17 @@ pub struct ModelOptions {
     /// try another template).
     #[arg(long, value_name = "FILE")]
     pub chat_template: Option<PathBuf>,
+}
+
+/// `--model`'s help, naming the registry's default preset.
+fn model_help() -> String {
+    let default = saar::model::default_preset()
+        .map(|preset| preset.name.as_str())
+        .unwrap_or("none: the preset registry is broken");
+    format!(
+        "A preset (see `saar models`), a hub id `org/name[@revision]`, a local model \
+         directory, or a `.gguf` file [default: {default}]"
+    )
 }
 
 /// Where the model runs.
