@@ -402,3 +402,64 @@ fn a_folder_as_input_and_an_output_in_a_new_folder_get_one_clean_clause_each() {
     let err = stderr(&refused).to_lowercase();
     assert_eq!(err.matches("is a directory").count(), 1, "{err}");
 }
+
+#[test]
+fn ctrl_c_says_how_far_the_run_got_and_exits_130_and_a_rerun_finishes() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let model = model(tmp.path());
+    let out = tmp.path().join("results.jsonl");
+    let corpus = tmp.path().join("three.jsonl");
+    std::fs::write(&corpus, jsonl_corpus(3)).unwrap();
+    let args = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
+
+    // The run waits before its third document, with two records on disk; the test
+    // interrupts it there, when it has said so.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args(&args)
+        .current_dir(tmp.path())
+        .env("HF_HUB_CACHE", tmp.path())
+        .env("HF_HOME", tmp.path())
+        .env("SAAR_TEST_PAUSE_AT", "begin:3")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr_lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in stderr_lines.by_ref() {
+        let line = line.unwrap();
+        let paused = line.contains("test pause before document 3");
+        seen.push(line);
+        if paused {
+            break;
+        }
+    }
+    assert!(seen.last().unwrap().contains("pause"), "{seen:?}");
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = stderr_lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    drop(child.stdin.take());
+    assert_eq!(status.code(), Some(130), "{seen:?} {rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l == "saar: interrupted after 2 documents; run the same command to resume"),
+        "{rest:?}"
+    );
+    assert_eq!(records(&out).len(), 2);
+
+    let resumed = saar(&args, b"", tmp.path());
+    assert!(
+        summary_line(&resumed).contains("done 1, skipped 2"),
+        "{}",
+        stderr(&resumed)
+    );
+    assert!(ids(&records(&out)).values().all(|&n| n == 1));
+}

@@ -109,6 +109,10 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter(|doc| args.shard.is_none_or(|shard| shard.contains(&doc.id)))
         .collect();
+    // Ctrl-C from here on says how far the run got; every record is already on disk.
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    super::interrupt::exit_on_ctrl_c(written.clone())?;
+    let (pause_before, mut begun) = (super::interrupt::pause_before(), 0);
     let name = files.name.clone();
     let mut model = saar::task::Model::load(files, &placement, prompts)
         .with_context(|| format!("loading model `{name}`"))?;
@@ -135,12 +139,19 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         &mut resumed,
         &mut output,
         &mut |event| match event {
-            BatchEvent::Begin { id } => progress.begin(id),
+            BatchEvent::Begin { id } => {
+                begun += 1;
+                if pause_before == Some(begun) {
+                    super::interrupt::pause(begun);
+                }
+                progress.begin(id)
+            }
             BatchEvent::Done {
                 id,
                 generated_tokens,
                 error,
             } => {
+                written.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 if let (Some(error), false) = (error, args.quiet) {
                     progress.note(&format!("saar: {id}: {error}"));
                 }

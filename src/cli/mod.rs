@@ -7,6 +7,7 @@ mod batch_progress;
 mod bench;
 mod compare;
 mod generate;
+mod interrupt;
 mod llm;
 mod models;
 mod one_line;
