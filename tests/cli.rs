@@ -413,3 +413,94 @@ fn threads_size_the_pool_and_verbose_names_the_model_files() {
     assert_eq!(zero.status.code(), Some(2), "{}", stderr(&zero));
     assert!(stderr(&zero).contains("--threads"));
 }
+
+/// A Qwen2 model with a 2048-token context, and the sample article `times` over.
+fn small_context_model_and_long_article(root: &std::path::Path, times: usize) -> (String, String) {
+    let mut shape = Shape::tiny(Arch::Qwen2);
+    shape.context = 2048;
+    let model = tiny_dir(root, Arch::Qwen2, &shape);
+    let article = std::fs::read_to_string(ARTICLE).unwrap().repeat(times);
+    (model.to_str().unwrap().to_string(), article)
+}
+
+#[test]
+fn a_huge_text_is_announced_before_the_work_and_refused_above_max_chunks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, article) = small_context_model_and_long_article(tmp.path(), 16);
+    let args = [
+        "summarize",
+        "-m",
+        &model,
+        "-",
+        "--max-new-tokens",
+        "1",
+        "--format",
+        "json",
+        "-v",
+    ];
+    let output = saar(&args, article.as_bytes(), tmp.path());
+    let record = json(&output);
+    let chunks = record["chunks"].as_u64().unwrap();
+    assert!(chunks >= 10, "{record}");
+    let log = stderr(&output);
+    let warning = format!(
+        "saar: warning: a long text: {chunks} chunks, {} model calls at least",
+        chunks + 1
+    );
+    let warned = log.find(&warning).unwrap_or_else(|| panic!("{log}"));
+    assert!(warned < log.find("summarizing chunk 1/").unwrap(), "{log}");
+    // Piped, the chunk progress bar draws nothing.
+    assert!(!log.contains("saar: summarizing ["), "{log}");
+
+    let limit = (chunks - 1).to_string();
+    let quiet = &args[..args.len() - 1];
+    let refused = saar(
+        &[quiet, &["--max-chunks", &limit]].concat(),
+        article.as_bytes(),
+        tmp.path(),
+    );
+    assert_one_line_error(&refused, &format!("needs {chunks} chunks"));
+    assert!(stderr(&refused).contains(&format!("--max-chunks {limit}")));
+    assert!(stdout(&refused).is_empty());
+}
+
+#[test]
+fn a_long_summary_shows_chunks_done_on_a_terminal() {
+    // `script` (util-linux) gives the run a terminal; without it there is none to test.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` command to give saar a terminal");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, article) = small_context_model_and_long_article(tmp.path(), 3);
+    let input = tmp.path().join("long.txt");
+    std::fs::write(&input, article).unwrap();
+    let command = format!(
+        "{} summarize -m {model} {} --max-new-tokens 1 --format json",
+        env!("CARGO_BIN_EXE_saar"),
+        input.display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HF_HUB_CACHE", tmp.path())
+        .env("HF_HOME", tmp.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let seen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{seen}");
+    let chunks = seen
+        .split("\"chunks\":")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("{seen}"));
+    assert!(chunks > 1, "{seen}");
+    assert!(seen.contains("saar: summarizing ["), "{seen}");
+    assert!(seen.contains(&format!("/{chunks} chunks")), "{seen}");
+}

@@ -18,7 +18,7 @@ use saar::task::TaskSettings;
 use super::batch_progress::Progress;
 use super::llm;
 use super::options::{GenerationOptions, ModelOptions, RuntimeOptions};
-use super::summarize::{Lang, LengthArg};
+use super::summarize::{Lang, LengthArg, MaxChunks};
 use super::translate::MtOptions;
 
 /// Summarize and/or translate a corpus into a JSON-lines file; resumable and shardable.
@@ -57,6 +57,8 @@ pub struct BatchArgs {
     #[arg(long, help_heading = "Summary", value_enum, default_value_t = LengthArg::Medium)]
     pub length: LengthArg,
     #[command(flatten)]
+    pub chunks: MaxChunks,
+    #[command(flatten)]
     pub model: ModelOptions,
     #[command(flatten)]
     pub runtime: RuntimeOptions,
@@ -87,6 +89,7 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     let settings = args.mt.apply(TaskSettings {
         lang: args.lang.into(),
         length: args.length.into(),
+        max_chunks: args.chunks.max_chunks,
         ..args.generation.task_settings()
     });
     let job = BatchJob {

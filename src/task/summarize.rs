@@ -2,7 +2,7 @@
 //! a longer one goes map-reduce: each chunk is summarized, then the partial summaries
 //! are combined with the `combine` prompt, in rounds until one call can hold them.
 
-use super::{Event, LlmSession, TaskError, TaskSettings, Usage};
+use super::{defaults, Event, LlmSession, TaskError, TaskSettings, Usage};
 use crate::prompt::{PromptVars, Task};
 use crate::text::{self, Chunk, ChunkSettings, TokenCounter};
 use crate::Result;
@@ -50,8 +50,13 @@ pub fn summarize(
         });
     }
     let chunks: Vec<&str> = chunks.iter().map(|c| c.text(article).trim()).collect();
+    check_chunk_count(chunks.len(), settings.max_chunks, events)?;
     let mut usage = Usage::default();
     let mut partials = Vec::with_capacity(chunks.len());
+    events(Event::Progress {
+        done: 0,
+        total: chunks.len(),
+    });
     for (i, chunk) in chunks.iter().enumerate() {
         events(Event::Step(format!(
             "summarizing chunk {}/{}",
@@ -67,6 +72,10 @@ pub fn summarize(
         )?;
         usage.add(&done.usage);
         partials.push(done.text);
+        events(Event::Progress {
+            done: i + 1,
+            total: chunks.len(),
+        });
     }
     let combine_budget = session.text_budget(
         Task::Combine,
@@ -118,6 +127,27 @@ pub fn summarize(
             partials.push(done.text);
         }
     }
+}
+
+/// Refuses more than `limit` chunks, and warns from [`defaults::WARN_CHUNKS`] on,
+/// before any model call: a huge text is hours of model time.
+fn check_chunk_count(chunks: usize, limit: usize, events: &mut dyn FnMut(Event)) -> Result<()> {
+    // One call per chunk and at least one to combine them.
+    let calls = chunks + 1;
+    if chunks > limit {
+        return Err(TaskError::TooManyChunks {
+            chunks,
+            calls,
+            limit,
+        }
+        .into());
+    }
+    if chunks >= defaults::WARN_CHUNKS {
+        events(Event::Warning(format!(
+            "a long text: {chunks} chunks, {calls} model calls at least; this will take a while"
+        )));
+    }
+    Ok(())
 }
 
 /// How many tokens of article text one summarize call holds with `settings`.
