@@ -123,9 +123,7 @@ fn both_tasks_record_a_summary_and_a_translation() {
     let out = tmp.path().join("both.jsonl");
     let mut args = batch_args(&model, out.to_str().unwrap(), &["-"]);
     args[2] = "both";
-    // A translation chunk must fit in --max-new-tokens, so translation needs a few more.
-    let last = args.len() - 2;
-    args[last] = "12";
+    // Two new tokens are less than a sentence needs: translation raises its budget.
     let run = saar(&args, jsonl_corpus(2).as_bytes(), tmp.path());
     assert!(run.status.success(), "{}", stderr(&run));
     let written = records(&out);
@@ -312,8 +310,9 @@ fn a_task_error_is_recorded_and_the_run_goes_on() {
     let out = tmp.path().join("translations.jsonl");
     let mut args = batch_args(&model, out.to_str().unwrap(), &["-"]);
     args[2] = "translate";
-    // Two new tokens cannot hold the translation of a Hindi word, so that document
-    // fails inside the task; the English one is kept verbatim and succeeds after it.
+    // A translation template that fails to render: the Hindi document fails inside the
+    // task; the English one is kept verbatim (no template) and succeeds after it.
+    break_translation_template(&model);
     let input = [
         serde_json::json!({"id": "hindi", "text": article(0)}).to_string(),
         serde_json::json!({"id": "english", "text": "The metro opens next year."}).to_string(),
@@ -326,7 +325,10 @@ fn a_task_error_is_recorded_and_the_run_goes_on() {
     assert_eq!(written[0]["id"], "hindi");
     assert_eq!(written[0]["status"], "error");
     assert!(
-        written[0]["error"].as_str().unwrap().contains("budget"),
+        written[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("translate.j2 line 1 failed to render"),
         "{}",
         written[0]
     );
@@ -341,8 +343,9 @@ fn both_keeps_the_summary_when_the_translation_fails() {
     let out = tmp.path().join("both.jsonl");
     let mut args = batch_args(&model, out.to_str().unwrap(), &["-"]);
     args[2] = "both";
-    // Two new tokens are enough for a summary but cannot hold the translation of a
-    // Hindi word: the translation fails inside the task, the summary succeeds.
+    // The translation template fails to render, the summary's does not: the
+    // translation fails inside the task, the summary succeeds.
+    break_translation_template(&model);
     let run = saar(&args, jsonl_corpus(2).as_bytes(), tmp.path());
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert!(summary_line(&run).contains("done 0, skipped 0, failed 2"));
@@ -355,7 +358,7 @@ fn both_keeps_the_summary_when_the_translation_fails() {
         let error = record["error"].as_str().unwrap();
         assert!(error.starts_with("translation: "), "{record}");
         assert!(
-            error.contains("budget") && !error.contains('\n'),
+            error.contains("failed to render") && !error.contains('\n'),
             "{record}"
         );
         assert!(record["generated_tokens"].as_u64().unwrap() > 0, "{record}");
@@ -462,4 +465,14 @@ fn ctrl_c_says_how_far_the_run_got_and_exits_130_and_a_rerun_finishes() {
         stderr(&resumed)
     );
     assert!(ids(&records(&out)).values().all(|&n| n == 1));
+}
+
+/// Makes every LLM translation of `model`'s prompts fail for real: given a text, its
+/// template calls a function that does not exist, which fails when it renders. (The
+/// budget is measured on an empty text, which still renders; the summary's template
+/// is untouched.)
+fn break_translation_template(model: &(String, String)) {
+    let template = std::path::Path::new(&model.1).join("translate.j2");
+    let failing = "Translate: {{ text }}{% if text %}{{ no_such_function() }}{% endif %}";
+    std::fs::write(template, failing).unwrap();
 }

@@ -504,3 +504,50 @@ fn a_long_summary_shows_chunks_done_on_a_terminal() {
     assert!(seen.contains("saar: summarizing ["), "{seen}");
     assert!(seen.contains(&format!("/{chunks} chunks")), "{seen}");
 }
+
+#[test]
+fn a_small_translation_budget_translates_whole_sentences_with_one_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tiny_dir(tmp.path(), Arch::Qwen3, &Shape::tiny(Arch::Qwen3));
+    let model = model.to_str().unwrap();
+    // Long sentences with clause marks, which a budget of 4 tokens used to cut into
+    // one- or two-word fragments.
+    let article = "परियोजना की लागत का 20 प्रतिशत हिस्सा केंद्र सरकार, 20 प्रतिशत राज्य सरकार और बाकी हिस्सा बैंक देंगे। \
+                   समिति ने कहा कि काम चार साल में पूरा होगा, और रोज़ाना करीब 3.5 लाख यात्री इस रूट का इस्तेमाल करेंगे।\n\n\
+                   मंत्री ने बताया कि पहला स्टेशन अगले साल खुलेगा।\n";
+    let sentences: Vec<String> = stdout(&saar(&["split", "-"], article.as_bytes(), tmp.path()))
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(sentences.len(), 3, "{sentences:?}");
+    let args = [
+        "translate",
+        "-m",
+        model,
+        "-",
+        "--max-new-tokens",
+        "4",
+        "--format",
+        "json",
+    ];
+    let output = saar(&args, article.as_bytes(), tmp.path());
+    let record = json(&output);
+    let pieces = record["pieces"].as_array().unwrap();
+    assert!(pieces.len() > 1, "{record}");
+    for piece in pieces {
+        let source = piece["source"].as_str().unwrap();
+        let whole = sentences.iter().any(|s| source.starts_with(s.as_str()))
+            && sentences.iter().any(|s| source.ends_with(s.as_str()));
+        assert!(whole, "a fragment was translated: {source:?}");
+    }
+    assert!(
+        record["calls"].as_u64().unwrap() <= sentences.len() as u64,
+        "{record}"
+    );
+    let log = stderr(&output);
+    assert_eq!(
+        log.matches("saar: warning: --max-new-tokens 4").count(),
+        1,
+        "{log}"
+    );
+}

@@ -74,7 +74,8 @@ pub enum DtypeChoice {
 #[command(next_help_heading = "Generation")]
 pub struct GenerationOptions {
     /// The most tokens to generate for one output [default: 512; a translation model:
-    /// its own generation config's limit, per sentence].
+    /// its own generation config's limit, per sentence]. An LLM translation raises it
+    /// to its longest sentence's token count, with a warning, rather than cut sentences.
     #[arg(long)]
     pub max_new_tokens: Option<usize>,
     /// Sampling temperature; 0 decodes greedily (the default: reproducible output).
