@@ -128,7 +128,8 @@ fn two_models_with_references_give_a_table_and_a_well_formed_report() {
         assert!(html.contains(&escape(model)), "model {model} missing");
     }
     for (id, _) in ARTICLES {
-        assert!(html.contains(&format!("<h2>{}</h2>", escape(id))), "{id}");
+        let id = format!("{id}.txt");
+        assert!(html.contains(&format!("<h2>{}</h2>", escape(&id))), "{id}");
     }
     assert!(!html.contains("<book>") && !html.contains("<i>Reference"));
     assert!(html.contains("&lt;i&gt;Reference&lt;/i&gt; for bridge &amp; co."));

@@ -26,7 +26,8 @@ pub struct CompareArgs {
     /// table, scores and report.
     #[arg(long = "model", short = 'm', value_name = "MODEL", required = true)]
     pub models: Vec<String>,
-    /// References: JSONL `{"id", "text"}` (id = article file name without .txt), or
+    /// References: JSONL `{"id", "text"}` (id = the article's id, as `saar batch` gives
+    /// it: `name.txt` in a folder, or the path given; `name` alone also matches), or
     /// plain text with one reference per article in order. Adds BLEU, chrF, chrF++, ROUGE-L.
     #[arg(long, value_name = "FILE")]
     pub refs: Option<PathBuf>,
