@@ -139,22 +139,7 @@ fn translation_keeps_english_sentences_verbatim_and_drops_boilerplate() {
 #[test]
 fn long_article_goes_map_reduce_in_a_small_context() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut shape = Shape::tiny(Arch::Qwen2);
-    shape.context = 2048;
-    let model = tiny_dir(tmp.path(), Arch::Qwen2, &shape);
-    let article = std::fs::read_to_string(ARTICLE).unwrap().repeat(3);
-    let args = [
-        "summarize",
-        "-m",
-        model.to_str().unwrap(),
-        "-",
-        "--max-new-tokens",
-        "8",
-        "--format",
-        "json",
-        "-v",
-    ];
-    let output = saar(&args, article.as_bytes(), tmp.path());
+    let (output, _) = summarize_long(tmp.path(), 3, "8");
     let record = json(&output);
     let chunks = record["chunks"].as_u64().unwrap();
     assert!(chunks > 1, "{record}");
@@ -423,22 +408,32 @@ fn small_context_model_and_long_article(root: &std::path::Path, times: usize) ->
     (model.to_str().unwrap().to_string(), article)
 }
 
-#[test]
-fn a_huge_text_is_announced_before_the_work_and_refused_above_max_chunks() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (model, article) = small_context_model_and_long_article(tmp.path(), 16);
+/// `summarize -v --format json` of the sample article `times` over on that model: the
+/// run, and the model path and the article.
+fn summarize_long(
+    root: &std::path::Path,
+    times: usize,
+    max_new: &str,
+) -> (std::process::Output, [String; 2]) {
+    let (model, article) = small_context_model_and_long_article(root, times);
     let args = [
         "summarize",
         "-m",
         &model,
         "-",
         "--max-new-tokens",
-        "1",
+        max_new,
         "--format",
         "json",
         "-v",
     ];
-    let output = saar(&args, article.as_bytes(), tmp.path());
+    (saar(&args, article.as_bytes(), root), [model, article])
+}
+
+#[test]
+fn a_huge_text_is_announced_before_the_work_and_refused_above_max_chunks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (output, [model, article]) = summarize_long(tmp.path(), 16, "1");
     let record = json(&output);
     let chunks = record["chunks"].as_u64().unwrap();
     assert!(chunks >= 10, "{record}");
@@ -453,9 +448,17 @@ fn a_huge_text_is_announced_before_the_work_and_refused_above_max_chunks() {
     assert!(!log.contains("saar: summarizing ["), "{log}");
 
     let limit = (chunks - 1).to_string();
-    let quiet = &args[..args.len() - 1];
     let refused = saar(
-        &[quiet, &["--max-chunks", &limit]].concat(),
+        &[
+            "summarize",
+            "-m",
+            &model,
+            "-",
+            "--max-new-tokens",
+            "1",
+            "--max-chunks",
+            &limit,
+        ],
         article.as_bytes(),
         tmp.path(),
     );

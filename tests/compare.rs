@@ -234,6 +234,10 @@ fn a_rerun_reuses_earlier_runs_and_runs_only_a_new_model() {
     let first = compare(&[&qwen], &[]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(stderr(&first).contains(&format!("{qwen}: 3 article(s) run, 0 reused")));
+    // One model alone gets its table row and report, as `--help` says.
+    assert_eq!(stdout(&first).lines().count(), 3, "header, rule, one row");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(html.matches("<article class=\"card\"").count(), 3);
     let after_first = run_files(&runs);
     assert_eq!(
         after_first.len(),
@@ -326,34 +330,4 @@ fn a_marian_model_translates_next_to_an_llm_and_cannot_summarize() {
     assert_eq!(html.matches("<article class=\"card\"").count(), 6);
     let summarize = run("summarize");
     assert_one_line_error(&summarize, "is a translation model; it cannot summarize");
-}
-
-#[test]
-fn one_model_alone_gives_its_table_and_report() {
-    let tmp = tempfile::tempdir().unwrap();
-    let corpus = corpus(tmp.path());
-    let [qwen, _] = models(tmp.path());
-    let report = tmp.path().join("one.html");
-    let output = saar(
-        &[
-            "compare",
-            "-m",
-            &qwen,
-            corpus.to_str().unwrap(),
-            "--report",
-            report.to_str().unwrap(),
-            "--max-new-tokens",
-            MAX_NEW,
-        ],
-        b"",
-        tmp.path(),
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    let table = stdout(&output);
-    assert_eq!(table.lines().count(), 3, "header, rule, one row:\n{table}");
-    let html = std::fs::read_to_string(&report).unwrap();
-    if let Err(problem) = well_formed::check(&html) {
-        panic!("report is not well formed: {problem}");
-    }
-    assert_eq!(html.matches("<article class=\"card\"").count(), 3);
 }
