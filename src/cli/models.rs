@@ -16,7 +16,7 @@ use serde_json::json;
 pub struct ModelsArgs {
     #[command(subcommand)]
     pub command: Option<ModelsCommand>,
-    /// How to print the list: a table, or JSON (one array of presets)
+    /// How to print the list: a table, or JSON (`hf_cache` and a `presets` array)
     #[arg(long, value_enum, default_value = "text")]
     pub format: ListFormat,
 }

@@ -42,8 +42,8 @@ pub struct SummarizeArgs {
 /// How long a text a summary may take on.
 #[derive(Debug, Clone, Args)]
 pub struct MaxChunks {
-    /// Refuse a text that needs more chunks than this (one model call each), before
-    /// any model call; from 10 chunks on, a warning says how many calls are coming.
+    /// Refuse a text that needs more chunks than this (one model call each) before any
+    /// model call.
     #[arg(long, help_heading = "Summary", value_name = "N",
           default_value_t = saar::task::defaults::MAX_CHUNKS)]
     pub max_chunks: usize,
