@@ -160,9 +160,7 @@ fn both_tasks_record_a_summary_and_a_translation() {
     let out = tmp.path().join("both.jsonl");
     let mut args = batch_args(&model, out.to_str().unwrap(), &["-"]);
     args[2] = "both";
-    // A translation chunk must fit in --max-new-tokens, so translation needs a few more.
-    let last = args.len() - 2;
-    args[last] = "12";
+    // Two new tokens are less than a sentence needs: translation raises its budget.
     let run = saar(&args, jsonl_corpus(2).as_bytes(), tmp.path());
     assert!(run.status.success(), "{}", stderr(&run));
     let written = records(&out);
@@ -352,8 +350,9 @@ fn a_task_error_is_recorded_and_the_run_goes_on() {
     let out = tmp.path().join("translations.jsonl");
     let mut args = batch_args(&model, out.to_str().unwrap(), &["-"]);
     args[2] = "translate";
-    // Two new tokens cannot hold the translation of a Hindi word, so that document
-    // fails inside the task; the English one is kept verbatim and succeeds after it.
+    // A translation template that fails to render: the Hindi document fails inside the
+    // task; the English one is kept verbatim (no template) and succeeds after it.
+    break_translation_template(&model);
     let input = [
         serde_json::json!({"id": "hindi", "text": article(0)}).to_string(),
         serde_json::json!({"id": "english", "text": "The metro opens next year."}).to_string(),
@@ -366,7 +365,10 @@ fn a_task_error_is_recorded_and_the_run_goes_on() {
     assert_eq!(written[0]["id"], "hindi");
     assert_eq!(written[0]["status"], "error");
     assert!(
-        written[0]["error"].as_str().unwrap().contains("budget"),
+        written[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("translate.j2 line 1 failed to render"),
         "{}",
         written[0]
     );
@@ -381,8 +383,9 @@ fn both_keeps_the_summary_when_the_translation_fails() {
     let out = tmp.path().join("both.jsonl");
     let mut args = batch_args(&model, out.to_str().unwrap(), &["-"]);
     args[2] = "both";
-    // Two new tokens are enough for a summary but cannot hold the translation of a
-    // Hindi word: the translation fails inside the task, the summary succeeds.
+    // The translation template fails to render, the summary's does not: the
+    // translation fails inside the task, the summary succeeds.
+    break_translation_template(&model);
     let run = saar(&args, jsonl_corpus(2).as_bytes(), tmp.path());
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert!(summary_line(&run).contains("done 0, skipped 0, failed 2"));
@@ -395,7 +398,7 @@ fn both_keeps_the_summary_when_the_translation_fails() {
         let error = record["error"].as_str().unwrap();
         assert!(error.starts_with("translation: "), "{record}");
         assert!(
-            error.contains("budget") && !error.contains('\n'),
+            error.contains("failed to render") && !error.contains('\n'),
             "{record}"
         );
         assert!(record["generated_tokens"].as_u64().unwrap() > 0, "{record}");
@@ -441,4 +444,75 @@ fn a_folder_as_input_and_an_output_in_a_new_folder_get_one_clean_clause_each() {
     assert_one_line_error(&refused, "is a directory");
     let err = stderr(&refused).to_lowercase();
     assert_eq!(err.matches("is a directory").count(), 1, "{err}");
+}
+
+#[test]
+fn ctrl_c_says_how_far_the_run_got_and_exits_130_and_a_rerun_finishes() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let model = model(tmp.path());
+    let out = tmp.path().join("results.jsonl");
+    let corpus = tmp.path().join("three.jsonl");
+    std::fs::write(&corpus, jsonl_corpus(3)).unwrap();
+    let args = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
+
+    // The run waits before its third document, with two records on disk; the test
+    // interrupts it there, when it has said so.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
+        .args(&args)
+        .current_dir(tmp.path())
+        .env("HF_HUB_CACHE", tmp.path())
+        .env("HF_HOME", tmp.path())
+        .env("SAAR_TEST_PAUSE_AT", "begin:3")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr_lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in stderr_lines.by_ref() {
+        let line = line.unwrap();
+        let paused = line.contains("test pause before document 3");
+        seen.push(line);
+        if paused {
+            break;
+        }
+    }
+    assert!(seen.last().unwrap().contains("pause"), "{seen:?}");
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = stderr_lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    drop(child.stdin.take());
+    assert_eq!(status.code(), Some(130), "{seen:?} {rest:?}");
+    assert!(
+        rest.iter()
+            .any(|l| l == "saar: interrupted after 2 documents; run the same command to resume"),
+        "{rest:?}"
+    );
+    assert_eq!(records(&out).len(), 2);
+
+    let resumed = saar(&args, b"", tmp.path());
+    assert!(
+        summary_line(&resumed).contains("done 1, skipped 2"),
+        "{}",
+        stderr(&resumed)
+    );
+    assert!(ids(&records(&out)).values().all(|&n| n == 1));
+}
+
+/// Makes every LLM translation of `model`'s prompts fail for real: given a text, its
+/// template calls a function that does not exist, which fails when it renders. (The
+/// budget is measured on an empty text, which still renders; the summary's template
+/// is untouched.)
+fn break_translation_template(model: &(String, String)) {
+    let template = std::path::Path::new(&model.1).join("translate.j2");
+    let failing = "Translate: {{ text }}{% if text %}{{ no_such_function() }}{% endif %}";
+    std::fs::write(template, failing).unwrap();
 }

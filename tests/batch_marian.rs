@@ -81,6 +81,12 @@ fn marian_batch_matches_translate_per_document_and_a_bad_document_fails_alone() 
     for ((id, text), record) in docs.iter().zip(&written) {
         assert_eq!(record["architecture"], "marian");
         assert_eq!(record["task"], "translate");
+        // Settings are JSON values, not Rust debug text such as "None".
+        let early = &record["settings"]["early_stopping"];
+        assert!(
+            early.is_null() || early.is_boolean() || early == "never",
+            "{record}"
+        );
         if text.is_empty() {
             assert_eq!(record["status"], "error");
             assert!(

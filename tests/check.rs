@@ -224,6 +224,27 @@ fn dates_in_either_order() {
 }
 
 #[test]
+fn numeric_dates_in_the_source_are_dates_in_words_in_the_output() {
+    for source in [
+        "बैठक 2025-03-11 को हुई।",
+        "बैठक 11-03-2025 को हुई।",
+        "बैठक ११-०३-२०२५ को हुई।",
+    ] {
+        for output in [
+            "The meeting was held on March 11, 2025.",
+            "The meeting was held on 11 March 2025.",
+            "The meeting was held on 11th March.",
+        ] {
+            traced(source, output);
+        }
+        flags(source, "It was held on March 12.", &["March 12"]);
+        flags(source, "It was held on November 3.", &["November 3"]);
+    }
+    // A range of years stays a range, not a date.
+    traced("2019-2020 में", "in 2019 and 2020");
+}
+
+#[test]
 fn years_months_weekdays_and_fiscal_years() {
     traced("वर्ष 2023 में", "in 2023");
     flags("वर्ष 2023 में", "in 2024", &["2024"]);

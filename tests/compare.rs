@@ -128,7 +128,8 @@ fn two_models_with_references_give_a_table_and_a_well_formed_report() {
         assert!(html.contains(&escape(model)), "model {model} missing");
     }
     for (id, _) in ARTICLES {
-        assert!(html.contains(&format!("<h2>{}</h2>", escape(id))), "{id}");
+        let id = format!("{id}.txt");
+        assert!(html.contains(&format!("<h2>{}</h2>", escape(&id))), "{id}");
     }
     assert!(!html.contains("<book>") && !html.contains("<i>Reference"));
     assert!(html.contains("&lt;i&gt;Reference&lt;/i&gt; for bridge &amp; co."));
@@ -240,6 +241,10 @@ fn a_rerun_reuses_earlier_runs_and_runs_only_a_new_model() {
     let first = compare(&[&qwen], &[]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(stderr(&first).contains(&format!("{qwen}: 3 article(s) run, 0 reused")));
+    // One model alone gets its table row and report, as `--help` says.
+    assert_eq!(stdout(&first).lines().count(), 3, "header, rule, one row");
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(html.matches("<article class=\"card\"").count(), 3);
     let after_first = run_files(&runs);
     assert_eq!(
         after_first.len(),

@@ -227,6 +227,33 @@ fn broken_or_misnamed_templates_are_one_line_errors_naming_the_file() {
 }
 
 #[test]
+fn a_task_template_that_never_uses_its_input_is_refused() {
+    for (file, template) in [
+        ("summarize.j2", "Summarize the article in {{ lang }}."),
+        ("translate.j2", "Translate this."),
+        ("combine.j2", "Combine {{ length }} summaries."),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(file), template).unwrap();
+        let err = TaskPrompts::from_dir(dir.path()).unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, PromptError::MissingInput { .. }), "{msg}");
+        assert!(msg.contains(file) && msg.contains("{{ text }}"), "{msg}");
+        assert!(!msg.contains('\n'), "{msg}");
+    }
+    // The input in any expression counts, and the combine template may take `parts`.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("summarize.j2"), "{{ text | upper }}").unwrap();
+    std::fs::write(
+        dir.path().join("combine.j2"),
+        "{% for p in parts %}{{ p }}{% endfor %}",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("system.j2"), "No input here.").unwrap();
+    assert!(TaskPrompts::from_dir(dir.path()).is_ok());
+}
+
+#[test]
 fn hash_is_stable_and_tracks_the_templates_in_use() {
     let embedded = TaskPrompts::embedded().hash();
     assert_eq!(embedded.len(), 64);

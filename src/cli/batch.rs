@@ -20,7 +20,7 @@ use super::batch_progress::Progress;
 use super::batching::{self, BatchingOptions};
 use super::llm;
 use super::options::{GenerationOptions, ModelOptions, RuntimeOptions};
-use super::summarize::{Lang, LengthArg};
+use super::summarize::{Lang, LengthArg, MaxChunks};
 use super::translate::MtOptions;
 
 /// Summarize and/or translate a corpus into a JSON-lines file; resumable and shardable.
@@ -59,6 +59,8 @@ pub struct BatchArgs {
     #[arg(long, help_heading = "Summary", value_enum, default_value_t = LengthArg::Medium)]
     pub length: LengthArg,
     #[command(flatten)]
+    pub chunks: MaxChunks,
+    #[command(flatten)]
     pub model: ModelOptions,
     #[command(flatten)]
     pub runtime: RuntimeOptions,
@@ -91,6 +93,7 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
     let settings = args.mt.apply(TaskSettings {
         lang: args.lang.into(),
         length: args.length.into(),
+        max_chunks: args.chunks.max_chunks,
         ..args.generation.task_settings()
     });
     let job = BatchJob {
@@ -119,6 +122,10 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         .into_iter()
         .filter(|doc| args.shard.is_none_or(|shard| shard.contains(&doc.id)))
         .collect();
+    // Ctrl-C from here on says how far the run got; every record is already on disk.
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    super::interrupt::exit_on_ctrl_c(written.clone())?;
+    let (pause_before, mut begun) = (super::interrupt::pause_before(), 0);
     let name = files.name.clone();
     let model = saar::task::Model::load(files, &placement, prompts)
         .with_context(|| format!("loading model `{name}`"))?;
@@ -146,12 +153,19 @@ pub fn run(args: &BatchArgs) -> anyhow::Result<ExitCode> {
         &mut resumed,
         &mut output,
         &mut |event| match event {
-            BatchEvent::Begin { id } => progress.begin(id),
+            BatchEvent::Begin { id } => {
+                begun += 1;
+                if pause_before == Some(begun) {
+                    super::interrupt::pause(begun);
+                }
+                progress.begin(id)
+            }
             BatchEvent::Done {
                 id,
                 generated_tokens,
                 error,
             } => {
+                written.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 if let (Some(error), false) = (error, args.quiet) {
                     progress.note(&format!("saar: {id}: {error}"));
                 }

@@ -24,10 +24,12 @@ pub struct CompareArgs {
     #[arg(value_name = "CORPUS", required = true)]
     pub corpus: Vec<PathBuf>,
     /// A model to compare (preset, hub id, local directory or .gguf; a Marian model for
-    /// --task translate); give two or more.
+    /// --task translate); repeat it for each model. One model alone also runs: its
+    /// table, scores and report.
     #[arg(long = "model", short = 'm', value_name = "MODEL", required = true)]
     pub models: Vec<String>,
-    /// References: JSONL `{"id", "text"}` (id = article file name without .txt), or
+    /// References: JSONL `{"id", "text"}` (id = the article's id, as `saar batch` gives
+    /// it: `name.txt` in a folder, or the path given; `name` alone also matches), or
     /// plain text with one reference per article in order. Adds BLEU, chrF, chrF++, ROUGE-L.
     #[arg(long, value_name = "FILE")]
     pub refs: Option<PathBuf>,
@@ -55,13 +57,14 @@ pub struct CompareArgs {
     /// Where each model's run is kept (one batch output file per model, task and
     /// settings), so a rerun only runs new models and articles. Default: the report's
     /// path with the extension `.runs`.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", help_heading = "Runs")]
     pub runs: Option<PathBuf>,
     /// Run every model again instead of reusing earlier runs.
-    #[arg(long)]
+    #[arg(long, help_heading = "Runs")]
     pub force: bool,
-    /// Say on stderr which model and article is running.
-    #[arg(long, short = 'v')]
+    /// Say on stderr the model files, the thread count, and which model and article is
+    /// running.
+    #[arg(long, short = 'v', help_heading = "Output")]
     pub verbose: bool,
 }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use saar::task::{Event, Model, Usage};
 use saar::text::{self, PrepareOptions, Prepared};
@@ -60,7 +61,16 @@ pub fn resolve_verbose_for(
 ) -> anyhow::Result<saar::model::ModelFiles> {
     let files = model.resolve_for(task)?;
     if verbose {
-        eprintln!("saar: model {} ({:?})", files.name, files.weights);
+        let paths: Vec<String> = files
+            .paths()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        eprintln!("saar: model {}: {}", files.name, paths.join(", "));
+        eprintln!(
+            "saar: {} CPU threads (--threads)",
+            saar::engine::kernels::workers::threads()
+        );
     }
     Ok(files)
 }
@@ -94,6 +104,9 @@ pub struct StdoutSink {
     error: Option<std::io::Error>,
     pub enabled: bool,
     verbose: bool,
+    /// Chunks summarized so far, while a long article goes map-reduce. indicatif draws
+    /// it only when stderr is a terminal: piped, nothing is written.
+    chunks: Option<ProgressBar>,
 }
 
 impl StdoutSink {
@@ -103,6 +116,33 @@ impl StdoutSink {
             error: None,
             enabled,
             verbose,
+            chunks: None,
+        }
+    }
+
+    /// Prints a line on stderr without tearing the chunk bar.
+    fn note(&self, line: &str) {
+        match &self.chunks {
+            Some(bar) => bar.suspend(|| eprintln!("{line}")),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn progress(&mut self, done: usize, total: usize) {
+        let bar = self.chunks.get_or_insert_with(|| {
+            let style = ProgressStyle::with_template(
+                "saar: summarizing [{bar:30}] {pos}/{len} chunks, {elapsed} ({eta} left)",
+            )
+            .map(|style| style.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr())
+                .with_style(style)
+        });
+        bar.set_position(done as u64);
+        if done >= total {
+            // The combine step streams the summary next: the bar must be gone first.
+            bar.finish_and_clear();
+            self.chunks = None;
         }
     }
 
@@ -117,7 +157,9 @@ impl StdoutSink {
                     self.error = Some(err);
                 }
             }
-            Event::Step(step) if self.verbose => eprintln!("saar: {step}"),
+            Event::Step(step) if self.verbose => self.note(&format!("saar: {step}")),
+            Event::Warning(warning) => self.note(&format!("saar: warning: {warning}")),
+            Event::Progress { done, total } => self.progress(done, total),
             _ => {}
         }
     }

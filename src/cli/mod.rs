@@ -8,6 +8,7 @@ mod batching;
 mod bench;
 mod compare;
 mod generate;
+mod interrupt;
 mod llm;
 mod models;
 mod one_line;
@@ -21,7 +22,7 @@ mod translate;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// saar (सार, "essence"): Hindi news into English, summaries and translations,
 /// computed locally with open models.
@@ -37,7 +38,8 @@ enum Command {
     Summarize(summarize::SummarizeArgs),
     Translate(translate::TranslateArgs),
     Split(split::SplitArgs),
-    /// List the model presets and what is cached; `saar models pull NAME` downloads one.
+    /// List the model presets and what is cached; `saar models pull NAME` downloads one,
+    /// `saar models rm NAME` deletes one.
     Models(models::ModelsArgs),
     /// Score outputs against references: BLEU, chrF, chrF++ (sacrebleu-exact) and ROUGE-L.
     Score(score::Args),
@@ -49,6 +51,11 @@ enum Command {
     Serve(serve::ServeArgs),
     Generate(generate::GenerateArgs),
     Tokenize(tokenize::TokenizeArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    Completions {
+        /// The shell to complete in
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Runs the CLI and turns its outcome into an exit code. Errors print once, as one
@@ -82,7 +89,13 @@ fn shorten_candle_spin() {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    // Still one thread here: the only safe moment to size the pools through the environment
+    // (bench's child processes inherit it too).
+    if let Some(runtime) = command.runtime() {
+        runtime.apply_threads();
+    }
+    match command {
         Command::Summarize(args) => summarize::run(&args),
         Command::Translate(args) => translate::run(&args),
         Command::Split(args) => split::main(&args),
@@ -94,6 +107,34 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Tokenize(args) => tokenize::run(&args),
+        Command::Completions { shell } => {
+            // Written from the same clap definition that parses, so it never drifts.
+            // Into memory first: clap_complete panics on a failed write (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "saar", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+impl Command {
+    /// The runtime options of a command that runs a model.
+    fn runtime(&self) -> Option<&options::RuntimeOptions> {
+        match self {
+            Command::Summarize(args) => Some(&args.runtime),
+            Command::Translate(args) => Some(&args.runtime),
+            Command::Split(args) => Some(&args.runtime),
+            Command::Bench(args) => Some(&args.runtime),
+            Command::Compare(args) => Some(&args.runtime),
+            Command::Batch(args) => Some(&args.runtime),
+            Command::Serve(args) => Some(&args.runtime),
+            Command::Generate(args) => Some(&args.runtime),
+            Command::Models(_)
+            | Command::Score(_)
+            | Command::Tokenize(_)
+            | Command::Completions { .. } => None,
+        }
     }
 }
 

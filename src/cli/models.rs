@@ -1,17 +1,30 @@
-//! `saar models`: the preset table (cached or not, size, gated, licence) and
-//! `saar models pull NAME`, which fills the HF cache with a progress bar.
+//! `saar models`: the preset table (cached or not, size, gated, licence) as text or
+//! JSON, `saar models pull NAME`, which fills the HF cache with a progress bar, and
+//! `saar models rm NAME`, which deletes a model from it.
 
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use indicatif::{DecimalBytes, ProgressBar, ProgressStyle};
-use saar::model::{list_presets, pull, CacheState, HubSettings, ModelFiles, Progress};
+use saar::model::{
+    list_presets, pull, remove_cached, CacheState, HubSettings, ModelFiles, PresetStatus, Progress,
+};
+use serde_json::json;
 
 /// Arguments of `saar models`.
 #[derive(Debug, Args)]
 pub struct ModelsArgs {
     #[command(subcommand)]
     pub command: Option<ModelsCommand>,
+    /// How to print the list: a table, or JSON (`hf_cache` and a `presets` array)
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -23,12 +36,17 @@ pub enum ModelsCommand {
         /// A preset name (see `saar models`) or a hub id `org/name[@revision]`
         name: String,
     },
+    /// Delete a preset's or `org/name`'s weights (every revision) from the HF cache
+    Rm {
+        /// A preset name (see `saar models`) or a hub id `org/name`
+        name: String,
+    },
 }
 
 /// Runs `saar models`; `settings` come from [`HubSettings::from_env`] plus `--offline`.
 pub fn run(args: &ModelsArgs, settings: &HubSettings) -> anyhow::Result<ExitCode> {
     match &args.command {
-        None | Some(ModelsCommand::List) => list(settings),
+        None | Some(ModelsCommand::List) => list(settings, args.format),
         Some(ModelsCommand::Pull { name }) => {
             let mut progress = BarProgress::default();
             let files = pull(name, settings, &mut progress)?;
@@ -36,11 +54,30 @@ pub fn run(args: &ModelsArgs, settings: &HubSettings) -> anyhow::Result<ExitCode
             print_pulled(&files);
             Ok(ExitCode::SUCCESS)
         }
+        Some(ModelsCommand::Rm { name }) => {
+            let removed = remove_cached(name, settings)?;
+            println!(
+                "removed {} ({}) from {}",
+                removed.repo,
+                DecimalBytes(removed.bytes),
+                removed.folder.display()
+            );
+            if let Some(kept) = removed.kept {
+                println!("kept its tokenizer repo {kept}, which other models may use");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
-fn list(settings: &HubSettings) -> anyhow::Result<ExitCode> {
+fn list(settings: &HubSettings, format: ListFormat) -> anyhow::Result<ExitCode> {
     let rows = list_presets(settings)?;
+    if format == ListFormat::Json {
+        let presets: Vec<_> = rows.iter().map(preset_json).collect();
+        let out = json!({ "hf_cache": settings.cache_dir, "presets": presets });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     println!("HF cache: {}", settings.cache_dir.display());
     println!(
         "  {:<16} {:<10} {:<22} {:<6} {:<28} DESCRIPTION",
@@ -63,6 +100,29 @@ fn list(settings: &HubSettings) -> anyhow::Result<ExitCode> {
     }
     println!("* default. Download with `saar models pull NAME`; gated models need HF_TOKEN.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// One preset as `saar models --format json` lists it.
+fn preset_json(row: &PresetStatus) -> serde_json::Value {
+    let preset = row.preset;
+    let (cached, cached_bytes, revision) = match &row.state {
+        CacheState::Complete { bytes, revision } => ("yes", *bytes, revision.clone()),
+        CacheState::Partial { bytes } => ("partly", *bytes, None),
+        CacheState::Missing => ("no", 0, None),
+    };
+    json!({
+        "name": preset.name,
+        "default": preset.default,
+        "repo": preset.repo,
+        "download_bytes": preset.size_mb * 1_000_000,
+        "cached": cached,
+        "cached_bytes": cached_bytes,
+        "cached_revision": revision,
+        "gated": preset.gated,
+        "licence": preset.licence,
+        "architecture": preset.architecture,
+        "description": preset.description,
+    })
 }
 
 fn print_pulled(files: &ModelFiles) {

@@ -15,10 +15,8 @@ use saar::task::{defaults, TaskSettings};
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Model")]
 pub struct ModelOptions {
-    /// A preset (see `saar models`), a hub id `org/name[@revision]`, a local model
-    /// directory, or a `.gguf` file. Default: qwen3-1.7b; for `translate`,
-    /// indictrans2-hi-en.
-    #[arg(long, short = 'm', env = "SAAR_MODEL")]
+    // The help names the default preset, which the registry decides.
+    #[arg(long, short = 'm', env = "SAAR_MODEL", help = model_help())]
     pub model: Option<String>,
     /// Never use the network: load from the Hugging Face cache only (also HF_HUB_OFFLINE=1).
     #[arg(long)]
@@ -33,6 +31,19 @@ pub struct ModelOptions {
     pub chat_template: Option<PathBuf>,
 }
 
+/// `--model`'s help, naming the registry's default preset.
+fn model_help() -> String {
+    fn name(preset: Result<&'static saar::model::Preset, saar::model::ModelError>) -> &'static str {
+        preset.map_or("none: the preset registry is broken", |p| p.name.as_str())
+    }
+    let default = name(saar::model::default_preset());
+    let translator = name(saar::model::default_translation_preset());
+    format!(
+        "A preset (see `saar models`), a hub id `org/name[@revision]`, a local model \
+         directory, or a `.gguf` file [default: {default}; for translation alone: {translator}]"
+    )
+}
+
 /// Where the model runs.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Runtime")]
@@ -45,6 +56,11 @@ pub struct RuntimeOptions {
     /// `f16`/`bf16` on a CPU store f32 matrices in that type.
     #[arg(long, env = "SAAR_DTYPE", value_enum, default_value_t = DtypeChoice::Auto)]
     pub dtype: DtypeChoice,
+    /// CPU threads the model runs on (saar's kernels and candle's). Default:
+    /// `RAYON_NUM_THREADS` if set, else every physical core.
+    #[arg(long, env = "SAAR_THREADS", value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -60,7 +76,8 @@ pub enum DtypeChoice {
 #[command(next_help_heading = "Generation")]
 pub struct GenerationOptions {
     /// The most tokens to generate for one output [default: 512; a translation model:
-    /// its own generation config's limit, per sentence].
+    /// its own generation config's limit, per sentence]. An LLM translation raises it
+    /// to its longest sentence's token count, with a warning, rather than cut sentences.
     #[arg(long)]
     pub max_new_tokens: Option<usize>,
     /// Sampling temperature; 0 decodes greedily (the default: reproducible output).
@@ -106,6 +123,16 @@ pub enum OutputFormat {
 }
 
 impl RuntimeOptions {
+    /// Sizes the thread pools to `--threads`: candle, rayon and saar's kernels read
+    /// these variables once, when their pools start. Call it while the process has
+    /// one thread (changing the environment is only sound then), before any model work.
+    pub fn apply_threads(&self) {
+        if let Some(threads) = self.threads {
+            std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+            std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+        }
+    }
+
     /// Validates `--device` and `--dtype` into where the model runs.
     pub fn placement(&self) -> anyhow::Result<Placement> {
         let device = parse_device(&self.device)?;

@@ -28,6 +28,8 @@ pub struct SummarizeArgs {
     #[arg(long, help_heading = "Summary")]
     pub check: bool,
     #[command(flatten)]
+    pub chunks: MaxChunks,
+    #[command(flatten)]
     pub model: ModelOptions,
     #[command(flatten)]
     pub runtime: RuntimeOptions,
@@ -35,6 +37,16 @@ pub struct SummarizeArgs {
     pub generation: GenerationOptions,
     #[command(flatten)]
     pub output: OutputOptions,
+}
+
+/// How long a text a summary may take on.
+#[derive(Debug, Clone, Args)]
+pub struct MaxChunks {
+    /// Refuse a text that needs more chunks than this (one model call each) before any
+    /// model call.
+    #[arg(long, help_heading = "Summary", value_name = "N",
+          default_value_t = saar::task::defaults::MAX_CHUNKS)]
+    pub max_chunks: usize,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -56,6 +68,7 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
         lang: args.lang.into(),
         length: args.length.into(),
         check: args.check,
+        max_chunks: args.chunks.max_chunks,
         ..args.generation.task_settings()
     })?;
     let prepared = args.article.read(verbose)?;

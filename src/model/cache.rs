@@ -29,6 +29,11 @@ impl RepoCache {
         }
     }
 
+    /// The repo's own folder, `models--org--name`.
+    pub fn folder(&self) -> &Path {
+        &self.root
+    }
+
     pub fn snapshot_dir(&self, commit: &str) -> PathBuf {
         self.root.join("snapshots").join(commit)
     }

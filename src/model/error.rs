@@ -44,6 +44,9 @@ pub enum ModelError {
         detail: String,
     },
 
+    #[error("cannot remove `{name}`: {reason}")]
+    NotInCache { name: String, reason: String },
+
     #[error(
         "access to {repo} was refused (HTTP {status}); set HF_TOKEN after accepting the licence at \
          {licence_url} (or check the repo id)"

@@ -35,7 +35,7 @@ pub use preset::{default_preset, default_translation_preset, find_preset, preset
 pub use resolve::{pull, resolve, resolve_tokenizer, resolve_with_progress};
 pub use settings::HubSettings;
 pub use spec::ModelSpec;
-pub use status::{cache_status, list_presets, CacheState, PresetStatus};
+pub use status::{cache_status, list_presets, remove_cached, CacheState, PresetStatus, Removed};
 
 /// The weights of a model, in the form found.
 #[derive(Debug, Clone, PartialEq, Eq)]

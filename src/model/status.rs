@@ -1,5 +1,6 @@
 //! What `saar models` shows: for each preset, whether it is fully in the HF cache
-//! and how much of it is on disk. Reads the cache only; never the network.
+//! and how much of it is on disk; and `saar models rm`, which deletes a model's
+//! weights repo from the cache. Reads (or deletes from) the cache only; never the network.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -60,4 +61,56 @@ pub fn list_presets(settings: &HubSettings) -> Result<Vec<PresetStatus>, ModelEr
             state: cache_status(preset, settings),
         })
         .collect())
+}
+
+/// What `saar models rm` deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// The hub repo whose cache folder went (every revision of it).
+    pub repo: String,
+    pub folder: PathBuf,
+    /// Bytes the folder held.
+    pub bytes: u64,
+    /// A repo the preset also reads (its tokenizer) that was kept, because other
+    /// models may read it too.
+    pub kept: Option<String>,
+}
+
+/// Deletes the weights repo of `name` (a preset or `org/name[@revision]`) from the HF
+/// cache, every revision of it. A local path is refused: saar never deletes those.
+pub fn remove_cached(name: &str, settings: &HubSettings) -> Result<Removed, ModelError> {
+    let (repo, kept) = match ModelSpec::parse(name)? {
+        ModelSpec::Preset(preset) => {
+            let (tokenizer_repo, _) = preset.tokenizer_source();
+            let kept = (tokenizer_repo != preset.repo).then(|| tokenizer_repo.to_string());
+            (preset.repo.clone(), kept)
+        }
+        ModelSpec::Hub { repo, .. } => (repo, None),
+        ModelSpec::LocalDir(path) | ModelSpec::LocalGguf(path) => {
+            return Err(ModelError::NotInCache {
+                name: path.display().to_string(),
+                reason: "it is a local path, not a model in the HF cache; delete it yourself"
+                    .into(),
+            })
+        }
+    };
+    let cache = RepoCache::new(&settings.cache_dir, &repo);
+    let folder = cache.folder().to_path_buf();
+    if !folder.is_dir() {
+        return Err(ModelError::NotInCache {
+            name: name.to_string(),
+            reason: format!(
+                "{repo} is not in the HF cache at {}; `saar models` lists what is",
+                settings.cache_dir.display()
+            ),
+        });
+    }
+    let bytes = cache.bytes_on_disk();
+    std::fs::remove_dir_all(&folder).map_err(|e| ModelError::io(&folder, e))?;
+    Ok(Removed {
+        repo,
+        folder,
+        bytes,
+        kept,
+    })
 }

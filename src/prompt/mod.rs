@@ -36,6 +36,10 @@ pub enum PromptError {
     /// A prompt directory that cannot be read, or a file in it.
     #[error("cannot read prompt template {path}: {message}")]
     Read { path: String, message: String },
+    /// A task template that never uses the text it is given, so the article would not
+    /// reach the model.
+    #[error("template {origin} never uses {{{{ {needs} }}}}: the model would not see the article; put {{{{ {needs} }}}} where the text goes")]
+    MissingInput { origin: String, needs: String },
     /// A file in the prompt directory that would silently be ignored.
     #[error("unknown prompt template {path}: expected one of {expected} (a misspelt name would be ignored)")]
     UnknownTemplate { path: String, expected: String },

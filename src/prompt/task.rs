@@ -221,7 +221,32 @@ impl TaskPrompts {
                     text.to_string(),
                 ),
             });
-        Self::compile(sources)
+        let prompts = Self::compile(sources)?;
+        for (name, needs) in INPUT_VARIABLES {
+            prompts.check_uses_input(name, needs)?;
+        }
+        Ok(prompts)
+    }
+
+    /// Refuses a task template that never mentions its input variable: the model would
+    /// be asked about an article it never sees.
+    fn check_uses_input(&self, name: &str, needs: &[&str]) -> Result<(), PromptError> {
+        let used = self
+            .env
+            .get_template(name)
+            .map(|t| t.undeclared_variables(false))
+            .unwrap_or_default();
+        if needs.iter().any(|var| used.contains(*var)) {
+            return Ok(());
+        }
+        Err(PromptError::MissingInput {
+            origin: self
+                .sources
+                .get(name)
+                .map_or(name, |s| &s.origin)
+                .to_string(),
+            needs: needs.join(" }} or {{ "),
+        })
     }
 
     fn compile(
@@ -316,6 +341,13 @@ impl TaskPrompts {
             .collect()
     }
 }
+
+/// The variables that carry each task template's input: a template must use one.
+const INPUT_VARIABLES: [(&str, &[&str]); 3] = [
+    ("summarize", &["text"]),
+    ("translate", &["text"]),
+    ("combine", &["parts", "text"]),
+];
 
 /// A minijinja error as one line: its kind and detail, without the source excerpt.
 pub(crate) fn one_line(err: &minijinja::Error) -> String {

@@ -25,12 +25,10 @@ pub use tokenize_13a::tokenize_13a;
 /// Scoring inputs that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ScoreError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The io::Error is in the message, so it is not also a `source`: printers that
+    // walk the chain would say it twice.
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("{path} line {line}: not a JSON object ({message}); give JSONL with one object per line or a plain-text file")]
     Json {
         path: String,

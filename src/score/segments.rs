@@ -24,9 +24,9 @@ pub fn read_segments(
     fields: &[&str],
 ) -> Result<Vec<String>, ScoreError> {
     let shown = path.display().to_string();
-    let content = std::fs::read_to_string(path).map_err(|source| ScoreError::Read {
+    let content = std::fs::read_to_string(path).map_err(|error| ScoreError::Read {
         path: shown.clone(),
-        source,
+        error,
     })?;
     let jsonl = match format {
         SegmentFormat::Text => false,

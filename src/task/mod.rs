@@ -34,6 +34,10 @@ pub enum Event<'a> {
     Output(&'a str),
     /// A step of a multi-pass task began (for `--verbose`).
     Step(String),
+    /// Something the user should hear before the work goes on (always shown).
+    Warning(String),
+    /// `done` of `total` chunks of a long article are summarized (0 before the first).
+    Progress { done: usize, total: usize },
 }
 
 /// Errors a task raises on its own, beyond those of the stages it drives.
@@ -53,4 +57,10 @@ pub enum TaskError {
         "the translation model returned fewer sentences than it was given; report this as a bug"
     )]
     MissingTranslation,
+    #[error("the article needs {chunks} chunks ({calls} model calls at least), more than --max-chunks {limit}: give a shorter text, or raise --max-chunks to run it anyway")]
+    TooManyChunks {
+        chunks: usize,
+        calls: usize,
+        limit: usize,
+    },
 }

@@ -53,6 +53,11 @@ pub mod defaults {
     pub const REPEAT_PENALTY: f32 = 1.0;
     pub const REPEAT_LAST_N: usize = 64;
     pub const BATCH_SIZE: usize = 8;
+    /// The most chunks a summary takes unless raised: a news article needs a handful;
+    /// 100 is about a megabyte of Hindi, already hours of model time on a CPU.
+    pub const MAX_CHUNKS: usize = 100;
+    /// From this many chunks on, the caller is warned before the work starts.
+    pub const WARN_CHUNKS: usize = 10;
 
     /// Generation with every default.
     pub fn generation() -> crate::engine::GenerationSettings {
@@ -91,6 +96,8 @@ pub struct TaskSettings {
     pub batch_size: usize,
     /// When to end a generation before the model does.
     pub stop: StopWhen,
+    /// A summary of more chunks than this is refused before any model call.
+    pub max_chunks: usize,
 }
 
 impl TaskSettings {
@@ -105,6 +112,7 @@ impl TaskSettings {
             beams: None,
             batch_size: defaults::BATCH_SIZE,
             stop: StopWhen::default(),
+            max_chunks: defaults::MAX_CHUNKS,
         }
     }
 

@@ -3,7 +3,7 @@
 //! are combined with the `combine` prompt, in rounds until one call can hold them.
 //! On a shared (batched) session the chunks of a round are decoded together.
 
-use super::{Completion, Event, LlmSession, TaskError, TaskSettings, Usage};
+use super::{defaults, Completion, Event, LlmSession, TaskError, TaskSettings, Usage};
 use crate::prompt::{PromptVars, Task};
 use crate::text::{self, Chunk, ChunkSettings, TokenCounter};
 use crate::Result;
@@ -51,16 +51,22 @@ pub fn summarize(
         });
     }
     let chunks: Vec<&str> = chunks.iter().map(|c| c.text(article).trim()).collect();
+    check_chunk_count(chunks.len(), settings.max_chunks, events)?;
     let mut usage = Usage::default();
     let inputs: Vec<PromptVars> = chunks.iter().map(|c| styled(PromptVars::new(*c))).collect();
+    let total = chunks.len();
+    events(Event::Progress { done: 0, total });
     let mut step = |i: usize| {
+        // On a batched session every chunk starts at once; the bar then jumps.
+        events(Event::Progress { done: i, total });
         events(Event::Step(format!(
             "summarizing chunk {}/{}",
             i + 1,
-            chunks.len()
+            total
         )))
     };
     let done = session.complete_each(Task::Summarize, &inputs, generation, stop, &mut step)?;
+    events(Event::Progress { done: total, total });
     let mut partials = texts(done, &mut usage);
     let combine_budget = session.text_budget(
         Task::Combine,
@@ -118,6 +124,27 @@ fn texts(done: Vec<Completion>, usage: &mut Usage) -> Vec<String> {
             done.text
         })
         .collect()
+}
+
+/// Refuses more than `limit` chunks, and warns from [`defaults::WARN_CHUNKS`] on,
+/// before any model call: a huge text is hours of model time.
+fn check_chunk_count(chunks: usize, limit: usize, events: &mut dyn FnMut(Event)) -> Result<()> {
+    // One call per chunk and at least one to combine them.
+    let calls = chunks + 1;
+    if chunks > limit {
+        return Err(TaskError::TooManyChunks {
+            chunks,
+            calls,
+            limit,
+        }
+        .into());
+    }
+    if chunks >= defaults::WARN_CHUNKS {
+        events(Event::Warning(format!(
+            "a long text: {chunks} chunks, {calls} model calls at least; this will take a while"
+        )));
+    }
+    Ok(())
 }
 
 /// How many tokens of article text one summarize call holds with `settings`.

@@ -5,8 +5,9 @@
 use std::ops::Range;
 
 use super::{Event, LlmSession, TaskError, TaskSettings, Usage};
+use crate::engine::GenerationSettings;
 use crate::prompt::{PromptVars, Task};
-use crate::text::{self, Boundary, ChunkSettings, Script, Sentence};
+use crate::text::{self, Boundary, ChunkSettings, Script, Sentence, TokenCounter};
 use crate::Result;
 
 /// A translated article: the text, and each source piece with its translation.
@@ -32,14 +33,15 @@ pub fn translate(
     settings: &TaskSettings,
     events: &mut dyn FnMut(Event),
 ) -> Result<Translation> {
-    let generation = &settings.generation;
+    let sentences = text::split_sentences(article);
+    let generation = &raised_budget(session, article, &sentences, settings, events);
     let max_new = generation.max_new_tokens;
     let input_budget = session.text_budget(Task::Translate, &PromptVars::new(""), max_new)?;
     // A chunk's translation must fit in max_new_tokens, as the chunk must fit the context.
     let budget = input_budget.min(max_new);
     if budget == 0 {
         return Err(TaskError::ContextTooSmall {
-            max_new_tokens: max_new,
+            max_new_tokens: settings.generation.max_new_tokens,
         }
         .into());
     }
@@ -52,7 +54,6 @@ pub fn translate(
         events(Event::Output(text));
         translation.text.push_str(text);
     };
-    let sentences = text::split_sentences(article);
     for run in runs(&sentences) {
         let source = &article[sentences[run.sentences.start].range.start
             ..sentences[run.sentences.end - 1].range.end];
@@ -97,6 +98,36 @@ pub fn translate(
         emit(&mut translation, events, run.boundary.separator());
     }
     Ok(translation)
+}
+
+/// The generation settings for translating `article`: `--max-new-tokens` raised, when
+/// it is below what the longest sentence to translate needs, to that sentence's token
+/// count, with one warning. A smaller budget would cut sentences into words and
+/// translate the fragments (307 calls on one- or two-word pieces at 8 tokens); a
+/// sentence longer than the context still goes in pieces cut at its clause marks.
+fn raised_budget(
+    session: &LlmSession,
+    article: &str,
+    sentences: &[Sentence],
+    settings: &TaskSettings,
+    events: &mut dyn FnMut(Event),
+) -> GenerationSettings {
+    let mut generation = settings.generation.clone();
+    let given = generation.max_new_tokens;
+    let longest = sentences
+        .iter()
+        .filter(|sentence| sentence.script != Script::Latin)
+        // Counted as the chunker counts it, trailing whitespace included.
+        .map(|sentence| session.tokenizer().count(&article[sentence.range.clone()]))
+        .max()
+        .unwrap_or(0);
+    if longest > given {
+        events(Event::Warning(format!(
+            "--max-new-tokens {given} is less than whole sentences need (up to {longest} tokens): translating with up to {longest} new tokens per call rather than cutting sentences into fragments"
+        )));
+        generation.max_new_tokens = longest;
+    }
+    generation
 }
 
 /// Consecutive sentences on one line that are either all kept verbatim (English) or

@@ -322,3 +322,68 @@ fn a_gguf_preset_without_a_tokenizer_repo_downloads_the_file_alone() {
         .iter()
         .all(|seen| seen.url.contains(&preset.repo)));
 }
+
+/// `saar models …` against the cache at `cache`, with no hub to reach.
+fn saar_models(cache: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
+        .arg("models")
+        .args(args)
+        .env("HF_HUB_CACHE", cache)
+        .env("HF_HOME", cache)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("run saar")
+}
+
+fn listed(cache: &std::path::Path) -> serde_json::Value {
+    let out = saar_models(cache, &["--format", "json"]);
+    assert!(out.status.success(), "{out:?}");
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+fn cached(list: &serde_json::Value, name: &str) -> String {
+    let presets = list["presets"].as_array().expect("presets");
+    let row = presets.iter().find(|p| p["name"] == name).expect("row");
+    row["cached"].as_str().expect("cached").to_string()
+}
+
+#[test]
+fn models_lists_as_json_and_rm_deletes_only_the_weights_repo() {
+    let (hub, preset) = default_preset_hub();
+    let cache = tempfile::tempdir().expect("tempdir");
+    resolve(&ModelSpec::Preset(preset), &settings(&hub, cache.path())).expect("downloads");
+    drop(hub);
+
+    let before = listed(cache.path());
+    assert_eq!(before["hf_cache"], cache.path().to_str().unwrap());
+    assert_eq!(cached(&before, &preset.name), "yes");
+    // Its tokenizer repo is the bf16 preset's weights repo.
+    assert_eq!(cached(&before, "qwen3-1.7b-bf16"), "partly");
+    let default = before["presets"].as_array().unwrap().iter();
+    let defaults: Vec<_> = default.filter(|p| p["default"] == true).collect();
+    assert_eq!(defaults.len(), 1);
+
+    let out = saar_models(cache.path(), &["rm", &preset.name]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout.contains(&preset.repo), "{stdout}");
+    assert!(!cache
+        .path()
+        .join("models--unsloth--Qwen3-1.7B-GGUF")
+        .exists());
+    assert!(cache.path().join("models--Qwen--Qwen3-1.7B").is_dir());
+    let after = listed(cache.path());
+    assert_eq!(cached(&after, &preset.name), "no");
+    assert_eq!(cached(&after, "qwen3-1.7b-bf16"), "partly");
+
+    // Nothing left to remove, and a local path: one line each, exit 1.
+    let local = cache.path().to_str().unwrap().to_string();
+    for name in [preset.name.as_str(), "acme/never-pulled", local.as_str()] {
+        let out = saar_models(cache.path(), &["rm", name]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("cannot remove"), "{stderr}");
+    }
+    assert!(cache.path().is_dir(), "a local path is never deleted");
+}

@@ -188,6 +188,7 @@ pub fn load_for_bench(
     let runtime = RuntimeOptions {
         device: job.device.clone(),
         dtype: DtypeChoice::from_str(dtype, true).map_err(anyhow::Error::msg)?,
+        threads: None,
     };
     let placement = runtime.placement()?;
     let text = path
@@ -214,6 +215,7 @@ fn measure_marian(
     let runtime = RuntimeOptions {
         device: job.device.clone(),
         dtype: DtypeChoice::Auto,
+        threads: None,
     };
     let options = MarianBenchOptions {
         beams,

@@ -88,9 +88,6 @@ pub struct BenchArgs {
     /// (aggregate and per-sequence decode tok/s) instead of the one-sequence rows.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub sequences: Vec<usize>,
-    /// CPU threads for the engine (default: all cores).
-    #[arg(long)]
-    pub threads: Option<usize>,
     /// Seed of the weights and the prompt.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -115,12 +112,6 @@ pub enum BenchOutput {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    if let Some(threads) = args.threads.filter(|&n| n > 0) {
-        // candle (and rayon under it) read these when their thread pools start; the
-        // child processes inherit them.
-        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
-    }
     if let Some(spec) = &args.child_job {
         println!("{}", child::measure(spec)?);
         return Ok(ExitCode::SUCCESS);

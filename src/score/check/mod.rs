@@ -13,8 +13,8 @@
 //!   writes it: "58,000" needs exactly 58,000; "58 thousand" accepts 57,500..58,500;
 //!   "2.5" accepts 2.45..2.55. Units and currencies are not compared.
 //! - A date (month and day) is traced only when the source has that same date
-//!   ("15 अगस्त", "अगस्त 15", "15-16 अगस्त", "15/08/2024"). Its day alone ("the 15th")
-//!   is a number, traced by the source's day.
+//!   ("15 अगस्त", "अगस्त 15", "15-16 अगस्त", "15/08/2024", "15-08-2024", "2024-08-15").
+//!   Its day alone ("the 15th") is a number, traced by the source's day.
 //! - A month or weekday on its own is traced when the source names it.
 //! - The word "one" alone is never flagged: it is as often a pronoun ("one of them")
 //!   or an article as a count. "one million", "1" and "one hundred" are checked.

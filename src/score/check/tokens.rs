@@ -197,7 +197,8 @@ fn clock_times_with_meridiem(toks: Vec<Tok>) -> Vec<Tok> {
     out
 }
 
-/// dd/mm/yyyy, dd-mm-yyyy and dd.mm.yyyy (the last lexes as "dd.mm" "." "yyyy").
+/// dd/mm/yyyy, dd-mm-yyyy and dd.mm.yyyy (the last lexes as "dd.mm" "." "yyyy"), and
+/// ISO yyyy-mm-dd (or yyyy/mm/dd), whose year stays a number of its own.
 fn numeric_dates(toks: Vec<Tok>) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut i = 0;
@@ -231,6 +232,23 @@ fn numeric_dates(toks: Vec<Tok>) -> Vec<Tok> {
                     joined(&toks[i], &toks[i + 2]),
                 ));
                 i += 4;
+                continue;
+            }
+        }
+        if let (true, Some(m), Some(d), true) = (
+            is_year(as_num(toks.get(i))),
+            as_num(toks.get(i + 2)),
+            as_num(toks.get(i + 4)),
+            same_sep,
+        ) {
+            let day_after = !matches!(sep(i + 5), Some(TokKind::Connector { .. } | TokKind::Slash));
+            if let Some((month, day)) = day_month(d, m).filter(|_| day_after && d.int_digits == 2) {
+                out.push(toks[i].clone());
+                out.push(tok(
+                    TokKind::Date { month, day },
+                    joined(&toks[i + 2], &toks[i + 4]),
+                ));
+                i += 5;
                 continue;
             }
         }

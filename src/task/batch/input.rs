@@ -96,7 +96,7 @@ pub fn discover(inputs: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Document
             walk(input, &mut files)?;
             let mut found: Vec<(String, PathBuf)> = files
                 .into_iter()
-                .map(|path| (relative_id(input, &path), path))
+                .map(|path| (file_id(input, &path), path))
                 .collect();
             found.sort();
             documents.extend(found.into_iter().map(|(id, path)| file_document(id, path)));
@@ -107,7 +107,7 @@ pub fn discover(inputs: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Document
             })?;
             documents.extend(parse_jsonl(&text, &input.display().to_string()));
         } else {
-            documents.push(file_document(input.display().to_string(), input.clone()));
+            documents.push(file_document(file_id(input, input), input.clone()));
         }
     }
     Ok(documents)
@@ -130,6 +130,16 @@ fn file_document(id: String, path: PathBuf) -> Document {
         source: path.display().to_string(),
         body: DocumentBody::File(path),
         extra: Map::new(),
+    }
+}
+
+/// The id of a file document (`saar compare` gives the same ids): the path as given for
+/// a file given itself, else its path relative to the folder given.
+pub(crate) fn file_id(given: &Path, file: &Path) -> String {
+    if given == file {
+        given.display().to_string()
+    } else {
+        relative_id(given, file)
     }
 }
 

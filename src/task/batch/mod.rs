@@ -14,6 +14,7 @@ mod run;
 mod shard;
 
 pub use abort_hook::TEST_ABORT_EXIT_CODE;
+pub(crate) use input::file_id;
 pub use input::{discover, duplicate_ids, Document, DocumentBody};
 pub use job::{BatchJob, BatchPlan, BatchTask, ModelIdentity, Pending};
 pub use output::{read_records, BatchOutput, Resumed};

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::score::{read_segments, ScoreError, SegmentFormat};
+use crate::task::batch::file_id;
 use crate::text::{self, InputError, PrepareOptions};
 
 /// An article to run every model over, and the reference output when there is one.
@@ -37,12 +38,9 @@ pub enum CompareError {
     },
     #[error("the run of `{model}` has no output for article `{id}`; rerun with --force")]
     MissingOutput { model: String, id: String },
-    #[error("cannot list {path}: {source}; give article files or a readable folder")]
-    ListDir {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    // The io::Error is in the message, so it is not also a `source` (said once).
+    #[error("cannot list {path}: {error}; give article files or a readable folder")]
+    ListDir { path: String, error: std::io::Error },
     #[error("no articles: {0} holds no .txt files; give article files or a folder of *.txt")]
     NoDocuments(String),
     #[error("two articles have the id `{0}`: give files with different names")]
@@ -66,7 +64,8 @@ pub enum CompareError {
 /// Expands `inputs` (files, or folders whose `*.txt` files are taken in name order)
 /// and reads and prepares every article.
 pub fn read_documents(inputs: &[PathBuf]) -> Result<Vec<Document>, CompareError> {
-    let mut files = Vec::new();
+    // (the input given, a file it names or holds)
+    let mut files: Vec<(&Path, PathBuf)> = Vec::new();
     for input in inputs {
         if input.is_dir() {
             let mut found = list_txt(input)?;
@@ -74,17 +73,18 @@ pub fn read_documents(inputs: &[PathBuf]) -> Result<Vec<Document>, CompareError>
                 return Err(CompareError::NoDocuments(input.display().to_string()));
             }
             found.sort();
-            files.extend(found);
+            files.extend(found.into_iter().map(|file| (input.as_path(), file)));
         } else {
-            files.push(input.clone());
+            files.push((input, input.clone()));
         }
     }
     if files.is_empty() {
         return Err(CompareError::NoDocuments("the command line".into()));
     }
     let mut documents: Vec<Document> = Vec::with_capacity(files.len());
-    for file in files {
-        let id = document_id(&file);
+    for (given, file) in files {
+        // The id `saar batch` gives the same file, so records and references carry over.
+        let id = file_id(given, &file);
         if documents.iter().any(|d| d.id == id) {
             return Err(CompareError::DuplicateId(id));
         }
@@ -100,9 +100,9 @@ pub fn read_documents(inputs: &[PathBuf]) -> Result<Vec<Document>, CompareError>
 }
 
 fn list_txt(dir: &Path) -> Result<Vec<PathBuf>, CompareError> {
-    let list_error = |source| CompareError::ListDir {
+    let list_error = |error| CompareError::ListDir {
         path: dir.display().to_string(),
-        source,
+        error,
     };
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(list_error)? {
@@ -115,12 +115,6 @@ fn list_txt(dir: &Path) -> Result<Vec<PathBuf>, CompareError> {
         }
     }
     Ok(found)
-}
-
-fn document_id(file: &Path) -> String {
-    file.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| file.display().to_string())
 }
 
 /// Attaches references from `path` to `documents`: JSONL (`.jsonl`/`.ndjson`) by `id`,
@@ -151,7 +145,12 @@ pub fn attach_references(documents: &mut [Document], path: &Path) -> Result<(), 
     })?;
     let by_id: HashMap<String, String> = ids.into_iter().zip(texts).collect();
     for document in documents.iter_mut() {
-        match by_id.get(&document.id) {
+        // `nagpur-metro` also names `nagpur-metro.txt` (ids were file stems before).
+        let stem = document.id.strip_suffix(".txt");
+        match by_id
+            .get(&document.id)
+            .or_else(|| stem.and_then(|stem| by_id.get(stem)))
+        {
             Some(reference) => document.reference = Some(reference.clone()),
             None => {
                 return Err(CompareError::MissingReference {
@@ -181,7 +180,7 @@ mod tests {
         let dir = folder();
         let docs = read_documents(&[dir.path().to_path_buf()]).unwrap();
         let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
-        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(ids, ["a.txt", "b.txt"]);
         assert_eq!(docs[0].source.trim(), "पहली खबर।");
     }
 
@@ -189,8 +188,28 @@ mod tests {
     fn the_same_file_twice_is_refused() {
         let dir = folder();
         let a = dir.path().join("a.txt");
-        let err = read_documents(&[a.clone(), a]).unwrap_err();
-        assert!(matches!(err, CompareError::DuplicateId(id) if id == "a"));
+        let err = read_documents(&[a.clone(), a.clone()]).unwrap_err();
+        let shown = a.display().to_string();
+        assert!(matches!(err, CompareError::DuplicateId(id) if id == shown));
+    }
+
+    #[test]
+    fn ids_are_the_ones_batch_gives_the_same_files() {
+        let dir = folder();
+        let inputs = [dir.path().to_path_buf(), dir.path().join("b.txt")];
+        let compared: Vec<String> = read_documents(&inputs)
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
+        let batched: Vec<String> = crate::task::batch::discover(&inputs, &mut std::io::empty())
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id)
+            .filter(|id| id.ends_with(".txt"))
+            .collect();
+        assert_eq!(compared, batched);
+        assert_eq!(compared[..2], ["a.txt", "b.txt"]);
     }
 
     #[test]
@@ -200,7 +219,7 @@ mod tests {
         let jsonl = dir.path().join("refs.jsonl");
         std::fs::write(
             &jsonl,
-            "{\"id\": \"b\", \"text\": \"Second.\"}\n{\"id\": \"a\", \"text\": \"First.\"}\n",
+            "{\"id\": \"b.txt\", \"text\": \"Second.\"}\n{\"id\": \"a\", \"text\": \"First.\"}\n",
         )
         .unwrap();
         attach_references(&mut docs, &jsonl).unwrap();
@@ -220,12 +239,26 @@ mod tests {
         let refs = dir.path().join("refs.jsonl");
         std::fs::write(&refs, "{\"id\": \"a\", \"text\": \"First.\"}\n").unwrap();
         let err = attach_references(&mut docs, &refs).unwrap_err();
-        assert!(matches!(&err, CompareError::MissingReference { id, .. } if id == "b"));
+        assert!(matches!(&err, CompareError::MissingReference { id, .. } if id == "b.txt"));
         std::fs::write(&refs, "{\"text\": \"First.\"}\n").unwrap();
         let err = attach_references(&mut docs, &refs).unwrap_err();
         assert!(
             matches!(err, CompareError::MissingId { line: 1, .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn an_unlistable_folder_or_unreadable_references_say_the_cause_once() {
+        let dir = folder();
+        let gone = dir.path().join("gone");
+        let listed = list_txt(&gone).unwrap_err();
+        let mut docs = read_documents(&[dir.path().to_path_buf()]).unwrap();
+        let unread = attach_references(&mut docs, &gone).unwrap_err();
+        for err in [listed, unread] {
+            let cause = std::fs::read(&gone).unwrap_err().to_string();
+            let shown = format!("{:#}", anyhow::Error::new(err));
+            assert_eq!(shown.matches(&cause).count(), 1, "{shown}");
+        }
     }
 }

@@ -9,8 +9,10 @@ use super::svg::{grouped_bars, PALETTE};
 use super::{score_columns, Comparison, DocumentOutput, ModelRun};
 use crate::score::Finding;
 
+// The Devanagari fonts are named so Hindi renders on common desktops: Noto (Linux,
+// Android), Nirmala UI and Mangal (Windows), Kohinoor (macOS), Lohit (older Linux).
 const STYLE: &str = "
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1400px;padding:0 1rem;color:#222;line-height:1.45}
+body{font-family:system-ui,-apple-system,'Segoe UI','Noto Sans Devanagari','Nirmala UI',Mangal,'Kohinoor Devanagari','Lohit Devanagari',sans-serif;margin:2rem auto;max-width:1400px;padding:0 1rem;color:#222;line-height:1.45}
 h1{font-size:1.6rem;margin-bottom:.2rem} h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ccc;padding-bottom:.2rem}
 h3{font-size:1rem;margin:0 0 .3rem} .sub{color:#555;margin-top:0}
 table{border-collapse:collapse;margin:1rem 0} th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right} th:first-child,td:first-child,td.text{text-align:left}

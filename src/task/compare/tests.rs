@@ -87,6 +87,27 @@ fn outputs_are_escaped_and_untraced_numbers_marked() {
 }
 
 #[test]
+fn the_page_names_devanagari_fonts_before_the_generic_family() {
+    let html = comparison(false).html_report();
+    let body = html.split("body{font-family:").nth(1).expect("a body font");
+    let stack: Vec<&str> = body[..body.find(';').unwrap()]
+        .split(',')
+        .map(|f| f.trim_matches('\''))
+        .collect();
+    let generic = stack.iter().position(|f| *f == "sans-serif").unwrap();
+    for font in [
+        "Noto Sans Devanagari",
+        "Nirmala UI",
+        "Mangal",
+        "Kohinoor Devanagari",
+        "Lohit Devanagari",
+    ] {
+        let at = stack.iter().position(|f| *f == font);
+        assert!(at.is_some_and(|at| at < generic), "{font} in {stack:?}");
+    }
+}
+
+#[test]
 fn without_references_there_are_no_score_columns_or_chart() {
     let comparison = comparison(false);
     let html = comparison.html_report();
