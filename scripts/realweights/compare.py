@@ -10,7 +10,7 @@ Installs (into a scratch folder outside the repository, never into it):
 not needed.) Then, for Gemma with the tokenizer.json beside the GGUF, Gemma from the
 GGUF alone, and SmolLM2 from the GGUF alone, it compares
 
-1. tokenization of the probe strings: `llama-tokenize --ids --parse-special` against
+1. tokenization of the probe strings: `llama-tokenize --ids` (special tokens parsed) against
    `saar tokenize` (the BOS rule of each tool applies: both add what the model says);
 2. greedy continuations of 10 raw Hindi and English prompts, 32 tokens each:
    `llama-simple` against `saar generate --temperature 0 --format json`. llama-simple
@@ -105,7 +105,10 @@ PROMPTS = [
 
 
 def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+    # llama-simple prints pieces as they come, so a continuation cut after 32 tokens can
+    # end inside a UTF-8 character: keep such bytes as they are, to write them back.
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, encoding="utf-8",
+                          errors="surrogateescape", **kw)
 
 
 def setup(scratch: pathlib.Path) -> dict:
@@ -145,8 +148,10 @@ def setup(scratch: pathlib.Path) -> dict:
 
 
 def llama_tokenize(llama: pathlib.Path, gguf: pathlib.Path, text_file: pathlib.Path):
+    # Special tokens are parsed by default in the llama.cpp of llama-cpp-python 0.3.36
+    # (it has --no-parse-special, and refuses --parse-special).
     out = run([str(llama / "llama-tokenize"), "-m", str(gguf), "-f", str(text_file), "--ids",
-               "--parse-special", "--no-escape", "--log-disable"]).stdout
+               "--no-escape", "--log-disable"]).stdout
     line = [l for l in out.splitlines() if l.startswith("[")][-1]
     return json.loads(line)
 
@@ -194,7 +199,7 @@ def compare(args, name, gguf, scratch):
         continuation = simple[start + len(prompt):].removesuffix("\n") if start >= 0 else ""
         text_file.write_bytes(prompt.encode("utf-8"))
         prompt_ids = llama_tokenize(args.llama, gguf, text_file)
-        text_file.write_bytes((prompt + continuation).encode("utf-8"))
+        text_file.write_bytes((prompt + continuation).encode("utf-8", "surrogateescape"))
         llama_ids = llama_tokenize(args.llama, gguf, text_file)[len(prompt_ids):]
         text_file.write_bytes(prompt.encode("utf-8"))
         record = json.loads(run([args.saar, "generate", "--offline", "--model", str(gguf), "--temperature", "0",
