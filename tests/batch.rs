@@ -456,7 +456,9 @@ fn ctrl_c_says_how_far_the_run_got_and_exits_130_and_a_rerun_finishes() {
     let out = tmp.path().join("results.jsonl");
     let corpus = tmp.path().join("three.jsonl");
     std::fs::write(&corpus, jsonl_corpus(3)).unwrap();
-    let args = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
+    let mut args = batch_args(&model, out.to_str().unwrap(), &[corpus.to_str().unwrap()]);
+    // One document at a time, so that two records are on disk when the third begins.
+    args.extend(["--parallel", "1"]);
 
     // The run waits before its third document, with two records on disk; the test
     // interrupts it there, when it has said so.

@@ -108,7 +108,8 @@ fn help_names_the_default_preset() {
     let default = saar::model::default_preset().unwrap();
     let translator = saar::model::default_translation_preset().unwrap();
     for command in ["summarize", "translate", "split", "batch", "generate"] {
-        let help = stdout_of(&[command, "--help"]).replace('\n', " ");
+        let help = stdout_of(&[command, "--help"]);
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
         let named = format!(
             "[default: {}; for translation alone: {}]",
             default.name, translator.name

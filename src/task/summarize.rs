@@ -55,7 +55,6 @@ pub fn summarize(
     let mut usage = Usage::default();
     let inputs: Vec<PromptVars> = chunks.iter().map(|c| styled(PromptVars::new(*c))).collect();
     let total = chunks.len();
-    events(Event::Progress { done: 0, total });
     let mut step = |i: usize| {
         // On a batched session every chunk starts at once; the bar then jumps.
         events(Event::Progress { done: i, total });
