@@ -10,6 +10,9 @@ mod fake_hub;
 mod presets;
 #[path = "hub/raw_server.rs"]
 mod raw_server;
+#[path = "cli/support.rs"]
+#[allow(dead_code)] // the CLI tests' helpers, of which the preset tests use two
+mod support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

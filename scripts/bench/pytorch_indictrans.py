@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "parity"))
-from make_indictrans_fixtures import load_reference  # noqa: E402
+from make_indictrans_fixtures import indictrans_config, load_reference  # noqa: E402
 
 # saar's MarianShape::indictrans2_dist_200m and ::indictrans2_1b.
 SHAPES = {
@@ -37,28 +37,9 @@ MAX_POSITIONS = 256
 
 def build(reference, shape: dict, seed: int):
     config_module, modeling, _ = reference
-    config = config_module.IndicTransConfig(
-        encoder_vocab_size=SOURCE_VOCAB,
-        decoder_vocab_size=TARGET_VOCAB,
-        encoder_embed_dim=shape["embed"],
-        decoder_embed_dim=shape["embed"],
-        max_source_positions=MAX_POSITIONS,
-        max_target_positions=MAX_POSITIONS,
-        encoder_layers=LAYERS,
-        decoder_layers=LAYERS,
-        encoder_attention_heads=shape["heads"],
-        decoder_attention_heads=shape["heads"],
-        encoder_ffn_dim=shape["ffn"],
-        decoder_ffn_dim=shape["ffn"],
-        activation_function="gelu",
-        encoder_normalize_before=True,
-        decoder_normalize_before=True,
-        layernorm_embedding=True,
-        share_decoder_input_output_embed=False,
-        scale_embedding=True,
-        attn_implementation="eager",
+    config = indictrans_config(
+        config_module, SOURCE_VOCAB, TARGET_VOCAB, MAX_POSITIONS, layers=LAYERS, **shape
     )
-    config._attn_implementation = "eager"
     torch.manual_seed(seed)
     return modeling.IndicTransForConditionalGeneration(config).eval()
 

@@ -109,21 +109,23 @@ def write_tokenizer_files(workdir: Path, source: dict, target: dict) -> None:
     (MODEL_DIR / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
 
 
-def random_model(reference, source_vocab: int, target_vocab: int, seed: int, eos_bias: float):
-    config_module, modeling, _ = reference
+def indictrans_config(config_module, source_vocab, target_vocab, positions, layers, embed, heads, ffn):
+    """An IndicTransConfig in the hub models' layout (pre-norm, embedding norm, gelu,
+    separate vocabularies, untied output layer) at the given size; the benchmark
+    script builds its models with it too."""
     config = config_module.IndicTransConfig(
         encoder_vocab_size=source_vocab,
         decoder_vocab_size=target_vocab,
-        encoder_embed_dim=32,
-        decoder_embed_dim=32,
-        max_source_positions=MAX_POSITIONS,
-        max_target_positions=MAX_POSITIONS,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        encoder_embed_dim=embed,
+        decoder_embed_dim=embed,
+        max_source_positions=positions,
+        max_target_positions=positions,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=heads,
+        decoder_attention_heads=heads,
+        encoder_ffn_dim=ffn,
+        decoder_ffn_dim=ffn,
         activation_function="gelu",
         encoder_normalize_before=True,
         decoder_normalize_before=True,
@@ -133,6 +135,14 @@ def random_model(reference, source_vocab: int, target_vocab: int, seed: int, eos
         attn_implementation="eager",
     )
     config._attn_implementation = "eager"
+    return config
+
+
+def random_model(reference, source_vocab: int, target_vocab: int, seed: int, eos_bias: float):
+    config_module, modeling, _ = reference
+    config = indictrans_config(
+        config_module, source_vocab, target_vocab, MAX_POSITIONS, layers=2, embed=32, heads=4, ffn=64
+    )
     torch.manual_seed(seed)
     model = modeling.IndicTransForConditionalGeneration(config).eval()
     # As for the Marian fixtures: equal-norm embeddings, norms and biases away from

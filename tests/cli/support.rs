@@ -63,14 +63,29 @@ pub fn saar(args: &[&str], stdin: &[u8], cache: &Path) -> Output {
 
 /// [`saar`] with another build of the binary (`bin`).
 pub fn saar_at(bin: &Path, args: &[&str], stdin: &[u8], cache: &Path) -> Output {
-    let mut child = Command::new(bin)
-        .args(args)
+    let mut command = isolated(bin, cache);
+    command.args(args);
+    run_with_stdin(command, stdin)
+}
+
+/// `bin` in the repository root with a private HF cache, a hub address nothing
+/// answers on, and no model or offline setting from the caller's environment; a test
+/// that needs a hub or a token sets them on the command.
+pub fn isolated(bin: &Path, cache: &Path) -> Command {
+    let mut command = Command::new(bin);
+    command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("HF_HUB_CACHE", cache)
         .env("HF_HOME", cache)
         .env("HF_ENDPOINT", "http://127.0.0.1:9")
         .env_remove("SAAR_MODEL")
-        .env_remove("HF_HUB_OFFLINE")
+        .env_remove("HF_HUB_OFFLINE");
+    command
+}
+
+/// Runs `command`, feeding `stdin`, and collects its output.
+pub fn run_with_stdin(mut command: Command, stdin: &[u8]) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

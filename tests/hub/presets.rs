@@ -248,32 +248,18 @@ fn indictrans2_presets_resolve_load_and_translate_through_the_cli() {
         let hub = FakeHub::start(vec![(&preset.repo, repo)]);
         let cache = tempfile::tempdir().unwrap();
         let translate = |token: Option<&str>| {
-            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_saar"));
+            let saar = std::path::Path::new(env!("CARGO_BIN_EXE_saar"));
+            let mut command = super::support::isolated(saar, cache.path());
             command
                 .args(["translate", "-m", name, "-", "--format", "json"])
                 .args(["--max-new-tokens", "4"])
-                .env("HF_HOME", cache.path())
-                .env("HF_HUB_CACHE", cache.path())
                 .env("HF_ENDPOINT", &hub.endpoint)
-                .env_remove("HF_HUB_OFFLINE")
-                .env_remove("SAAR_MODEL")
-                .env_remove("HF_TOKEN_PATH")
-                .stdin(std::process::Stdio::piped())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped());
+                .env_remove("HF_TOKEN_PATH");
             match token {
                 Some(token) => command.env("HF_TOKEN", token),
                 None => command.env_remove("HF_TOKEN"),
             };
-            let mut child = command.spawn().unwrap();
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-            child.wait_with_output().unwrap()
+            super::support::run_with_stdin(command, text.as_bytes())
         };
 
         let refused = translate(None);
@@ -325,14 +311,10 @@ fn a_gguf_preset_without_a_tokenizer_repo_downloads_the_file_alone() {
 
 /// `saar models …` against the cache at `cache`, with no hub to reach.
 fn saar_models(cache: &std::path::Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_saar"))
-        .arg("models")
-        .args(args)
-        .env("HF_HUB_CACHE", cache)
-        .env("HF_HOME", cache)
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .expect("run saar")
+    let saar = std::path::Path::new(env!("CARGO_BIN_EXE_saar"));
+    let mut command = super::support::isolated(saar, cache);
+    command.arg("models").args(args).env("HF_HUB_OFFLINE", "1");
+    super::support::run_with_stdin(command, b"")
 }
 
 fn listed(cache: &std::path::Path) -> serde_json::Value {

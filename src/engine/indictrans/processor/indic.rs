@@ -57,18 +57,16 @@ pub(super) fn normalize(text: &str) -> String {
             _ => out.push(c),
         }
     }
-    let mut text = out.replace("''", "\"");
-    text = text
-        .chars()
-        .flat_map(
-            |c| match NUKTA_LETTERS.iter().find(|(composed, _)| *composed == c) {
-                Some(&(_, base)) => vec![base, NUKTA],
-                None if c == '\u{0972}' => vec!['\u{090f}'],
-                None if c == '|' => vec!['\u{0964}'],
-                None => vec![c],
-            },
-        )
-        .collect();
+    let quoted = out.replace("''", "\"");
+    let mut text = String::with_capacity(quoted.len() + 8);
+    for c in quoted.chars() {
+        match NUKTA_LETTERS.iter().find(|(composed, _)| *composed == c) {
+            Some(&(_, base)) => text.extend([base, NUKTA]),
+            None if c == '\u{0972}' => text.push('\u{090f}'),
+            None if c == '|' => text.push('\u{0964}'),
+            None => text.push(c),
+        }
+    }
     VISARGA.replace_all(&text, "\\1\u{0903}").into_owned()
 }
 
