@@ -167,3 +167,134 @@ fn a_garbage_gguf_is_one_line_even_with_rust_backtrace() {
         .unwrap();
     assert_one_line_error(&output, "garbage.gguf");
 }
+
+/// The sentence the parity fixtures' chat strings ask about (make_llm_fixtures.py).
+const FIXTURE_ARTICLE: [&str; 2] = [
+    "पुस्तकालय अब रविवार को भी खुला रहेगा।",
+    "बाजार में सब्जियों के दाम कम हुए हैं।",
+];
+
+/// `--prompts` files that make saar's messages those of a fixture chat string: the
+/// system message (empty: none is sent), and the user message with the article
+/// sentence as `{{ text }}` under both task names.
+fn prompts_for_case(dir: &std::path::Path, case: &serde_json::Value) -> String {
+    let messages = case["messages"].as_array().unwrap();
+    let content = |role: &str| {
+        (messages.iter())
+            .find(|m| m["role"] == role)
+            .map_or("", |m| m["content"].as_str().unwrap())
+    };
+    let user = content("user");
+    let article = *FIXTURE_ARTICLE.iter().find(|a| user.contains(**a)).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("system.j2"), content("system")).unwrap();
+    for task in ["summarize", "translate"] {
+        let template = user.replace(article, "{{ text }}");
+        std::fs::write(dir.join(format!("{task}.j2")), template).unwrap();
+    }
+    article.to_string()
+}
+
+/// Llama's template prints today's date where transformers printed the fixture's day:
+/// the date must be one, and is then set to the fixture's.
+fn with_fixture_date(text: &str, expected: &serde_json::Value) -> String {
+    let today = regex::Regex::new(r"Today Date: \d{2} [A-Z][a-z]{2} \d{4}\n").unwrap();
+    let day = expected["date_string"].as_str().unwrap();
+    today
+        .replace(text, format!("Today Date: {day}\n").as_str())
+        .into_owned()
+}
+
+#[test]
+fn show_prompt_prints_transformers_chat_string_and_reads_no_weights() {
+    let tmp = tempfile::tempdir().unwrap();
+    // saar trims what a task template renders; llama's and gemma's templates trim
+    // message contents too, so only for them does `system_user` (whose user message
+    // has outer spaces) come out byte for byte. `user_only` also checks that an empty
+    // system.j2 sends no system message: qwen2's template then adds its default one.
+    let cases = [
+        ("qwen2", "user_only"),
+        ("qwen3", "user_only"),
+        ("llama", "user_only"),
+        ("gemma3", "user_only"),
+        ("llama", "system_user"),
+        ("gemma3", "system_user"),
+    ];
+    for (family, name) in cases {
+        let fixture = std::path::Path::new("tests/fixtures/parity").join(family);
+        let expected: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(fixture.join("expected.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let case = (expected["chat_strings"].as_array().unwrap())
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap();
+        let prompts = tmp.path().join(format!("{family}-{name}"));
+        let article = prompts_for_case(&prompts, case);
+        for task in ["summarize", "translate"] {
+            let args = [
+                task,
+                "-m",
+                fixture.to_str().unwrap(),
+                "--prompts",
+                prompts.to_str().unwrap(),
+                "--max-new-tokens",
+                "8",
+                "--show-prompt",
+                "-",
+            ];
+            let output = saar(&args, article.as_bytes(), tmp.path());
+            assert!(output.status.success(), "{}", stderr(&output));
+            let shown = with_fixture_date(&stdout(&output), &expected);
+            assert_eq!(
+                shown,
+                case["text"].as_str().unwrap(),
+                "{family} {name} {task}"
+            );
+            let json = json(&saar(
+                &[&args[..], &["--format", "json"]].concat(),
+                article.as_bytes(),
+                tmp.path(),
+            ));
+            if family != "llama" {
+                // Llama's ids hold today's date.
+                assert_eq!(json["prompt_ids"], case["ids"], "{family} {name} {task}");
+            }
+        }
+    }
+    // The prompt needs the tokenizer, templates and config, never the weights.
+    let broken = tmp.path().join("broken-weights");
+    std::fs::create_dir(&broken).unwrap();
+    for entry in std::fs::read_dir("tests/fixtures/parity/qwen2").unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, broken.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(broken.join("model.safetensors"), b"not weights").unwrap();
+    let m = broken.to_str().unwrap();
+    let prompts = tmp.path().join("qwen2-user_only");
+    let prompts = prompts.to_str().unwrap();
+    let args = [
+        "summarize",
+        "-m",
+        m,
+        "--prompts",
+        prompts,
+        "--max-new-tokens",
+        "8",
+        "-",
+    ];
+    let article = FIXTURE_ARTICLE[0].as_bytes();
+    let shown = saar(
+        &[&args[..], &["--show-prompt"]].concat(),
+        article,
+        tmp.path(),
+    );
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert!(stdout(&shown).starts_with("<|im_start|>system\n"));
+    assert_one_line_error(&saar(&args, article, tmp.path()), "model.safetensors");
+}

@@ -371,3 +371,17 @@ fn translate_tags_sources_as_hindi_to_english_and_pytorch_bin_loads_the_same() {
         from_bin.encode_preprocessed(untagged).unwrap().len()
     );
 }
+
+#[test]
+fn the_shown_model_input_is_what_the_model_encodes() {
+    let (_model, translator) = translator();
+    let source = "सूचना https://example.org/a पर 12:30 बजे दी गई।";
+    let shown = translator.model_input(source);
+    // Tags first, then the reference's pre-processing: the URL is a placeholder.
+    assert!(shown.starts_with("hin_Deva eng_Latn "), "{shown}");
+    assert!(!shown.contains("example.org"), "{shown}");
+    assert_eq!(
+        translator.tokenizer().encode_tagged(&shown).unwrap(),
+        translator.encode(source).unwrap()
+    );
+}

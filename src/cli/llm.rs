@@ -45,6 +45,49 @@ impl ArticleOptions {
     }
 }
 
+/// `--show-prompt`, for the commands that run an article through a model.
+#[derive(Debug, Clone, Args)]
+pub struct ShowPromptOption {
+    /// Print the exact input of the first model call and exit without running the model:
+    /// an LLM's prompt through its chat template, special tokens included (a long
+    /// article's first chunk); a translation model's first sentence as it reads it.
+    /// With --format json: one object with `prompt` and `prompt_ids`.
+    #[arg(long, help_heading = "Output")]
+    pub show_prompt: bool,
+}
+
+/// `--show-prompt`: loads no LLM weights, renders the first call of `task` on
+/// `prepared` as the task itself would, prints it and ends.
+pub fn show_prompt(
+    task: saar::task::TaskKind,
+    files: saar::model::ModelFiles,
+    model: &ModelOptions,
+    placement: &saar::engine::Placement,
+    prepared: &Prepared,
+    settings: &saar::task::TaskSettings,
+    format: super::options::OutputFormat,
+) -> anyhow::Result<std::process::ExitCode> {
+    let name = files.name.clone();
+    let loaded = Model::prompt_only(files, placement, model.task_prompts()?)
+        .with_context(|| format!("loading model `{name}`"))?;
+    let mut sink = StdoutSink::new(false, false);
+    let first = loaded.first_prompt(task, prepared, settings, &mut |e| sink.event(e))?;
+    sink.finish()?;
+    let Some(first) = first else {
+        eprintln!("saar: no model call: nothing in the text needs the model");
+        return Ok(std::process::ExitCode::SUCCESS);
+    };
+    if format == super::options::OutputFormat::Json {
+        print_json(&first)?;
+    } else {
+        // Exactly the prompt: a newline the template did not write would not be in it.
+        let mut out = std::io::stdout().lock();
+        out.write_all(first.prompt.as_bytes())?;
+        out.flush()?;
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 /// Resolves `--model`, saying which files were found under `--verbose`.
 pub fn resolve_verbose(
     model: &ModelOptions,

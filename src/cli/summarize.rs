@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use saar::prompt::{Lang as PromptLang, Length};
 use saar::task::TaskSettings;
 
-use super::llm::{self, ArticleOptions, StdoutSink};
+use super::llm::{self, ArticleOptions, ShowPromptOption, StdoutSink};
 use super::options::{
     checked, GenerationOptions, ModelOptions, OutputFormat, OutputOptions, RuntimeOptions,
 };
@@ -29,6 +29,8 @@ pub struct SummarizeArgs {
     pub check: bool,
     #[command(flatten)]
     pub chunks: MaxChunks,
+    #[command(flatten)]
+    pub show: ShowPromptOption,
     #[command(flatten)]
     pub model: ModelOptions,
     #[command(flatten)]
@@ -75,6 +77,19 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
     let files = llm::resolve_verbose(&args.model, verbose)?;
     saar::task::check_supports(&files, saar::task::TaskKind::Summarize)?;
     let settings = llm::with_model_defaults(&args.generation, &files, settings)?;
+    if args.show.show_prompt {
+        let placement = args.runtime.placement()?;
+        let (task, format) = (saar::task::TaskKind::Summarize, args.output.format);
+        return llm::show_prompt(
+            task,
+            files,
+            &args.model,
+            &placement,
+            &prepared,
+            &settings,
+            format,
+        );
+    }
     let mut model = llm::load_model(files, &args.model, &args.runtime.placement()?)?;
     let stream = args.output.format == OutputFormat::Text;
     let mut sink = StdoutSink::new(stream, verbose);

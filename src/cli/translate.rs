@@ -8,7 +8,7 @@ use clap::Args;
 
 use saar::task::{TaskKind, TaskSettings};
 
-use super::llm::{self, ArticleOptions, StdoutSink};
+use super::llm::{self, ArticleOptions, ShowPromptOption, StdoutSink};
 use super::options::{
     checked, GenerationOptions, ModelOptions, OutputFormat, OutputOptions, RuntimeOptions,
 };
@@ -26,6 +26,8 @@ pub struct TranslateArgs {
     pub generation: GenerationOptions,
     #[command(flatten)]
     pub mt: MtOptions,
+    #[command(flatten)]
+    pub show: ShowPromptOption,
     #[command(flatten)]
     pub output: OutputOptions,
 }
@@ -61,6 +63,19 @@ pub fn run(args: &TranslateArgs) -> anyhow::Result<ExitCode> {
     let files = llm::resolve_verbose_for(&args.model, TaskKind::Translate, verbose)?;
     saar::task::check_supports(&files, TaskKind::Translate)?;
     let settings = llm::with_model_defaults(&args.generation, &files, settings)?;
+    if args.show.show_prompt {
+        let placement = args.runtime.placement()?;
+        let (task, format) = (saar::task::TaskKind::Translate, args.output.format);
+        return llm::show_prompt(
+            task,
+            files,
+            &args.model,
+            &placement,
+            &prepared,
+            &settings,
+            format,
+        );
+    }
     let mut model = llm::load_model(files, &args.model, &args.runtime.placement()?)?;
     let stream = args.output.format == OutputFormat::Text;
     let mut sink = StdoutSink::new(stream, verbose);

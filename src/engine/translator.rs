@@ -28,6 +28,11 @@ pub trait SentenceTranslator {
     fn from_english(&self) -> bool {
         false
     }
+    /// `source` as the model reads it, before its tokenizer (what `--show-prompt`
+    /// prints): the sentence itself unless the model pre-processes it.
+    fn model_input(&self, source: &str) -> String {
+        source.to_string()
+    }
 }
 
 /// The trait's methods as each translator's own inherent methods of the same names.
@@ -65,5 +70,8 @@ impl SentenceTranslator for super::indictrans::IndicTransTranslator {
     }
     fn from_english(&self) -> bool {
         self.languages().0 == "eng_Latn"
+    }
+    fn model_input(&self, source: &str) -> String {
+        Self::model_input(self, source)
     }
 }

@@ -18,7 +18,8 @@ mod translate_mt;
 
 pub use control::{Interrupt, StopFilter, StopWhen};
 pub use model::{
-    check_supports, defaults, supports, unsupported, BadSetting, Model, TaskKind, TaskSettings,
+    check_supports, defaults, supports, unsupported, BadSetting, FirstPrompt, Model, TaskKind,
+    TaskSettings,
 };
 pub use record::{json_fields, ModelStamp, Record};
 pub use session::{Completion, Finish, LlmSession, Usage};
@@ -63,4 +64,8 @@ pub enum TaskError {
         calls: usize,
         limit: usize,
     },
+    /// A prompt-only model ([`Model::prompt_only`]) reached its first model call: `text`
+    /// is the rendered prompt, special tokens included, and `ids` its tokens.
+    #[error("stopped before the first model call, as asked (prompt only)")]
+    StoppedAtPrompt { text: String, ids: Vec<u32> },
 }

@@ -179,6 +179,16 @@ pub struct BadSetting {
     pub rule: &'static str,
 }
 
+/// The input of a task's first model call, as `--show-prompt` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FirstPrompt {
+    /// For an LLM, the prompt rendered through the chat template, special tokens
+    /// included; for a translation model, the first sentence as the model reads it.
+    pub prompt: String,
+    /// Its token ids, as the model is given them.
+    pub prompt_ids: Vec<u32>,
+}
+
 /// A loaded engine.
 pub(crate) enum Engine {
     Llm(LlmSession),
@@ -211,6 +221,26 @@ impl Model {
             files,
             engine,
             info,
+        })
+    }
+
+    /// As [`load`](Self::load), but an LLM's weights are not read: only its
+    /// tokenizer, templates and context, enough for [`first_prompt`](Self::first_prompt).
+    /// Any other task on it stops with [`TaskError::StoppedAtPrompt`] at its first model
+    /// call. Translation models load whole (they are small).
+    pub fn prompt_only(
+        files: ModelFiles,
+        placement: &Placement,
+        prompts: TaskPrompts,
+    ) -> Result<Self> {
+        if files.kind != ModelKind::Llm {
+            return Self::load(files, placement, prompts);
+        }
+        let session = LlmSession::prompt_only(files.clone(), placement, prompts)?;
+        Ok(Self {
+            files,
+            info: session.info().clone(),
+            engine: Engine::Llm(session),
         })
     }
 
@@ -359,6 +389,53 @@ impl Model {
                 article,
             )
         })
+    }
+
+    /// What the first model call of `task` (summarize or translate) on `article` would
+    /// be given, with nothing run: the same chunking and templates as the task itself.
+    /// `None` when the task needs no model call (an article already in English).
+    pub fn first_prompt(
+        &self,
+        task: TaskKind,
+        article: &Prepared,
+        settings: &TaskSettings,
+        events: &mut dyn FnMut(Event),
+    ) -> Result<Option<FirstPrompt>> {
+        let settings = self.with_eos(settings);
+        let translator = match (&self.engine, task) {
+            (Engine::Llm(session), TaskKind::Summarize | TaskKind::Translate) => {
+                let mut view = session.prompt_view();
+                let ran = match task {
+                    TaskKind::Summarize => {
+                        summarize(&mut view, &article.text, &settings, events).map(|_| ())
+                    }
+                    _ => translate(&mut view, &article.text, &settings, events).map(|_| ()),
+                };
+                return match ran {
+                    Err(crate::Error::Task(TaskError::StoppedAtPrompt { text, ids })) => {
+                        Ok(Some(FirstPrompt {
+                            prompt: text,
+                            prompt_ids: ids,
+                        }))
+                    }
+                    Err(err) => Err(err),
+                    Ok(()) => Ok(None),
+                };
+            }
+            (Engine::Marian(translator), TaskKind::Translate) => {
+                translator as &dyn SentenceTranslator
+            }
+            (Engine::IndicTrans(translator), TaskKind::Translate) => translator,
+            _ => return Err(unsupported(&self.files.name, self.kind(), task).into()),
+        };
+        let plan = super::MtPlan::new(translator, &article.text)?;
+        let Some(first) = plan.sources().first().copied() else {
+            return Ok(None);
+        };
+        Ok(Some(FirstPrompt {
+            prompt: translator.model_input(first),
+            prompt_ids: translator.encode(first)?,
+        }))
     }
 
     /// Answers a conversation through the model's chat template.

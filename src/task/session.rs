@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::control::StopWhen;
 use super::output::Output;
+use super::TaskError;
 use crate::engine::batch::{BatchHandle, BatchThreadOptions};
 use crate::engine::{self, CausalLm, GenerationSettings, Placement};
 use crate::model::tokenizer::ModelTokenizer;
@@ -36,6 +37,9 @@ enum Decoder {
     Own(Box<dyn CausalLm>),
     /// A sequence each in the batch of a thread that clones of this session share.
     Shared(BatchHandle),
+    /// No model: the first model call ends the task with [`TaskError::StoppedAtPrompt`],
+    /// carrying its prompt (`--show-prompt`).
+    PromptOnly(engine::ModelInfo),
 }
 
 /// One model call's output and cost.
@@ -147,6 +151,39 @@ impl LlmSession {
         })
     }
 
+    /// A session with the tokenizer, templates and context of `files` but no weights
+    /// read: tasks run on it up to their first model call, which ends them with
+    /// [`TaskError::StoppedAtPrompt`].
+    pub fn prompt_only(
+        files: ModelFiles,
+        placement: &Placement,
+        prompts: TaskPrompts,
+    ) -> Result<Self> {
+        let tokenizer = ModelTokenizer::load(&files)?;
+        let chat = tokenizer.chat_template().ok();
+        let info = engine::llm::describe(&files, placement)?;
+        Ok(Self {
+            context_length: info.context_length,
+            decoder: Decoder::PromptOnly(info),
+            tokenizer: Arc::new(tokenizer),
+            chat: chat.map(Arc::new),
+            prompts: Arc::new(prompts),
+            files: Arc::new(files),
+        })
+    }
+
+    /// This session without its model, as [`prompt_only`](Self::prompt_only) makes one.
+    pub(crate) fn prompt_view(&self) -> Self {
+        Self {
+            decoder: Decoder::PromptOnly(self.info().clone()),
+            tokenizer: self.tokenizer.clone(),
+            chat: self.chat.clone(),
+            prompts: self.prompts.clone(),
+            files: self.files.clone(),
+            context_length: self.context_length,
+        }
+    }
+
     /// Moves the model onto a batching thread, so that clones of the session
     /// ([`fork`](Self::fork)) decode together. A model that cannot batch stays the
     /// session's own; so does an already shared session's.
@@ -165,7 +202,7 @@ impl LlmSession {
     /// its model.
     pub fn fork(&self) -> Option<Self> {
         match &self.decoder {
-            Decoder::Own(_) => None,
+            Decoder::Own(_) | Decoder::PromptOnly(_) => None,
             Decoder::Shared(handle) => Some(Self {
                 decoder: Decoder::Shared(handle.clone()),
                 tokenizer: self.tokenizer.clone(),
@@ -180,7 +217,7 @@ impl LlmSession {
     /// The batching thread a shared session runs on.
     pub fn batch(&self) -> Option<&BatchHandle> {
         match &self.decoder {
-            Decoder::Own(_) => None,
+            Decoder::Own(_) | Decoder::PromptOnly(_) => None,
             Decoder::Shared(handle) => Some(handle),
         }
     }
@@ -188,7 +225,7 @@ impl LlmSession {
     /// How many sequences run together: 1 for a session that owns its model.
     pub fn parallel(&self) -> usize {
         match &self.decoder {
-            Decoder::Own(_) => 1,
+            Decoder::Own(_) | Decoder::PromptOnly(_) => 1,
             Decoder::Shared(handle) => handle.max_sequences(),
         }
     }
@@ -201,6 +238,7 @@ impl LlmSession {
         match &self.decoder {
             Decoder::Own(model) => model.info(),
             Decoder::Shared(handle) => handle.info(),
+            Decoder::PromptOnly(info) => info,
         }
     }
 
@@ -242,7 +280,9 @@ impl LlmSession {
         stop: &StopWhen,
         sink: &mut dyn FnMut(&str),
     ) -> Result<Completion> {
-        let prompt = self.encode_prompt(task, vars)?;
+        let rendered = self.render(task, vars)?;
+        let prompt = self.tokenizer.encode(&rendered, false)?;
+        self.stop_at_prompt(&rendered, &prompt)?;
         Ok(self.run(&prompt, settings, stop, sink)?.trimmed())
     }
 
@@ -303,6 +343,7 @@ impl LlmSession {
     ) -> Result<Completion> {
         let rendered = self.chat_template()?.render(messages)?;
         let prompt = self.tokenizer.encode(&rendered, false)?;
+        self.stop_at_prompt(&rendered, &prompt)?;
         Ok(self.run(&prompt, settings, stop, sink)?.trimmed())
     }
 
@@ -317,6 +358,7 @@ impl LlmSession {
         sink: &mut dyn FnMut(&str),
     ) -> Result<Completion> {
         let prompt = self.tokenizer.encode(text, true)?;
+        self.stop_at_prompt(text, &prompt)?;
         self.run(&prompt, settings, stop, sink)
     }
 
@@ -337,6 +379,14 @@ impl LlmSession {
                 })?
             }
             Decoder::Shared(handle) => output.generate_batched(handle, prompt, settings, sink)?,
+            // Every path to here stopped at its prompt already; this one has no text.
+            Decoder::PromptOnly(_) => {
+                return Err(TaskError::StoppedAtPrompt {
+                    text: String::new(),
+                    ids: prompt.to_vec(),
+                }
+                .into())
+            }
         };
         Ok(output.finish(prompt, generation, sink))
     }
@@ -356,8 +406,28 @@ impl LlmSession {
         })
     }
 
+    /// Ends the task here, before the model call, on a prompt-only session.
+    fn stop_at_prompt(&self, text: &str, ids: &[u32]) -> Result<()> {
+        match self.decoder {
+            Decoder::PromptOnly(_) => Err(TaskError::StoppedAtPrompt {
+                text: text.to_string(),
+                ids: ids.to_vec(),
+            }
+            .into()),
+            _ => Ok(()),
+        }
+    }
+
+    fn render(&self, task: Task, vars: &PromptVars) -> Result<String> {
+        Ok(prompt::build_prompt(
+            &self.prompts,
+            self.chat_template()?,
+            task,
+            vars,
+        )?)
+    }
+
     fn encode_prompt(&self, task: Task, vars: &PromptVars) -> Result<Vec<u32>> {
-        let rendered = prompt::build_prompt(&self.prompts, self.chat_template()?, task, vars)?;
-        Ok(self.tokenizer.encode(&rendered, false)?)
+        Ok(self.tokenizer.encode(&self.render(task, vars)?, false)?)
     }
 }

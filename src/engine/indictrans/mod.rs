@@ -218,6 +218,16 @@ impl IndicTransTranslator {
         self.encode_preprocessed(&prepared.text)
     }
 
+    /// `text` as the model reads it: its two language tags, then the reference's
+    /// pre-processing of it (the input format of the reference's `batch_translate`).
+    pub fn model_input(&self, text: &str) -> String {
+        let prepared = processor::preprocess(text, &self.source_lang);
+        format!(
+            "{} {} {}",
+            self.source_lang, self.target_lang, prepared.text
+        )
+    }
+
     /// As [`Self::encode`], for text already pre-processed.
     pub fn encode_preprocessed(&self, text: &str) -> Result<Vec<u32>, EngineError> {
         self.tokenizer

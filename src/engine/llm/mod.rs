@@ -40,30 +40,59 @@ pub fn load(files: &ModelFiles, placement: &Placement) -> Result<Box<dyn CausalL
             (cfg, WeightLoader::from_gguf(file, family, device), dtype)
         }
         dense => {
-            let config_path = files.config.as_ref().ok_or_else(|| EngineError::Config {
-                path: files.name.clone(),
-                message:
-                    "config.json is missing next to the weights; download the whole model folder"
-                        .into(),
-            })?;
-            let cfg = hf_config::from_hf_config(config_path)?;
+            let cfg = hf_config::from_hf_config(config_path(files)?)?;
             let dtype = dense_dtype(placement)?;
             let weights = WeightLoader::open_dense(dense, cfg.family, device, dtype)?;
             (cfg, weights, dtype_name(dtype).to_string())
         }
     };
+    let info = model_info(&cfg, dtype, files, device);
+    Ok(Box::new(Decoder::load(cfg, &mut weights, device, info)?))
+}
+
+/// What [`load`] would report for `files`, read from the config (or the GGUF header)
+/// alone: no weight is read. Enough to render and count prompts without the model.
+pub fn describe(files: &ModelFiles, placement: &Placement) -> Result<ModelInfo, EngineError> {
+    let (cfg, dtype) = match &files.weights {
+        Weights::Gguf(path) => {
+            let mut file = GgufFile::open(path)?;
+            (file.decoder_config()?, file.file_type_name())
+        }
+        _ => (
+            hf_config::from_hf_config(config_path(files)?)?,
+            dtype_name(dense_dtype(placement)?).to_string(),
+        ),
+    };
+    Ok(model_info(&cfg, dtype, files, &placement.device))
+}
+
+/// `config.json` of a dense model, or the error that says to fetch it.
+fn config_path(files: &ModelFiles) -> Result<&std::path::Path, EngineError> {
+    files.config.as_deref().ok_or_else(|| EngineError::Config {
+        path: files.name.clone(),
+        message: "config.json is missing next to the weights; download the whole model folder"
+            .into(),
+    })
+}
+
+/// The model's description; the context is capped where `files` asks for less.
+fn model_info(
+    cfg: &DecoderConfig,
+    dtype: String,
+    files: &ModelFiles,
+    device: &Device,
+) -> ModelInfo {
     let context_length = match files.context_length {
         Some(cap) => cap.min(cfg.context_length),
         None => cfg.context_length,
     };
-    let info = ModelInfo {
+    ModelInfo {
         architecture: cfg.family.name().to_string(),
         dtype,
         device: device_name(device),
         context_length,
         vocab_size: cfg.vocab_size,
-    };
-    Ok(Box::new(Decoder::load(cfg, &mut weights, device, info)?))
+    }
 }
 
 /// The requested dtype, or bf16 on an accelerator and f32 on a CPU.
