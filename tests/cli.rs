@@ -167,6 +167,47 @@ fn long_article_goes_map_reduce_in_a_small_context() {
 }
 
 #[test]
+fn a_long_articles_chunks_decoded_together_give_the_same_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (model, article) = small_context_model_and_long_article(tmp.path(), 3);
+    let run = |parallel: &str| {
+        let args = [
+            "summarize",
+            "-m",
+            &model,
+            "-",
+            "--max-new-tokens",
+            "8",
+            "--format",
+            "json",
+            "--parallel",
+            parallel,
+            "-v",
+        ];
+        saar(&args, article.as_bytes(), tmp.path())
+    };
+    let (alone, together) = (run("1"), run("3"));
+    let (one, three) = (json(&alone), json(&together));
+    assert!(one["chunks"].as_u64().unwrap() > 1, "{one}");
+    for field in [
+        "output",
+        "chunks",
+        "combine_rounds",
+        "calls",
+        "generated_tokens",
+    ] {
+        assert_eq!(one[field], three[field], "{field}");
+    }
+    // Chunks decoded together all start at once; one at a time, one after another.
+    let log = stderr(&together);
+    let started = log.find("summarizing chunk 2/").unwrap();
+    assert!(
+        started < log.find("summarizing chunk 1/").unwrap() + 200,
+        "{log}"
+    );
+}
+
+#[test]
 fn split_chunks_are_the_chunks_summarize_uses() {
     let tmp = tempfile::tempdir().unwrap();
     let mut shape = Shape::tiny(Arch::Qwen2);

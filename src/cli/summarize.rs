@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use saar::prompt::{Lang as PromptLang, Length};
 use saar::task::TaskSettings;
 
+use super::batching::{self, BatchingOptions};
 use super::llm::{self, ArticleOptions, ShowPromptOption, StdoutSink};
 use super::options::{
     checked, GenerationOptions, ModelOptions, OutputFormat, OutputOptions, RuntimeOptions,
@@ -33,6 +34,8 @@ pub struct SummarizeArgs {
     pub show: ShowPromptOption,
     #[command(flatten)]
     pub model: ModelOptions,
+    #[command(flatten)]
+    pub batching: BatchingOptions,
     #[command(flatten)]
     pub runtime: RuntimeOptions,
     #[command(flatten)]
@@ -73,6 +76,7 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
         max_chunks: args.chunks.max_chunks,
         ..args.generation.task_settings()
     })?;
+    let scheduler = args.batching.scheduler()?;
     let prepared = args.article.read(verbose)?;
     let files = llm::resolve_verbose(&args.model, verbose)?;
     saar::task::check_supports(&files, saar::task::TaskKind::Summarize)?;
@@ -91,6 +95,15 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let mut model = llm::load_model(files, &args.model, &args.runtime.placement()?)?;
+    let chunks = chunks(&model, &prepared, &settings)?;
+    if chunks > 1 {
+        // A long article's chunks are decoded together; one that fits needs no batch.
+        model = batching::share(model, scheduler)?;
+        if verbose && model.parallel() > 1 {
+            let parallel = model.parallel();
+            eprintln!("saar: {chunks} chunks, decoded up to {parallel} at a time (--parallel)");
+        }
+    }
     let stream = args.output.format == OutputFormat::Text;
     let mut sink = StdoutSink::new(stream, verbose);
     let record = model.summarize(&prepared, &settings, &mut |e| sink.event(e))?;
@@ -106,6 +119,19 @@ pub fn run(args: &SummarizeArgs) -> anyhow::Result<ExitCode> {
         llm::print_stats(&record.usage);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many chunks summarizing `article` takes on `model`.
+fn chunks(
+    model: &saar::task::Model,
+    article: &saar::text::Prepared,
+    settings: &TaskSettings,
+) -> anyhow::Result<usize> {
+    let (budget, counter) = model.summary_budget(settings)?;
+    if budget == 0 {
+        return Ok(1); // the summary itself says the context is too small
+    }
+    Ok(saar::task::summary_chunks(&article.text, counter, budget)?.len())
 }
 
 impl From<Lang> for PromptLang {
