@@ -101,6 +101,24 @@ fn sum_each(p: &[__m256i; GROUP]) -> __m256i {
     )
 }
 
+/// [`sum_each`] of the rows' `maddubs` products with unsigned 4- or 5-bit weights, at
+/// 16 bits for two levels: each lane is at most 2 · 31 · 127 and a sum of four lanes
+/// at most 31 496, inside an i16, so two `madd`s widen them instead of eight (the
+/// integer multiplies share one pipe on Zen 1/2). The sums are the same integers.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn sum_each_narrow(p: &[__m256i; GROUP]) -> __m256i {
+    let ones = _mm256_set1_epi16(1);
+    // Per 128-bit half, rows 0..4 (then 4..8) two lanes each, widened to one each.
+    let lo = _mm256_hadd_epi16(_mm256_hadd_epi16(p[0], p[1]), _mm256_hadd_epi16(p[2], p[3]));
+    let hi = _mm256_hadd_epi16(_mm256_hadd_epi16(p[4], p[5]), _mm256_hadd_epi16(p[6], p[7]));
+    let (lo, hi) = (_mm256_madd_epi16(lo, ones), _mm256_madd_epi16(hi, ones));
+    _mm256_add_epi32(
+        _mm256_permute2x128_si256::<0x20>(lo, hi),
+        _mm256_permute2x128_si256::<0x31>(lo, hi),
+    )
+}
+
 /// `y[t][j] = Σ_i d_j · d_t · Σ q·a + offset_j · Σ_t a` over the blocks of eight weight
 /// rows, for `R` activation rows, with the float steps of `avx2_octets::group_dots`.
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -148,10 +166,19 @@ fn group_dots<B: Unpack, const R: usize>(
                 } else {
                     qa
                 };
-                products[j] = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude[j], qa), ones);
+                products[j] = _mm256_maddubs_epi16(magnitude[j], qa);
             }
+            let sums = if B::SIGNED {
+                // Signed bytes reach 2 · 128 · 127 per lane: widen each row first.
+                for p in &mut products {
+                    *p = _mm256_madd_epi16(*p, ones);
+                }
+                sum_each(&products)
+            } else {
+                sum_each_narrow(&products)
+            };
             let scale = _mm256_mul_ps(d, _mm256_broadcast_ss(&a.d));
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum_each(&products)), scale, acc[r]);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc[r]);
             if !B::SIGNED {
                 acc[r] = _mm256_fmadd_ps(offset, _mm256_broadcast_ss(&a.dsum), acc[r]);
             }
