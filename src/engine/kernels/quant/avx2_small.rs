@@ -1,6 +1,8 @@
 //! AVX2 dot products of the 32-element weight types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0)
 //! with Q8 activation blocks, for `R` activation rows at once: each weight block is
-//! decoded into 32 bytes once and multiplied with every row's block.
+//! decoded into 32 bytes once and multiplied with every row's block. On AVX2-only CPUs
+//! `avx2_lanes` runs these types instead (its rounding does not depend on the row
+//! count); these kernels serve the AVX-512 path's rows, and their helpers the others.
 //!
 //! The 4- and 5-bit values stay unsigned (`maddubs` takes unsigned × signed bytes) and
 //! the types' offsets (−8, −16) or mins are applied once per block through the

@@ -2,10 +2,11 @@
 //! across rayon's threads, and walks each thread's rows in tiles of up to eight
 //! activation rows so every weight block is decoded once per tile rather than once per
 //! row. At one activation row (decode) Q8_0 takes two weight rows per pass, and so do
-//! Q4_0/Q5_0/Q8_0 tiles on AVX-512 (a block of each row per register). On AVX2, long
-//! prefills of the 32-element types interleave each task's weight rows eight to a
-//! register first. The kernels for the block type ([`Isa`]: AVX-512, AVX2 or scalar)
-//! are picked once per product.
+//! Q4_0/Q5_0/Q8_0 tiles on AVX-512 (a block of each row per register). On AVX2 the
+//! 32-element types take eight weight rows at a time with their outputs in lanes, for
+//! every row count (long prefills interleave the rows first), so a row's value does not
+//! depend on how many rows share the product. The kernels for the block type ([`Isa`]:
+//! AVX-512, AVX2 or scalar) are picked once per product.
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -23,10 +24,11 @@ use super::blocks_low_k::{BlockQ2K, BlockQ3K};
 /// Activation rows per tile (then 4, 2 and 1 for the rest).
 pub const TILE_ROWS: usize = 8;
 
-/// Weight rows per interleaved group of [`Kernel::octets_avx2`].
+/// Weight rows per group of [`Kernel::groups_avx2`].
 pub(super) const OCTET_ROWS: usize = 8;
 
-/// Activation rows from which [`Kernel::octets_avx2`] runs: interleaving a task's rows
+/// Activation rows from which [`Kernel::groups_avx2`] interleaves a task's rows first:
+/// interleaving them
 /// costs about as much as the products it saves at 16 rows (Q8_0 2048×6144: as fast as
 /// the row kernel at m = 16, 1.2× faster at 32, 0.65× at 8).
 pub(super) const OCTETS_MIN_ROWS: usize = 32;
@@ -96,17 +98,17 @@ pub trait Kernel: WeightBlock {
         w.map(|row| unsafe { Self::rows_avx512::<R>(row, acts) })
     }
 
-    /// Whether [`octets_avx2`](Self::octets_avx2) is a kernel of its own.
-    const OCTETS_AVX2: bool = false;
+    /// Whether [`groups_avx2`](Self::groups_avx2) is a kernel of its own.
+    const GROUPS_AVX2: bool = false;
 
-    /// Prefill on AVX2 with weight rows interleaved eight to a register (outputs in
-    /// lanes): weight rows `rows`, a whole number of eights, times all `m` activation
-    /// rows of `acts`, given to `put(activation row, weight row, value)`. The default
-    /// runs [`rows_avx2`](Self::rows_avx2) one row at a time.
+    /// The whole product on AVX2 with eight weight rows' outputs in the lanes of a
+    /// register: weight rows `rows` times all `m` activation rows of `acts`, given to
+    /// `put(activation row, weight row, value)`, each value the same whatever `m` is.
+    /// The default runs [`rows_avx2`](Self::rows_avx2) one row at a time.
     ///
     /// # Safety
     /// The CPU must have AVX2, FMA and F16C.
-    unsafe fn octets_avx2(
+    unsafe fn groups_avx2(
         w: &[Self],
         per_row: usize,
         rows: Range<usize>,
@@ -134,12 +136,12 @@ macro_rules! kernel {
     (
         $block:ty, $avx2:ident, $module:ident $(, pair: $pair:ident)?
         $(, avx512: $avx512:ident)? $(, avx512_pairs: $avx512_pairs:ident)?
-        $(, octets: $octets:ident)?
+        $(, groups: $groups:ident)?
     ) => {
         impl Kernel for $block {
             $(const PAIRS: bool = { let _ = stringify!($pair); true };)?
             $(const PAIR_ROWS_AVX512: bool = { let _ = stringify!($avx512_pairs); true };)?
-            $(const OCTETS_AVX2: bool = { let _ = stringify!($octets); true };)?
+            $(const GROUPS_AVX2: bool = { let _ = stringify!($groups); true };)?
 
             unsafe fn rows_avx2<const R: usize>(w: &[Self], acts: [&[Self::Act]; R]) -> [f32; R] {
                 #[cfg(target_arch = "x86_64")]
@@ -189,7 +191,7 @@ macro_rules! kernel {
             $(
             // Elsewhere the default stands: `Simd::isa` picks AVX2 only on x86-64.
             #[cfg(target_arch = "x86_64")]
-            unsafe fn octets_avx2(
+            unsafe fn groups_avx2(
                 w: &[Self],
                 per_row: usize,
                 rows: Range<usize>,
@@ -198,24 +200,24 @@ macro_rules! kernel {
                 put: &mut impl FnMut(usize, usize, f32),
             ) {
                 // SAFETY: the caller checked the CPU features.
-                unsafe { super::avx2_octets::$octets(w, per_row, rows, acts, m, put) }
+                unsafe { super::avx2_lanes::$groups(w, per_row, rows, acts, m, put) }
             }
             )?
         }
     };
 }
 
-kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0, octets: rows);
-kernel!(BlockQ4_1, q4_1, avx2_small, octets: rows);
-kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, octets: rows);
-kernel!(BlockQ5_1, q5_1, avx2_small, octets: rows);
-kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0, octets: rows);
+kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0, groups: rows);
+kernel!(BlockQ4_1, q4_1, avx2_small, groups: rows);
+kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, groups: rows);
+kernel!(BlockQ5_1, q5_1, avx2_small, groups: rows);
+kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0, groups: rows);
 kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k);
 kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k);
 kernel!(BlockQ6K, q6k, avx2_kquants, avx512: q6k);
 kernel!(BlockQ2K, q2k, avx2_low_k);
 kernel!(BlockQ3K, q3k, avx2_low_k);
-kernel!(BlockIQ4NL, iq4_nl, avx2_iq4, octets: rows);
+kernel!(BlockIQ4NL, iq4_nl, avx2_iq4, groups: rows);
 kernel!(BlockIQ4XS, iq4_xs, avx2_iq4);
 
 /// Reuses one activation buffer per thread and type, so a product allocates only its output.
@@ -275,28 +277,27 @@ where
         quantize_rows(x, k, acts);
         let acts: &[W::Act] = acts;
         let row_bytes = per_row * std::mem::size_of::<W>();
-        let octets = W::OCTETS_AVX2 && isa == Isa::Avx2 && m >= OCTETS_MIN_ROWS;
+        let grouped = W::GROUPS_AVX2 && isa == Isa::Avx2;
         let mut chunk = rows_per_task(n, m, row_bytes, workers::threads());
-        if octets {
-            // Groups start at multiples of eight, so which rows take the interleaved
-            // kernel (all but the last `n % 8`) does not depend on the thread count.
+        if grouped {
+            // Groups start at multiples of eight, so which rows share a group (and, from
+            // `OCTETS_MIN_ROWS`, which take the interleaved kernel: all but the last
+            // `n % 8`) does not depend on the thread count.
             chunk = chunk.next_multiple_of(OCTET_ROWS);
         }
         let out = Output(y.as_mut_ptr());
         let task = |first: usize| {
             let last = (first + chunk).min(n);
             let out = out;
-            let mut start = first;
-            if octets {
-                let whole = (last - first) / OCTET_ROWS * OCTET_ROWS;
+            if grouped {
                 let mut put = |t: usize, j: usize, v: f32| {
                     // SAFETY: t < m and j < last <= n, inside `y`; only this task
                     // writes column j.
                     unsafe { *out.0.add(t * n + j) = v }
                 };
                 // SAFETY: `isa` is Avx2 only when the CPU has AVX2, FMA and F16C.
-                unsafe { W::octets_avx2(w, per_row, first..first + whole, acts, m, &mut put) };
-                start = first + whole;
+                unsafe { W::groups_avx2(w, per_row, first..last, acts, m, &mut put) };
+                return;
             }
             let mut r0 = 0;
             while r0 < m {
@@ -307,9 +308,8 @@ where
                 };
                 let act = |t: usize| &acts[(r0 + t) * per_row..(r0 + t + 1) * per_row];
                 let row = |j: usize| &w[j * per_row..(j + 1) * per_row];
-                // After the interleaved groups only the matrix's last `n % 8` rows are left.
-                let mut singles = start..last;
-                if tile == 1 && W::PAIRS && isa != Isa::Scalar && !octets {
+                let mut singles = first..last;
+                if tile == 1 && W::PAIRS && isa != Isa::Scalar {
                     // Rows from the two halves of the task's range, not neighbours: two
                     // sequential streams, which the hardware prefetchers follow. Adjacent
                     // rows interleave two short runs in one region, and a weight matrix

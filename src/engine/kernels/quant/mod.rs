@@ -12,8 +12,9 @@
 //!   (x86_64 only, chosen at run time);
 //!   `avx512_kquants`: Q4_K, Q5_K and Q6_K on AVX-512 BW + VNNI where the CPU has them;
 //!   `avx512_small`: Q4_0, Q5_0 and Q8_0 prefill tiles on AVX-512, two weight rows at once;
-//!   `avx2_octets`: prefill of the 32-element types on AVX2 with eight weight rows
-//!   interleaved per register (outputs in lanes).
+//!   `avx2_lanes`: the 32-element types on AVX2 with eight weight rows' outputs in
+//!   lanes, read in place (small row counts), or `avx2_octets`: interleaved per
+//!   register first (prefill); both give a row the same bits at any row count.
 //! - [`matmul`]: tiling and threading.
 //! - [`candle_op`]: the bridge to candle tensors (linear layers, embeddings).
 
@@ -22,6 +23,8 @@ pub mod activations;
 mod avx2_iq4;
 #[cfg(target_arch = "x86_64")]
 mod avx2_kquants;
+#[cfg(target_arch = "x86_64")]
+mod avx2_lanes;
 #[cfg(target_arch = "x86_64")]
 mod avx2_low_k;
 #[cfg(target_arch = "x86_64")]
@@ -37,6 +40,8 @@ pub mod blocks_iq4;
 pub mod blocks_low_k;
 pub mod candle_op;
 pub mod matmul;
+#[cfg(test)]
+mod row_tests;
 #[cfg(test)]
 mod tests;
 

@@ -74,7 +74,7 @@ const PATHS: [(Simd, Isa, &str); 3] = [
 /// The paths of `wanted` this CPU really runs. One it lacks would quietly run another
 /// path, and a test comparing the two would compare a path with itself: it is left
 /// out, and said to be skipped by name.
-fn paths(wanted: &[Isa]) -> Vec<Simd> {
+pub(super) fn paths(wanted: &[Isa]) -> Vec<Simd> {
     PATHS
         .iter()
         .filter(|(_, isa, _)| wanted.contains(isa))
@@ -371,36 +371,13 @@ fn unsupported_types_and_bad_shapes_are_refused() {
 }
 
 #[test]
-fn decode_rows_do_not_depend_on_how_they_are_paired() {
-    // At m = 1, rows go through the two-row kernel in pairs taken from the halves of
-    // each task's range, and any odd one alone: which rows pair up depends on the
-    // thread count. Each row must come out bit for bit as a one-row matrix gives it.
-    for &kind in QuantKind::ALL {
-        let (n, k) = (37, 512);
-        let matrix = matrix_of(kind, n, k, 17);
-        let x = values(k, 4);
-        let mut all = vec![f32::NAN; n];
-        matrix.matmul(&x, 1, &mut all).unwrap();
-        let data = &matrix.data;
-        let row_bytes = data.len() / n;
-        for j in 0..n {
-            let bytes = data[j * row_bytes..(j + 1) * row_bytes].to_vec();
-            let one = QuantMatrix::from_raw(matrix.kind(), 1, k, bytes).unwrap();
-            let mut y = [f32::NAN];
-            one.matmul(&x, 1, &mut y).unwrap();
-            assert_eq!(all[j].to_bits(), y[0].to_bits(), "{kind:?} row {j}");
-        }
-    }
-}
-
-#[test]
 fn avx512_and_avx2_products_agree() {
-    // The AVX-512 kernels sum the same integers as the AVX2 ones. Q4_0/Q5_0/Q8_0
-    // then share AVX2's float steps (the same bits); the K-quants keep their float
-    // steps 512 bits wide, and AVX2's prefill of the small types from
-    // `OCTETS_MIN_ROWS` rows scales whole blocks (eight weight rows interleaved), so
-    // those agree to float rounding only. Types without an AVX-512 kernel run AVX2's
-    // under either choice.
+    // The AVX-512 kernels sum the same integers as the AVX2 ones. Types with neither an
+    // AVX-512 kernel nor AVX2's grouped one (Q2_K, Q3_K, IQ4_XS) run the same AVX2 row
+    // kernel under either choice (the same bits). The others agree to float rounding
+    // only: the K-quants keep their float steps 512 bits wide, and on AVX2 the
+    // 32-element types scale whole blocks (eight weight rows' outputs in lanes), where
+    // on AVX-512 they scale each block's partial sums.
     let [avx2_path, avx512_path] = paths(&[Isa::Avx2, Isa::Avx512])[..] else {
         return;
     };
@@ -408,8 +385,7 @@ fn avx512_and_avx2_products_agree() {
         let (n, k) = (21, 768);
         let matrix = matrix_of(kind, n, k, 23);
         for m in [1, 2, 5, 8, 13, OCTETS_MIN_ROWS] {
-            let wide_floats = matches!(kind, QuantKind::Q4K | QuantKind::Q5K | QuantKind::Q6K);
-            let same_bits = !wide_floats && m < OCTETS_MIN_ROWS;
+            let same_bits = matches!(kind, QuantKind::Q2K | QuantKind::Q3K | QuantKind::IQ4XS);
             let x = values(m * k, 31 + m as u64);
             let (mut auto, mut avx2) = (vec![0f32; m * n], vec![0f32; m * n]);
             matrix.matmul_with(&x, m, &mut auto, avx512_path).unwrap();

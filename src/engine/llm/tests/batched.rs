@@ -13,7 +13,7 @@ use crate::engine::kernels::{with_backend, Backend};
 use crate::engine::{
     generate, Generation, GenerationSettings, Scheduler, SchedulerOptions, StopReason,
 };
-use crate::synth::{self, Arch, GgufQuant, ModelTemplate, Shape};
+use crate::synth::{Arch, GgufQuant, Shape};
 
 /// One sequence of a test: its prompt and settings.
 struct Request {
@@ -115,13 +115,15 @@ fn models() -> Vec<(String, tempfile::TempDir, ModelFiles)> {
                 },
                 _ => Shape::tiny(arch),
             };
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("model.gguf");
-            let template = ModelTemplate::simple(arch.family());
-            synth::write_gguf_model(&path, &shape, quant, 9, &template).unwrap();
-            let files = model_files(dir.path(), crate::model::Weights::Gguf(path));
+            let (dir, files) = gguf_model(&shape, quant, 9);
             out.push((format!("{arch:?} gguf {}", quant.name()), dir, files));
         }
+    }
+    // Rows long enough that kernels rounding differently at different row counts
+    // would show (`shared_steps`).
+    for quant in [GgufQuant::Q8_0, GgufQuant::Q4KM] {
+        let (dir, files) = gguf_model(&wide_small_blocks(Arch::Qwen2), quant, 9);
+        out.push((format!("Qwen2 gguf {} 320 wide", quant.name()), dir, files));
     }
     out
 }

@@ -5,6 +5,7 @@ mod batched;
 mod configs;
 mod errors;
 mod families;
+mod shared_steps;
 mod sixteen_bit;
 
 use std::collections::HashMap;
@@ -247,6 +248,34 @@ pub fn cpu() -> Placement {
 
 pub fn load_cpu(files: &ModelFiles) -> Result<Box<dyn CausalLm>, EngineError> {
     super::load(files, &cpu())
+}
+
+/// A random GGUF model of `shape` in `quant` (weights from `seed`) in a fresh temp dir
+/// (kept alive by the returned guard).
+pub fn gguf_model(
+    shape: &crate::synth::Shape,
+    quant: crate::synth::GgufQuant,
+    seed: u64,
+) -> (tempfile::TempDir, ModelFiles) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.gguf");
+    let template = crate::synth::ModelTemplate::simple(shape.arch.family());
+    crate::synth::write_gguf_model(&path, shape, quant, seed, &template).unwrap();
+    let files = model_files(dir.path(), Weights::Gguf(path));
+    (dir, files)
+}
+
+/// [`Shape::tiny`](crate::synth::Shape::tiny) with rows of ten 32-element blocks: not
+/// whole K-quant super-blocks (so Q4_K_M falls back to Q5_0/Q8_0 as llama-quantize
+/// does), and long enough that kernels rounding differently at different row counts
+/// would show in the logits (rows of two blocks agreed anyway).
+pub fn wide_small_blocks(arch: crate::synth::Arch) -> crate::synth::Shape {
+    crate::synth::Shape {
+        hidden: 320,
+        head_dim: 80,
+        ffn: 640,
+        ..crate::synth::Shape::tiny(arch)
+    }
 }
 
 /// A tiny model of `family` saved in a fresh temp dir (kept alive by the returned guard).
