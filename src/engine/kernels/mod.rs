@@ -9,10 +9,14 @@
 //! - [`dense`]: f32, f16 and bf16 weights times f32 activations, with f16/bf16
 //!   converted on the fly instead of upcast copies.
 //! - [`attention`]: the decode step's attention over the KV cache, read in place.
+//! - [`prefill_attention`]: a prompt chunk's attention over the KV cache, in tiles of
+//!   keys with an online softmax (no score matrix).
 
 pub mod attention;
+mod cache_value;
 pub mod cpu;
 pub mod dense;
+pub mod prefill_attention;
 pub mod quant;
 #[cfg(target_arch = "x86_64")]
 mod simd;
