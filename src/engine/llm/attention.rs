@@ -248,7 +248,7 @@ mod tests {
                 let cached = caches[1].len();
                 let mask = causal_mask(seq, pos, cached, window, &Device::Cpu).unwrap();
                 let [fast, slow] = &mut caches;
-                let mut rows = |cache, mask| SegmentRows {
+                let rows = |cache, mask| SegmentRows {
                     cache,
                     len: seq,
                     mask,
