@@ -62,7 +62,13 @@ pub fn attend_one<T: CacheValue>(
         start,
     } = *shape;
     let buffer = rows * kv_heads * capacity * dim;
-    if kv_heads == 0 || heads % kv_heads != 0 || dim == 0 || rows == 0 {
+    let head_shape = HeadShape {
+        heads,
+        kv_heads,
+        head_dim: dim,
+    };
+    head_shape.group()?;
+    if rows == 0 {
         return Err(AttentionError(format!("{shape:?} has no query to answer")));
     }
     if lens.len() != rows || lens.iter().any(|&len| len == 0 || start + len > capacity) {
@@ -96,12 +102,14 @@ pub fn attend_one<T: CacheValue>(
             len,
         })
         .collect();
-    let heads = HeadShape {
-        heads: shape.heads,
-        kv_heads,
-        head_dim: dim,
-    };
-    attend_checked(q, &rows, heads, scale, out, simd_on(Features::detect()));
+    attend_checked(
+        q,
+        &rows,
+        head_shape,
+        scale,
+        out,
+        simd_on(Features::detect()),
+    );
     Ok(())
 }
 
@@ -116,12 +124,50 @@ pub struct RowCache<'a, T> {
     pub len: usize,
 }
 
+impl<T> RowCache<'_, T> {
+    /// An error where the buffers do not hold `kv_heads × capacity × head_dim` values of
+    /// `shape`, or no live position, or live positions past the capacity.
+    pub fn check(&self, shape: HeadShape) -> Result<(), AttentionError> {
+        let block = shape.kv_heads * self.capacity * shape.head_dim;
+        if self.len == 0 || self.start + self.len > self.capacity {
+            return Err(AttentionError(format!(
+                "live positions {}..{} do not fit a capacity of {}",
+                self.start,
+                self.start + self.len,
+                self.capacity
+            )));
+        }
+        if self.keys.len() != block || self.values.len() != block {
+            return Err(AttentionError(format!(
+                "{} keys and {} values for {} KV heads of {} × {} positions",
+                self.keys.len(),
+                self.values.len(),
+                shape.kv_heads,
+                shape.head_dim,
+                self.capacity
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// How query heads share KV heads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeadShape {
     pub heads: usize,
     pub kv_heads: usize,
     pub head_dim: usize,
+}
+
+impl HeadShape {
+    /// Query heads per KV head, or an error where they do not group evenly or a head
+    /// is empty.
+    pub fn group(&self) -> Result<usize, AttentionError> {
+        if self.kv_heads == 0 || self.heads % self.kv_heads != 0 || self.head_dim == 0 {
+            return Err(AttentionError(format!("{self:?} has no query to answer")));
+        }
+        Ok(self.heads / self.kv_heads)
+    }
 }
 
 /// [`attend_one`] for rows whose caches are buffers of their own (sequences of a
@@ -134,13 +180,10 @@ pub fn attend_each<T: CacheValue>(
     scale: f32,
     out: &mut [f32],
 ) -> Result<(), AttentionError> {
-    let HeadShape {
-        heads,
-        kv_heads,
-        head_dim: dim,
-    } = shape;
-    if kv_heads == 0 || heads % kv_heads != 0 || dim == 0 || rows.is_empty() {
-        return Err(AttentionError(format!("{shape:?} has no query to answer")));
+    let (heads, dim) = (shape.heads, shape.head_dim);
+    shape.group()?;
+    if rows.is_empty() {
+        return Err(AttentionError::new("no row to answer"));
     }
     let expected = rows.len() * heads * dim;
     if q.len() != expected || out.len() != expected {
@@ -152,23 +195,7 @@ pub fn attend_each<T: CacheValue>(
         )));
     }
     for row in rows {
-        let block = kv_heads * row.capacity * dim;
-        if row.len == 0 || row.start + row.len > row.capacity {
-            return Err(AttentionError(format!(
-                "live positions {}..{} do not fit a capacity of {}",
-                row.start,
-                row.start + row.len,
-                row.capacity
-            )));
-        }
-        if row.keys.len() != block || row.values.len() != block {
-            return Err(AttentionError(format!(
-                "{} keys and {} values for {kv_heads} KV heads of {dim} × {} positions",
-                row.keys.len(),
-                row.values.len(),
-                row.capacity
-            )));
-        }
+        row.check(shape)?;
     }
     attend_checked(q, rows, shape, scale, out, simd_on(Features::detect()));
     Ok(())
@@ -252,7 +279,7 @@ mod tests {
     use half::f16;
 
     use super::*;
-    use crate::engine::kernels::test_values as values;
+    use crate::engine::kernels::{test_values as values, textbook_attention};
 
     /// The textbook formula in f64, row by row, head by head, position by position.
     fn reference(
@@ -270,26 +297,9 @@ mod tests {
                 let kv = r * s.kv_heads + h / (s.heads / s.kv_heads);
                 let at = |p: usize| (kv * s.capacity + s.start + p) * d;
                 let query = &q[(r * s.heads + h) * d..][..d];
-                let scores: Vec<f64> = (0..len)
-                    .map(|p| {
-                        let key = &k[at(p)..at(p) + d];
-                        let dot: f64 = query
-                            .iter()
-                            .zip(key)
-                            .map(|(a, b)| *a as f64 * *b as f64)
-                            .sum();
-                        scale as f64 * dot
-                    })
-                    .collect();
-                let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-                let exps: Vec<f64> = scores.iter().map(|x| (x - max).exp()).collect();
-                let total: f64 = exps.iter().sum();
-                for i in 0..d {
-                    let sum: f64 = (0..len)
-                        .map(|p| exps[p] / total * v[at(p) + i] as f64)
-                        .sum();
-                    out[(r * s.heads + h) * d + i] = sum as f32;
-                }
+                let keys_values = (0..len).map(|p| (&k[at(p)..at(p) + d], &v[at(p)..at(p) + d]));
+                let answer = textbook_attention(query, keys_values, scale);
+                out[(r * s.heads + h) * d..][..d].copy_from_slice(&answer);
             }
         }
         out

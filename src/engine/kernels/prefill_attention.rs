@@ -61,40 +61,21 @@ pub fn attend_prefill<T: CacheValue>(
     visibility: Visibility,
     out: &mut [f32],
 ) -> Result<(), AttentionError> {
-    let HeadShape {
-        heads,
-        kv_heads,
-        head_dim: dim,
-    } = queries.shape;
-    let seq = queries.seq;
-    if kv_heads == 0 || heads % kv_heads != 0 || dim == 0 || seq == 0 {
+    let (shape, seq) = (queries.shape, queries.seq);
+    shape.group()?;
+    let values = shape.heads * seq * shape.head_dim;
+    if seq == 0 || queries.q.len() != values || out.len() != values {
         return Err(AttentionError::new(format!(
-            "{:?} over {seq} positions has no query to answer",
-            queries.shape
-        )));
-    }
-    if queries.q.len() != heads * seq * dim || out.len() != queries.q.len() {
-        return Err(AttentionError::new(format!(
-            "{} query and {} output values for {seq} positions of {heads} heads of {dim}",
+            "{} query and {} output values for {seq} positions of {shape:?}",
             queries.q.len(),
             out.len()
         )));
     }
-    let block = kv_heads * cache.capacity * dim;
-    if cache.len < seq || cache.start + cache.len > cache.capacity {
+    cache.check(shape)?;
+    if cache.len < seq {
         return Err(AttentionError::new(format!(
-            "live positions {}..{} of a capacity of {} cannot hold {seq} queries",
-            cache.start,
-            cache.start + cache.len,
-            cache.capacity
-        )));
-    }
-    if cache.keys.len() != block || cache.values.len() != block {
-        return Err(AttentionError::new(format!(
-            "{} keys and {} values for {kv_heads} KV heads of {dim} × {} positions",
-            cache.keys.len(),
-            cache.values.len(),
-            cache.capacity
+            "{} live positions cannot hold {seq} queries",
+            cache.len
         )));
     }
     if visibility.window == Some(0) {
@@ -251,12 +232,8 @@ fn one_task<T: CacheValue, O: TileOps>(
     acc: &mut [f32],
     ops: O,
 ) {
-    let HeadShape {
-        heads,
-        kv_heads,
-        head_dim: dim,
-    } = queries.shape;
-    let (seq, group) = (queries.seq, heads / kv_heads);
+    let (seq, dim) = (queries.seq, queries.shape.head_dim);
+    let group = queries.shape.heads / queries.shape.kv_heads;
     // Row r: position span.start + r / group, query head kv_head · group + r % group.
     let rows = span.len() * group;
     let mut q = vec![0f32; rows * dim];
@@ -330,7 +307,10 @@ fn one_task<T: CacheValue, O: TileOps>(
                 scores[i][to..].fill(f32::NEG_INFINITY);
                 let tile_max = ops.max(&scores[i]);
                 let new_max = max[row].max(tile_max);
-                rescale[i] = (max[row] - new_max).exp();
+                // exp(0) is 1 exactly: skip the call when the maximum stays.
+                if new_max != max[row] {
+                    rescale[i] = (max[row] - new_max).exp();
+                }
                 sum[row] = sum[row] * rescale[i] + ops.exp_sum(&mut scores[i], new_max);
                 max[row] = new_max;
             }

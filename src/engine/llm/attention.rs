@@ -196,7 +196,7 @@ impl Attention {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::kernels::test_values;
+    use crate::engine::kernels::{row_relative_error, test_values};
 
     /// Attention whose projections are never used: only `attend` runs.
     fn attention(heads: usize, kv_heads: usize, dim: usize, cpu_kernels: bool) -> Attention {
@@ -257,24 +257,13 @@ mod tests {
                 let b = plain
                     .attend(&q, &k, &v, &mut rows(slow, mask.as_ref()))
                     .unwrap();
-                let (a, b) = (a.to_vec3::<f32>().unwrap(), b.to_vec3::<f32>().unwrap());
-                for (a, b) in a[0]
-                    .iter()
-                    .zip(&b[0])
-                    .flat_map(|(a, b)| a.chunks(dim).zip(b.chunks(dim)))
-                {
-                    let worst = a
-                        .iter()
-                        .zip(b)
-                        .map(|(x, y)| (x - y).abs())
-                        .fold(0f32, f32::max);
-                    let size = b.iter().map(|y| y.abs()).fold(0f32, f32::max);
-                    assert!(
-                        worst <= 1e-5 * size,
-                        "{heads}/{kv_heads} heads of {dim}, window {window:?}, {dtype:?}, \
-                         chunk {i} of {seq} at {pos}: off by {worst} of {size}"
-                    );
-                }
+                let flat = |x: Tensor| x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                let error = row_relative_error(&flat(a), &flat(b), dim);
+                assert!(
+                    error <= 1e-5,
+                    "{heads}/{kv_heads} heads of {dim}, window {window:?}, {dtype:?}, \
+                     chunk {i} of {seq} at {pos}: off by {error}"
+                );
                 pos += seq;
             }
         }

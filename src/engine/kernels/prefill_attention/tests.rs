@@ -4,7 +4,7 @@
 use half::f16;
 
 use super::*;
-use crate::engine::kernels::test_values as values;
+use crate::engine::kernels::{row_relative_error, test_values as values, textbook_attention};
 
 /// One sequence's keys and values by position (`positions × kv_heads × dim`), laid
 /// into a cache buffer whose live keys are positions `first..first + len`.
@@ -60,46 +60,15 @@ fn reference(
             let g = h / (heads / kv_heads);
             let query = &q[(h * seq + t) * d..][..d];
             let at = |p: usize| (p * kv_heads + g) * d;
-            let scores: Vec<f64> = (first..=position)
-                .map(|p| {
-                    let key = &seqn.keys[at(p)..at(p) + d];
-                    let dot: f64 = query
-                        .iter()
-                        .zip(key)
-                        .map(|(a, b)| *a as f64 * *b as f64)
-                        .sum();
-                    scale as f64 * dot
-                })
-                .collect();
-            let top = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-            let exps: Vec<f64> = scores.iter().map(|s| (s - top).exp()).collect();
-            let total: f64 = exps.iter().sum();
-            for i in 0..d {
-                let sum: f64 = (first..=position)
-                    .zip(&exps)
-                    .map(|(p, e)| e / total * seqn.values[at(p) + i] as f64)
-                    .sum();
-                out[(t * heads + h) * d + i] = sum as f32;
-            }
+            let keys_values = (first..=position).map(|p| {
+                let span = at(p)..at(p) + d;
+                (&seqn.keys[span.clone()], &seqn.values[span])
+            });
+            let answer = textbook_attention(query, keys_values, scale);
+            out[(t * heads + h) * d..][..d].copy_from_slice(&answer);
         }
     }
     out
-}
-
-/// The largest difference of any output row, relative to that row's largest value.
-fn relative_error(out: &[f32], expected: &[f32], dim: usize) -> f32 {
-    out.chunks(dim)
-        .zip(expected.chunks(dim))
-        .map(|(a, b)| {
-            let worst = a
-                .iter()
-                .zip(b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0f32, f32::max);
-            let size = b.iter().map(|y| y.abs()).fold(0f32, f32::max);
-            worst / size
-        })
-        .fold(0f32, f32::max)
 }
 
 /// A case: the cache's live keys are positions `first..end`, the queries the last `seq`.
@@ -205,7 +174,7 @@ fn matches_the_formula_across_tiles_windows_and_grouped_heads() {
         let shape = (case.heads, case.seq, case.end);
         let expected = reference(&seqn, &q, shape, case.window, scale);
         for (path, out) in run_case::<f32>(case, &seqn, &q, |x| x.to_vec()) {
-            let error = relative_error(&out, &expected, case.dim);
+            let error = row_relative_error(&out, &expected, case.dim);
             assert!(error < 1e-5, "{case:?} f32 cache, {path}: off by {error}");
         }
         // An f16 cache: the formula over the values it holds.
@@ -218,7 +187,7 @@ fn matches_the_formula_across_tiles_windows_and_grouped_heads() {
         };
         let expected = reference(&rounded, &q, shape, case.window, scale);
         for (path, out) in run_case::<f16>(case, &rounded, &q, halve) {
-            let error = relative_error(&out, &expected, case.dim);
+            let error = row_relative_error(&out, &expected, case.dim);
             assert!(error < 1e-5, "{case:?} f16 cache, {path}: off by {error}");
         }
     }
