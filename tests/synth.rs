@@ -408,22 +408,31 @@ fn bench_reports_one_json_line_per_format() {
     let gguf = work.path().join("tiny-qwen3-q8_0.gguf");
     assert!(gguf.is_file());
 
-    // --model benches that very file, on both kernel paths, named after what it holds.
+    // --model benches that very file, on both kernel paths, named after what it holds,
+    // a row per prompt length (70 crosses the prefill kernel's 64-key tiles).
     let (ok, reports, stderr) = bench(&[
         "--model",
         gguf.to_str().unwrap(),
         "--kernels",
         "both",
         "--prompt-tokens",
-        "8",
+        "8,70",
         "--new-tokens",
         "2",
     ]);
     assert!(ok, "{stderr}");
-    assert_eq!(field(&reports, "kernels"), ["saar", "candle"]);
-    assert_eq!(field(&reports, "format"), ["gguf-q8_0", "gguf-q8_0"]);
-    assert_eq!(field(&reports, "shape"), ["tiny-qwen3-q8_0.gguf"; 2]);
-    assert!(stderr.contains("saar/candle"), "{stderr}");
+    assert_eq!(
+        field(&reports, "kernels"),
+        ["saar", "candle", "saar", "candle"]
+    );
+    assert_eq!(field(&reports, "format"), ["gguf-q8_0"; 4]);
+    assert_eq!(field(&reports, "shape"), ["tiny-qwen3-q8_0.gguf"; 4]);
+    let lengths: Vec<u64> = reports
+        .iter()
+        .map(|r| r["prompt_tokens"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lengths, [8, 8, 70, 70]);
+    assert_eq!(stderr.matches("saar/candle").count(), 2, "{stderr}");
 }
 
 #[test]

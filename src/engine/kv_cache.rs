@@ -1,6 +1,7 @@
-//! The decoder-side key/value cache both engines keep per attention layer, and the
-//! glue that runs saar's decode attention kernel ([`crate::engine::kernels::attention`])
-//! on keys and values read in place from CPU tensors.
+//! The decoder-side key/value cache both engines keep per attention layer; [`in_place`]
+//! runs saar's attention kernels ([`crate::engine::kernels::attention`] for a decode
+//! step, [`crate::engine::kernels::prefill_attention`] for a prompt's chunk) on the
+//! cache's buffers read in place.
 //!
 //! The LLM decoder and Marian's decoder self-attention store keys and values the same
 //! way, `(rows, kv_heads, positions, head_dim)`, in a buffer written in place, so a
@@ -9,10 +10,11 @@
 //! The buffers hold f32, or f16 where the engine asks for it (half the memory, as
 //! llama.cpp keeps its cache); appended keys and values are converted on the way in.
 
+mod in_place;
+
 use candle_core::{DType, Result, Tensor};
 
-use crate::engine::kernels::attention::{self, CacheShape, CacheValue, HeadShape, RowCache};
-use crate::engine::kernels::dense::{contiguous_f16, contiguous_f32};
+pub use in_place::{attend_in_place, attend_many};
 
 /// Positions added to a KV buffer each time it fills up.
 const CACHE_GROW_BY: usize = 256;
@@ -26,6 +28,8 @@ pub struct KvCache {
     /// Live positions are `start..end` of the buffer.
     start: usize,
     end: usize,
+    /// Positions of the sequence before the live ones, trimmed off by the window.
+    dropped: usize,
     window: Option<usize>,
     stored_as: DType,
 }
@@ -43,6 +47,7 @@ impl KvCache {
             v: None,
             start: 0,
             end: 0,
+            dropped: 0,
             window,
             stored_as: dtype,
         }
@@ -133,6 +138,19 @@ impl KvCache {
         )
     }
 
+    /// Attention for a chunk of `q.dim(2)` query positions (`(1, heads, seq, head_dim)`,
+    /// f32) just appended, over every held position they see (causal, within the
+    /// window), by saar's prefill kernel reading the buffers in place: `(1, seq, heads ×
+    /// head_dim)`, or `None` where the kernel cannot read them.
+    pub fn attend_prefill(
+        &self,
+        q: &Tensor,
+        kv_heads: usize,
+        scale: f32,
+    ) -> Result<Option<Tensor>> {
+        in_place::attend_prefill(self, q, kv_heads, scale)
+    }
+
     /// The most bytes this cache's buffers take for a sequence of `positions` positions
     /// appended at most `largest_append` at a time, with `kv_heads × head_dim` values
     /// per position: what a KV budget charges one sequence for this layer.
@@ -161,157 +179,11 @@ impl KvCache {
         if let Some(window) = self.window {
             let keep = window.saturating_sub(1);
             if self.len() > keep {
+                self.dropped += self.end - keep - self.start;
                 self.start = self.end - keep;
             }
         }
     }
-}
-
-/// One query position per row, `q` of `(rows, heads, 1, head_dim)`, attending to
-/// positions `start..start + lens[row]` of `keys` and `values` (`(rows, kv_heads,
-/// capacity, head_dim)`, contiguous), by saar's kernel: `(rows, 1, heads × head_dim)`.
-/// `None` when `q` is not f32, or the keys and values not both f32 or both f16, on the
-/// CPU (the caller takes candle's path).
-pub fn attend_in_place(
-    q: &Tensor,
-    keys: &Tensor,
-    values: &Tensor,
-    kv_heads: usize,
-    start: usize,
-    lens: &[usize],
-    scale: f32,
-) -> Result<Option<Tensor>> {
-    let (rows, heads, seq, dim) = q.dims4()?;
-    if seq != 1 || q.dtype() != DType::F32 {
-        return Ok(None);
-    }
-    let q = q.contiguous()?;
-    let (q_store, q_layout) = q.storage_and_layout();
-    let Some(qs) = contiguous_f32(&q_store, q_layout) else {
-        return Ok(None);
-    };
-    let shape = CacheShape {
-        rows,
-        heads,
-        kv_heads,
-        head_dim: dim,
-        capacity: keys.dim(2)?,
-        start,
-    };
-    let (k_store, k_layout) = keys.storage_and_layout();
-    let (v_store, v_layout) = values.storage_and_layout();
-    let (k, v) = ((&*k_store, k_layout), (&*v_store, v_layout));
-    let out = match (keys.dtype(), values.dtype()) {
-        (DType::F32, DType::F32) => attend_values(qs, k, v, contiguous_f32, &shape, lens, scale)?,
-        (DType::F16, DType::F16) => attend_values(qs, k, v, contiguous_f16, &shape, lens, scale)?,
-        _ => None,
-    };
-    out.map(|out| Tensor::from_vec(out, (rows, 1, heads * dim), q.device()))
-        .transpose()
-}
-
-/// The decode step of several sequences at once: row `r` of `q` (`(rows, heads, 1,
-/// head_dim)`, f32) attends over every position `caches[r]` holds, all rows' heads in
-/// one kernel call: `(rows, 1, heads × head_dim)`. `None` where the kernel cannot run
-/// (a cache empty, the caches not all f32 or all f16, `q` not f32 on the CPU).
-pub fn attend_many(
-    caches: &[&KvCache],
-    q: &Tensor,
-    kv_heads: usize,
-    scale: f32,
-) -> Result<Option<Tensor>> {
-    let (rows, heads, seq, dim) = q.dims4()?;
-    let Some(dtype) = caches.first().map(|cache| cache.stored_as) else {
-        return Ok(None);
-    };
-    if seq != 1 || q.dtype() != DType::F32 || rows != caches.len() {
-        return Ok(None);
-    }
-    let mut buffers = Vec::with_capacity(rows);
-    for cache in caches {
-        match (&cache.k, &cache.v) {
-            (Some(k), Some(v)) if k.dtype() == dtype && v.dtype() == dtype => {
-                buffers.push((k, v, k.dim(2)?, cache.start, cache.len()))
-            }
-            _ => return Ok(None),
-        }
-    }
-    let q = q.contiguous()?;
-    let (q_store, q_layout) = q.storage_and_layout();
-    let Some(qs) = contiguous_f32(&q_store, q_layout) else {
-        return Ok(None);
-    };
-    let guards: Vec<_> = buffers
-        .iter()
-        .map(|(k, v, ..)| (k.storage_and_layout(), v.storage_and_layout()))
-        .collect();
-    let views: Vec<(StorageView<'_>, StorageView<'_>)> = guards
-        .iter()
-        .map(|((ks, kl), (vs, vl))| ((&**ks, *kl), (&**vs, *vl)))
-        .collect();
-    let spans: Vec<(usize, usize, usize)> = buffers.iter().map(|b| (b.2, b.3, b.4)).collect();
-    let shape = HeadShape {
-        heads,
-        kv_heads,
-        head_dim: dim,
-    };
-    let out = match dtype {
-        DType::F32 => attend_each_values(qs, &views, &spans, contiguous_f32, shape, scale)?,
-        DType::F16 => attend_each_values(qs, &views, &spans, contiguous_f16, shape, scale)?,
-        _ => None,
-    };
-    out.map(|out| Tensor::from_vec(out, (rows, 1, heads * dim), q.device()))
-        .transpose()
-}
-
-/// [`attention::attend_each`] over buffers that `slice` reads as `T`; `spans` holds
-/// each row's (capacity, start, len).
-fn attend_each_values<'a, T: CacheValue + 'a>(
-    q: &[f32],
-    views: &[(StorageView<'a>, StorageView<'a>)],
-    spans: &[(usize, usize, usize)],
-    slice: impl Fn(&'a candle_core::Storage, &'a candle_core::Layout) -> Option<&'a [T]>,
-    shape: HeadShape,
-    scale: f32,
-) -> Result<Option<Vec<f32>>> {
-    let mut rows = Vec::with_capacity(views.len());
-    for (((ks, kl), (vs, vl)), &(capacity, start, len)) in views.iter().zip(spans) {
-        let (Some(keys), Some(values)) = (slice(ks, kl), slice(vs, vl)) else {
-            return Ok(None);
-        };
-        rows.push(RowCache {
-            keys,
-            values,
-            capacity,
-            start,
-            len,
-        });
-    }
-    let mut out = vec![0f32; q.len()];
-    attention::attend_each(q, &rows, shape, scale, &mut out)
-        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    Ok(Some(out))
-}
-
-type StorageView<'a> = (&'a candle_core::Storage, &'a candle_core::Layout);
-
-/// The kernel over keys and values that `slice` reads as `T`, or `None` where it cannot.
-fn attend_values<'a, T: CacheValue + 'a>(
-    q: &[f32],
-    (k_store, k_layout): StorageView<'a>,
-    (v_store, v_layout): StorageView<'a>,
-    slice: impl Fn(&'a candle_core::Storage, &'a candle_core::Layout) -> Option<&'a [T]>,
-    shape: &CacheShape,
-    lens: &[usize],
-    scale: f32,
-) -> Result<Option<Vec<f32>>> {
-    let (Some(ks), Some(vs)) = (slice(k_store, k_layout), slice(v_store, v_layout)) else {
-        return Ok(None);
-    };
-    let mut out = vec![0f32; q.len()];
-    attention::attend_one(q, ks, vs, shape, lens, scale, &mut out)
-        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    Ok(Some(out))
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ Examples:
   saar bench --threads 2 --formats all --kernels both        # every LLM row, both paths
   saar bench --threads 2 --shape opus-mt-hi-en --kernels both # Marian, batch 1 and 8
   saar bench --threads 2 --model qwen.gguf --kernels both     # a file llama-bench also runs
+  saar bench --threads 2 --model qwen.gguf --prompt-tokens 512,2048,4096 --new-tokens 16
   saar bench --threads 2 --formats gguf-q4_k_m --sequences 1,2,4,8 --prompt-tokens 128";
 
 /// Measure prefill and decode speed on random-weight models of real shapes (JSON lines).
@@ -76,16 +77,17 @@ pub struct BenchArgs {
     /// Marian: beam width (1 is greedy).
     #[arg(long, default_value_t = 1)]
     pub beams: usize,
-    /// Length of the random prompt (Marian: source tokens per sentence).
-    /// [default: 512; Marian 64]
-    #[arg(long)]
-    pub prompt_tokens: Option<usize>,
+    /// Length of the random prompt, comma-separated for one row per length (Marian:
+    /// source tokens per sentence). [default: 512; Marian 64]
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub prompt_tokens: Vec<usize>,
     /// Tokens to generate after the prompt, greedy, with no EOS stop (Marian: per
     /// sentence). [default: 128; Marian 64]
     #[arg(long)]
     pub new_tokens: Option<usize>,
     /// LLM: decode this many sequences together, comma-separated, one row each
-    /// (aggregate and per-sequence decode tok/s) instead of the one-sequence rows.
+    /// (aggregate and per-sequence decode tok/s) instead of the one-sequence rows; with
+    /// a --prompt-tokens list, one row per length and count.
     #[arg(long, value_delimiter = ',', value_name = "LIST")]
     pub sequences: Vec<usize>,
     /// Seed of the weights and the prompt.
@@ -126,40 +128,56 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     out.finish()
 }
 
-/// Lengths for an LLM row, after the defaults and checks.
-fn llm_lengths(args: &BenchArgs) -> anyhow::Result<(usize, usize)> {
+/// The prompt lengths (one row each) and new tokens of LLM rows, after the defaults
+/// and checks.
+fn llm_lengths(args: &BenchArgs) -> anyhow::Result<(Vec<usize>, usize)> {
     ensure!(
         args.batch.iter().all(|&b| b == 1),
         "--batch is for Marian shapes; LLM rows run one sequence"
     );
-    let prompt = args.prompt_tokens.unwrap_or(512);
-    ensure!(prompt > 0, "--prompt-tokens must be at least 1");
-    Ok((prompt, args.new_tokens.unwrap_or(128)))
+    let prompts = prompt_lengths(args, 512);
+    ensure!(
+        prompts.iter().all(|&p| p > 0),
+        "--prompt-tokens must be at least 1"
+    );
+    Ok((prompts, args.new_tokens.unwrap_or(128)))
 }
 
-/// The rows of one LLM file: one-sequence, or one per `--sequences` count.
+/// `--prompt-tokens`, or `default` alone.
+fn prompt_lengths(args: &BenchArgs, default: usize) -> Vec<usize> {
+    match args.prompt_tokens.is_empty() {
+        true => vec![default],
+        false => args.prompt_tokens.clone(),
+    }
+}
+
+/// The rows of one LLM file, per prompt length: one-sequence, or one per
+/// `--sequences` count.
 fn llm_work(args: &BenchArgs, path: &Path, dtype: &str) -> anyhow::Result<Vec<Work>> {
-    let (prompt_tokens, new_tokens) = llm_lengths(args)?;
+    let (prompts, new_tokens) = llm_lengths(args)?;
     ensure!(
         args.sequences.iter().all(|&n| n > 0),
         "--sequences counts must be at least 1"
     );
-    if args.sequences.is_empty() {
-        return Ok(vec![Work::Llm {
+    let mut rows = Vec::new();
+    for prompt_tokens in prompts {
+        if args.sequences.is_empty() {
+            rows.push(Work::Llm {
+                path: path.to_path_buf(),
+                dtype: dtype.to_string(),
+                prompt_tokens,
+                new_tokens,
+            });
+        }
+        rows.extend(args.sequences.iter().map(|&sequences| Work::Sequences {
             path: path.to_path_buf(),
             dtype: dtype.to_string(),
             prompt_tokens,
             new_tokens,
-        }]);
+            sequences,
+        }));
     }
-    let rows = args.sequences.iter().map(|&sequences| Work::Sequences {
-        path: path.to_path_buf(),
-        dtype: dtype.to_string(),
-        prompt_tokens,
-        new_tokens,
-        sequences,
-    });
-    Ok(rows.collect())
+    Ok(rows)
 }
 
 fn bench_file(args: &BenchArgs, path: &Path, out: &mut Output) -> anyhow::Result<()> {
@@ -243,15 +261,17 @@ fn bench_marian(
         args.batch.clone()
     };
     let label = args.shape.label();
-    for batch in batches {
-        let work = Work::Marian {
-            shape: shape.clone(),
-            batch,
-            beams: args.beams,
-            source_tokens: args.prompt_tokens.unwrap_or(64),
-            new_tokens: args.new_tokens.unwrap_or(64),
-        };
-        out.run_rows(args, &label, None, &work, &json!({}));
+    for source_tokens in prompt_lengths(args, 64) {
+        for &batch in &batches {
+            let work = Work::Marian {
+                shape: shape.clone(),
+                batch,
+                beams: args.beams,
+                source_tokens,
+                new_tokens: args.new_tokens.unwrap_or(64),
+            };
+            out.run_rows(args, &label, None, &work, &json!({}));
+        }
     }
     Ok(())
 }
@@ -290,13 +310,23 @@ impl Output {
                 seed: args.seed,
                 work: work.clone(),
             };
+            let format_name = format.clone().unwrap_or_default();
             let what = match work {
-                Work::Marian { batch, .. } => format!("batch {batch}"),
-                Work::Llm { .. } => format.clone().unwrap_or_default(),
-                Work::Sequences { sequences, .. } => format!(
-                    "{} at {sequences} sequences",
-                    format.clone().unwrap_or_default()
-                ),
+                Work::Marian {
+                    batch,
+                    source_tokens,
+                    ..
+                } => format!("batch {batch}, {source_tokens} source tokens"),
+                Work::Llm { prompt_tokens, .. } => {
+                    format!("{format_name}, {prompt_tokens}-token prompt")
+                }
+                Work::Sequences {
+                    sequences,
+                    prompt_tokens,
+                    ..
+                } => {
+                    format!("{format_name} at {sequences} sequences, {prompt_tokens}-token prompts")
+                }
             };
             eprintln!("saar bench: {shape} {what} with {} kernels", backend.name());
             match child::run_in_child(&job) {
@@ -343,5 +373,49 @@ impl Output {
             bail!("some rows failed (see above)");
         }
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: BenchArgs,
+    }
+
+    fn work(args: &[&str]) -> anyhow::Result<Vec<Work>> {
+        let cli = Cli::try_parse_from(std::iter::once("bench").chain(args.iter().copied()))?;
+        llm_work(&cli.bench, Path::new("model.gguf"), "auto")
+    }
+
+    /// (prompt tokens, sequences) of each row; 0 sequences for a one-sequence row.
+    fn lengths(rows: &[Work]) -> Vec<(usize, usize)> {
+        rows.iter()
+            .map(|work| match work {
+                Work::Llm { prompt_tokens, .. } => (*prompt_tokens, 0),
+                Work::Sequences {
+                    prompt_tokens,
+                    sequences,
+                    ..
+                } => (*prompt_tokens, *sequences),
+                Work::Marian { .. } => (0, 0),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_prompt_list_gives_a_row_per_length_and_sequence_count() {
+        assert_eq!(lengths(&work(&[]).unwrap()), [(512, 0)]);
+        let rows = work(&["--prompt-tokens", "512,2048,4096"]).unwrap();
+        assert_eq!(lengths(&rows), [(512, 0), (2048, 0), (4096, 0)]);
+        let rows = work(&["--prompt-tokens", "128,256", "--sequences", "1,4"]).unwrap();
+        assert_eq!(lengths(&rows), [(128, 1), (128, 4), (256, 1), (256, 4)]);
+        let refused = work(&["--prompt-tokens", "512,0"]).unwrap_err();
+        assert!(refused.to_string().contains("at least 1"), "{refused}");
     }
 }

@@ -96,11 +96,12 @@ pub fn measure_sequences(
     }))
 }
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 10] = [
     "shape",
     "format",
     "kernels",
     "threads",
+    "prompt",
     "sequences",
     "prefill tok/s",
     "aggregate decode tok/s",
@@ -109,13 +110,13 @@ const HEADER: [&str; 9] = [
 ];
 
 /// The `--sequences` rows as a table, each count's aggregate as a multiple of the
-/// one-sequence row of the same file and kernels.
+/// one-sequence row of the same file, kernels and prompt length.
 pub fn render(reports: &[&Value]) -> String {
     let mut lines: Vec<Vec<String>> = vec![HEADER.iter().map(|h| h.to_string()).collect()];
     for report in reports {
         let single = reports.iter().find(|other| {
             other["sequences"] == 1
-                && ["shape", "format", "kernels", "threads"]
+                && ["shape", "format", "kernels", "threads", "prompt_tokens"]
                     .iter()
                     .all(|key| other[key] == report[key])
         });
@@ -141,6 +142,7 @@ pub fn render(reports: &[&Value]) -> String {
             text("format"),
             text("kernels"),
             text("threads"),
+            text("prompt_tokens"),
             text("sequences"),
             speed("prefill_tok_s"),
             speed("aggregate_decode_tok_s"),

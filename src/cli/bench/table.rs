@@ -3,11 +3,12 @@
 
 use serde_json::Value;
 
-const HEADER: [&str; 9] = [
+const HEADER: [&str; 10] = [
     "shape",
     "format",
     "kernels",
     "threads",
+    "prompt",
     "prefill tok/s",
     "decode tok/s",
     "decode after prompt",
@@ -17,15 +18,14 @@ const HEADER: [&str; 9] = [
 
 /// Renders the reports (JSON lines as `saar bench` prints them) as an aligned table.
 pub fn render(reports: &[Value]) -> String {
-    let mut lines: Vec<[String; 9]> = vec![HEADER.map(String::from)];
+    let mut lines: Vec<[String; 10]> = vec![HEADER.map(String::from)];
     for (index, report) in reports.iter().enumerate() {
         lines.push([
             text(report, "shape"),
             row_name(report),
             text(report, "kernels"),
-            report["threads"]
-                .as_u64()
-                .map_or("-".into(), |n| n.to_string()),
+            count(report, "threads"),
+            count(report, "prompt_tokens"),
             speed(report, "prefill_tok_s"),
             speed(report, "decode_tok_s"),
             speed(report, "decode_after_prompt_tok_s"),
@@ -46,6 +46,7 @@ pub fn render(reports: &[Value]) -> String {
                 String::new(),
                 String::new(),
                 "saar/candle".into(),
+                String::new(),
                 String::new(),
                 ratio("prefill_tok_s"),
                 ratio("decode_tok_s"),
@@ -100,7 +101,7 @@ fn row_name(report: &Value) -> String {
 
 /// Whether `candle` is stock candle's run of the work `saar` ran just before.
 fn is_pair(saar: &Value, candle: &Value) -> bool {
-    let same_work = ["shape", "format", "batch", "threads"]
+    let same_work = ["shape", "format", "batch", "threads", "prompt_tokens"]
         .iter()
         .all(|key| saar[key] == candle[key]);
     saar["kernels"] == "saar" && candle["kernels"] == "candle" && same_work
@@ -108,6 +109,10 @@ fn is_pair(saar: &Value, candle: &Value) -> bool {
 
 fn text(report: &Value, key: &str) -> String {
     report[key].as_str().unwrap_or("-").to_string()
+}
+
+fn count(report: &Value, key: &str) -> String {
+    report[key].as_u64().map_or("-".into(), |n| n.to_string())
 }
 
 fn speed(report: &Value, key: &str) -> String {
@@ -140,6 +145,39 @@ mod tests {
         assert!(lines[3].contains("saar/candle"), "{table}");
         assert!(lines[3].contains("3.00x") && lines[3].contains("1.50x"));
         assert!(lines[4].contains("marian-f32 b8") && lines[4].contains("150.0"));
+    }
+
+    #[test]
+    fn each_prompt_length_is_a_row_paired_with_its_own_length() {
+        let row = |kernels, prompt, speed| {
+            json!({"shape": "s", "format": "gguf-q8_0", "kernels": kernels, "threads": 2,
+                   "prompt_tokens": prompt, "prefill_tok_s": speed})
+        };
+        let reports = [
+            row("saar", 512, 60.0),
+            row("candle", 512, 30.0),
+            row("saar", 2048, 40.0),
+            row("candle", 2048, 10.0),
+            row("candle", 4096, 5.0),
+        ];
+        let table = render(&reports);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 8, "{table}");
+        assert!(
+            lines[1].contains(" 512 ") && lines[1].contains("60.0"),
+            "{table}"
+        );
+        assert!(lines[3].contains("2.00x"), "{table}");
+        assert!(
+            lines[4].contains("2048") && lines[4].contains("40.0"),
+            "{table}"
+        );
+        assert!(lines[6].contains("4.00x"), "{table}");
+        // A saar row of 2048 tokens is not the partner of candle's 4096.
+        assert!(
+            lines[7].contains("4096") && !table.ends_with("x\n"),
+            "{table}"
+        );
     }
 
     #[test]

@@ -9,10 +9,14 @@
 //! - [`dense`]: f32, f16 and bf16 weights times f32 activations, with f16/bf16
 //!   converted on the fly instead of upcast copies.
 //! - [`attention`]: the decode step's attention over the KV cache, read in place.
+//! - [`prefill_attention`]: a prompt chunk's attention over the KV cache, in tiles of
+//!   keys with an online softmax (no score matrix).
 
 pub mod attention;
+mod cache_value;
 pub mod cpu;
 pub mod dense;
+pub mod prefill_attention;
 pub mod quant;
 #[cfg(target_arch = "x86_64")]
 mod simd;
@@ -118,4 +122,53 @@ pub(crate) fn test_values(count: usize, seed: u64) -> Vec<f32> {
             (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
         })
         .collect()
+}
+
+/// One query's attention over `(key, value)` pairs by the textbook formula in f64:
+/// what the attention kernels' tests hold them to.
+#[cfg(test)]
+pub(crate) fn textbook_attention<'a>(
+    query: &[f32],
+    keys_values: impl Iterator<Item = (&'a [f32], &'a [f32])> + Clone,
+    scale: f32,
+) -> Vec<f32> {
+    let dot = |key: &[f32]| -> f64 {
+        query
+            .iter()
+            .zip(key)
+            .map(|(a, b)| *a as f64 * *b as f64)
+            .sum()
+    };
+    let scores: Vec<f64> = keys_values
+        .clone()
+        .map(|(key, _)| scale as f64 * dot(key))
+        .collect();
+    let top = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let weights: Vec<f64> = scores.iter().map(|s| (s - top).exp()).collect();
+    let total: f64 = weights.iter().sum();
+    let mut out = vec![0f64; query.len()];
+    for ((_, value), weight) in keys_values.zip(&weights) {
+        for (o, x) in out.iter_mut().zip(value) {
+            *o += weight / total * *x as f64;
+        }
+    }
+    out.into_iter().map(|x| x as f32).collect()
+}
+
+/// The largest difference of any `dim`-long row of `out` from `expected`, relative to
+/// that row's largest value in `expected`.
+#[cfg(test)]
+pub(crate) fn row_relative_error(out: &[f32], expected: &[f32], dim: usize) -> f32 {
+    out.chunks(dim)
+        .zip(expected.chunks(dim))
+        .map(|(a, b)| {
+            let worst = a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            let size = b.iter().map(|y| y.abs()).fold(0f32, f32::max);
+            worst / size
+        })
+        .fold(0f32, f32::max)
 }

@@ -50,13 +50,16 @@ pub struct Attention {
     pub num_kv_heads: usize,
     pub head_dim: usize,
     pub scale: f64,
-    /// Whether a one-position step runs saar's decode attention kernel (saar's kernels
-    /// on a CPU) rather than candle's matmuls.
-    pub decode_kernel: bool,
+    /// Whether attention runs saar's kernels (saar's kernels on a CPU: the decode
+    /// kernel for one position, the tiled prefill kernel for more) rather than candle's
+    /// matmuls; the causal mask and window are then the kernels' own, and segments come
+    /// without mask tensors.
+    pub cpu_kernels: bool,
 }
 
 /// One sequence's share of a step's rows in one layer: its next `len` rows, the layer's
-/// KV cache of that sequence, and the mask for those rows over that cache.
+/// KV cache of that sequence, and the mask for those rows over that cache (candle's
+/// path only; saar's kernels need none).
 pub struct SegmentRows<'a> {
     pub cache: &'a mut KvCache,
     pub len: usize,
@@ -88,7 +91,7 @@ impl Attention {
         let v = v.transpose(1, 2)?.contiguous()?;
         let out = match segments {
             [only] => self.attend(&q, &k, &v, only)?,
-            _ if self.decode_kernel && segments.iter().all(|s| s.len == 1 && s.mask.is_none()) => {
+            _ if self.cpu_kernels && segments.iter().all(|s| s.len == 1 && s.mask.is_none()) => {
                 match self.attend_decode_rows(&q, &k, &v, segments)? {
                     Some(out) => out,
                     None => candle_core::bail!("decode attention kernel refused its caches"),
@@ -148,8 +151,16 @@ impl Attention {
         let kv_heads = self.num_kv_heads;
         let cache = &mut *segment.cache;
         let (k, v) = cache.append(k, v)?;
-        if self.decode_kernel && segment.mask.is_none() {
-            if let Some(out) = cache.attend_one(q, kv_heads, self.scale as f32)? {
+        if self.cpu_kernels {
+            let (kv_heads, scale) = (self.num_kv_heads, self.scale as f32);
+            let out = match seq {
+                1 => cache.attend_one(q, kv_heads, scale)?,
+                _ => match cache.attend_prefill(q, kv_heads, scale)? {
+                    Some(out) => Some(out),
+                    None => candle_core::bail!("prefill attention kernel refused its cache"),
+                },
+            };
+            if let Some(out) = out {
                 cache.trim();
                 return Ok(out);
             }
@@ -185,6 +196,78 @@ impl Attention {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::kernels::{row_relative_error, test_values};
+
+    /// Attention whose projections are never used: only `attend` runs.
+    fn attention(heads: usize, kv_heads: usize, dim: usize, cpu_kernels: bool) -> Attention {
+        let unused = Linear::Dense {
+            weight: Tensor::zeros((1, 1), DType::F32, &Device::Cpu).unwrap(),
+            bias: None,
+        };
+        Attention {
+            q: unused.clone(),
+            k: unused.clone(),
+            v: unused.clone(),
+            o: unused,
+            q_norm: None,
+            k_norm: None,
+            num_heads: heads,
+            num_kv_heads: kv_heads,
+            head_dim: dim,
+            scale: 1.0 / (dim as f64).sqrt(),
+            cpu_kernels,
+        }
+    }
+
+    #[test]
+    fn kernels_answer_as_the_plain_path_chunk_after_chunk() {
+        // (heads, KV heads, head_dim, window, cache type, chunk lengths): chunks crossing
+        // the kernel's 64-key tiles, one-position steps between them (the decode kernel),
+        // a sliding window shorter than a chunk and one longer.
+        for (heads, kv_heads, dim, window, dtype, chunks) in [
+            (14, 2, 64, None, DType::F32, vec![100, 37, 1, 90]),
+            (8, 4, 128, Some(50), DType::F16, vec![70, 70, 1, 5]),
+            (4, 4, 64, Some(5), DType::F32, vec![9, 64, 1, 65]),
+            (6, 2, 40, Some(100), DType::F16, vec![130, 1, 1, 66]),
+        ] {
+            let (kernels, plain) = (
+                attention(heads, kv_heads, dim, true),
+                attention(heads, kv_heads, dim, false),
+            );
+            let mut caches = [
+                KvCache::stored_as(window, dtype),
+                KvCache::stored_as(window, dtype),
+            ];
+            let mut pos = 0;
+            for (i, seq) in chunks.into_iter().enumerate() {
+                let random = |heads: usize, seed: u64| {
+                    let x = test_values(heads * seq * dim, seed + 10 * i as u64);
+                    Tensor::from_vec(x, (1, heads, seq, dim), &Device::Cpu).unwrap()
+                };
+                let (q, k, v) = (random(heads, 1), random(kv_heads, 2), random(kv_heads, 3));
+                let cached = caches[1].len();
+                let mask = causal_mask(seq, pos, cached, window, &Device::Cpu).unwrap();
+                let [fast, slow] = &mut caches;
+                let rows = |cache, mask| SegmentRows {
+                    cache,
+                    len: seq,
+                    mask,
+                };
+                let a = kernels.attend(&q, &k, &v, &mut rows(fast, None)).unwrap();
+                let b = plain
+                    .attend(&q, &k, &v, &mut rows(slow, mask.as_ref()))
+                    .unwrap();
+                let flat = |x: Tensor| x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+                let error = row_relative_error(&flat(a), &flat(b), dim);
+                assert!(
+                    error <= 1e-5,
+                    "{heads}/{kv_heads} heads of {dim}, window {window:?}, {dtype:?}, \
+                     chunk {i} of {seq} at {pos}: off by {error}"
+                );
+                pos += seq;
+            }
+        }
+    }
 
     fn visible(mask: Option<Tensor>, seq: usize, kv: usize) -> Vec<Vec<bool>> {
         match mask {

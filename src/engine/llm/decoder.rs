@@ -119,14 +119,14 @@ impl Decoder {
             };
             let (q_out, kv_out) = (cfg.num_heads * dim, cfg.num_kv_heads * dim);
             let k = weights.linear(Part::K, i, kv_out, hidden, cfg.qkv_bias)?;
-            let decode_kernel = saar_kernels_on(device);
+            let cpu_kernels = saar_kernels_on(device);
             let window = if sliding { cfg.sliding_window } else { None };
             // Quantized models keep an f16 cache on saar's kernels, as llama.cpp does: half
             // the memory (Qwen3-1.7B Q4_K_M after 640 positions: peak RSS 1.20× the file
             // in f32, ×1.12 in f16) and half the bytes each decode step reads. Their keys
             // already carry the weights' quantization error; f32 and 16-bit float models
             // keep f32, so their parity with HF stays exact.
-            let cache_type = match decode_kernel && k.is_quantized() {
+            let cache_type = match cpu_kernels && k.is_quantized() {
                 true => DType::F16,
                 false => DType::F32,
             };
@@ -141,7 +141,7 @@ impl Decoder {
                 num_kv_heads: cfg.num_kv_heads,
                 head_dim: dim,
                 scale: cfg.attention_scale,
-                decode_kernel,
+                cpu_kernels,
             };
             empty_caches.push(KvCache::stored_as(window, cache_type));
             let inter = cfg.intermediate_size;

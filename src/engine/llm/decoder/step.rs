@@ -107,8 +107,16 @@ impl Decoder {
         h.index_select(&index, 1).map(Some)
     }
 
-    /// A segment's masks for its queries over its caches (`None` where every key is visible).
+    /// A segment's masks for its queries over its caches (`None` where every key is
+    /// visible, and always on saar's kernels, which mask inside their tiles).
     fn masks(&self, segment: &Segment<'_>) -> candle_core::Result<Masks> {
+        if self
+            .layers
+            .first()
+            .is_some_and(|layer| layer.attn.cpu_kernels)
+        {
+            return Ok((None, None));
+        }
         let (seq, pos) = (segment.ids.len(), segment.cache.positions);
         let global = causal_mask(seq, pos, pos, None, &self.device)?;
         let sliding_cached = self
