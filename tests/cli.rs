@@ -172,18 +172,10 @@ fn a_long_articles_chunks_decoded_together_give_the_same_summary() {
     let (model, article) = small_context_model_and_long_article(tmp.path(), 3);
     let run = |parallel: &str| {
         let args = [
-            "summarize",
-            "-m",
-            &model,
-            "-",
-            "--max-new-tokens",
-            "8",
-            "--format",
-            "json",
-            "--parallel",
-            parallel,
-            "-v",
-        ];
+            &summarize_long_args(&model, "8")[..],
+            &["--parallel", parallel],
+        ]
+        .concat();
         saar(&args, article.as_bytes(), tmp.path())
     };
     let (alone, together) = (run("1"), run("3"));
@@ -489,18 +481,27 @@ fn summarize_long(
     max_new: &str,
 ) -> (std::process::Output, [String; 2]) {
     let (model, article) = small_context_model_and_long_article(root, times);
-    let args = [
+    let output = saar(
+        &summarize_long_args(&model, max_new),
+        article.as_bytes(),
+        root,
+    );
+    (output, [model, article])
+}
+
+/// `summarize -v --format json` of stdin on `model`, up to `max_new` tokens per call.
+fn summarize_long_args<'a>(model: &'a str, max_new: &'a str) -> [&'a str; 9] {
+    [
         "summarize",
         "-m",
-        &model,
+        model,
         "-",
         "--max-new-tokens",
         max_new,
         "--format",
         "json",
         "-v",
-    ];
-    (saar(&args, article.as_bytes(), root), [model, article])
+    ]
 }
 
 #[test]

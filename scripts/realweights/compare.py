@@ -216,6 +216,15 @@ def compare(args, name, gguf, scratch):
     print(f"  leading tokens shared, all prompts: {total}")
 
 
+def checked_scratch(path: pathlib.Path) -> pathlib.Path:
+    """`path` resolved, or exit when it lies inside the repository."""
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    scratch = path.resolve()
+    if scratch == repo or repo in scratch.parents:
+        sys.exit("the scratch folder must be outside the repository (weights are never committed)")
+    return scratch
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scratch", type=pathlib.Path, default=pathlib.Path("/work/refs/realweights"))
@@ -223,10 +232,7 @@ def main() -> int:
     parser.add_argument("--llama", type=pathlib.Path, default=pathlib.Path("/work/refs/llama.cpp/build/bin"))
     parser.add_argument("--new", type=int, default=32)
     args = parser.parse_args()
-    repo = pathlib.Path(__file__).resolve().parents[2]
-    scratch = args.scratch.resolve()
-    if scratch == repo or repo in scratch.parents:
-        sys.exit("the scratch folder must be outside the repository (weights are never committed)")
+    scratch = checked_scratch(args.scratch)
     variants = setup(scratch)
     for name, gguf in variants.items():
         compare(args, name, gguf, scratch)

@@ -34,7 +34,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from compare import GEMMA, PROMPTS, SMOLLM, common_prefix, run, saar_tokenize, setup  # noqa: E402
+from compare import PROMPTS, checked_scratch, common_prefix, run, saar_tokenize, setup  # noqa: E402
 
 
 def build_driver(src: pathlib.Path, scratch: pathlib.Path) -> pathlib.Path:
@@ -139,10 +139,7 @@ def main() -> int:
     parser.add_argument("--llama-src", type=pathlib.Path, default=pathlib.Path("/work/refs/llama.cpp"))
     parser.add_argument("--new", type=int, default=32)
     args = parser.parse_args()
-    repo = pathlib.Path(__file__).resolve().parents[2]
-    scratch = args.scratch.resolve()
-    if scratch == repo or repo in scratch.parents:
-        sys.exit("the scratch folder must be outside the repository (weights are never committed)")
+    scratch = checked_scratch(args.scratch)
     variants = setup(scratch)
     args.driver = build_driver(args.llama_src.resolve(), scratch)
     for name in ["gemma (GGUF alone)", "smollm2 (GGUF alone)"]:

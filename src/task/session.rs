@@ -282,8 +282,9 @@ impl LlmSession {
     ) -> Result<Completion> {
         let rendered = self.render(task, vars)?;
         let prompt = self.tokenizer.encode(&rendered, false)?;
-        self.stop_at_prompt(&rendered, &prompt)?;
-        Ok(self.run(&prompt, settings, stop, sink)?.trimmed())
+        Ok(self
+            .run(&rendered, &prompt, settings, stop, sink)?
+            .trimmed())
     }
 
     /// [`complete`](Self::complete) for each of `inputs`, with no streaming; the
@@ -343,8 +344,9 @@ impl LlmSession {
     ) -> Result<Completion> {
         let rendered = self.chat_template()?.render(messages)?;
         let prompt = self.tokenizer.encode(&rendered, false)?;
-        self.stop_at_prompt(&rendered, &prompt)?;
-        Ok(self.run(&prompt, settings, stop, sink)?.trimmed())
+        Ok(self
+            .run(&rendered, &prompt, settings, stop, sink)?
+            .trimmed())
     }
 
     /// Continues `text` as it is, with no chat template: what a base model needs. The
@@ -358,13 +360,14 @@ impl LlmSession {
         sink: &mut dyn FnMut(&str),
     ) -> Result<Completion> {
         let prompt = self.tokenizer.encode(text, true)?;
-        self.stop_at_prompt(text, &prompt)?;
-        self.run(&prompt, settings, stop, sink)
+        self.run(text, &prompt, settings, stop, sink)
     }
 
-    /// Generates from `prompt`, streaming decoded text through the stop strings.
+    /// Generates from `prompt` (`text` encoded), streaming decoded text through the
+    /// stop strings; a prompt-only session ends the task here, with `text` and `prompt`.
     fn run(
         &mut self,
+        text: &str,
         prompt: &[u32],
         settings: &GenerationSettings,
         stop: &StopWhen,
@@ -379,10 +382,9 @@ impl LlmSession {
                 })?
             }
             Decoder::Shared(handle) => output.generate_batched(handle, prompt, settings, sink)?,
-            // Every path to here stopped at its prompt already; this one has no text.
             Decoder::PromptOnly(_) => {
                 return Err(TaskError::StoppedAtPrompt {
-                    text: String::new(),
+                    text: text.to_string(),
                     ids: prompt.to_vec(),
                 }
                 .into())
@@ -404,18 +406,6 @@ impl LlmSession {
             }
             .into(),
         })
-    }
-
-    /// Ends the task here, before the model call, on a prompt-only session.
-    fn stop_at_prompt(&self, text: &str, ids: &[u32]) -> Result<()> {
-        match self.decoder {
-            Decoder::PromptOnly(_) => Err(TaskError::StoppedAtPrompt {
-                text: text.to_string(),
-                ids: ids.to_vec(),
-            }
-            .into()),
-            _ => Ok(()),
-        }
     }
 
     fn render(&self, task: Task, vars: &PromptVars) -> Result<String> {
