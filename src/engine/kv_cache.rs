@@ -1,7 +1,7 @@
 //! The decoder-side key/value cache both engines keep per attention layer; [`in_place`]
-//! runs saar's attention kernels ([`crate::engine::kernels::attention`] for a decode
-//! step, [`crate::engine::kernels::prefill_attention`] for a prompt's chunk) on the
-//! cache's buffers read in place.
+//! runs saar's attention kernels on the cache's buffers read in place
+//! ([`crate::engine::kernels::tiled_attention`] for the LLM's prompt chunks and decode
+//! steps, [`crate::engine::kernels::attention`] for Marian's decode step).
 //!
 //! The LLM decoder and Marian's decoder self-attention store keys and values the same
 //! way, `(rows, kv_heads, positions, head_dim)`, in a buffer written in place, so a

@@ -1,6 +1,9 @@
-//! The decode step's attention: one new query position against the whole KV cache,
-//! read in place. Per query head, one pass of dot products over the cached keys, a
-//! softmax, and one pass of the values weighted by it, in f32. The cache holds f32 or
+//! One new query position against a whole cache of keys and values, read in place:
+//! the decoder attention of Marian and IndicTrans2 (self-attention, and
+//! cross-attention over sources of several lengths). The LLM decodes through the tiled
+//! kernel instead ([`super::tiled_attention::attend_decode`]). Per query head, one
+//! pass of dot products over the cached keys, a softmax, and one pass of the values
+//! weighted by it, in f32. The cache holds f32 or
 //! f16 values ([`CacheValue`]); f16 ones are widened as they are read.
 //!
 //! Candle's path for the same work (a batched matmul over a strided view of the cache,
@@ -170,44 +173,13 @@ impl HeadShape {
     }
 }
 
-/// [`attend_one`] for rows whose caches are buffers of their own (sequences of a
-/// batched step): row `r`'s query attends over `rows[r]`, all rows' heads split over
-/// the threads together.
-pub fn attend_each<T: CacheValue>(
-    q: &[f32],
-    rows: &[RowCache<'_, T>],
-    shape: HeadShape,
-    scale: f32,
-    out: &mut [f32],
-) -> Result<(), AttentionError> {
-    let (heads, dim) = (shape.heads, shape.head_dim);
-    shape.group()?;
-    if rows.is_empty() {
-        return Err(AttentionError::new("no row to answer"));
-    }
-    let expected = rows.len() * heads * dim;
-    if q.len() != expected || out.len() != expected {
-        return Err(AttentionError(format!(
-            "{} query and {} output values for {} rows of {heads} heads of {dim}",
-            q.len(),
-            out.len(),
-            rows.len()
-        )));
-    }
-    for row in rows {
-        row.check(shape)?;
-    }
-    attend_checked(q, rows, shape, scale, out, simd_on(Features::detect()));
-    Ok(())
-}
-
 /// Whether the SIMD paths run: one set of features for both cache types (every x86
 /// CPU with AVX2 and FMA has F16C).
 pub(super) fn simd_on(features: Features) -> bool {
     features.avx2_fma() && features.f16c
 }
 
-/// [`attend_one`] and [`attend_each`] after their checks, with the dot products chosen
+/// [`attend_one`] after its checks, with the dot products chosen
 /// by `simd` (AVX2+FMA, which the caller made sure the CPU has, or scalar).
 fn attend_checked<T: CacheValue>(
     q: &[f32],
@@ -391,9 +363,6 @@ mod tests {
             worst < 1e-5,
             "{shape:?} {lens:?} {size}-byte cache: off by {worst}"
         );
-        let mut each = vec![f32::NAN; q.len()];
-        attend_each(q, &rows, heads, scale, &mut each).unwrap();
-        assert_eq!(each, out, "rows in buffers of their own answer the same");
     }
 
     #[test]

@@ -8,15 +8,17 @@
 //!   with the activations quantized once per product.
 //! - [`dense`]: f32, f16 and bf16 weights times f32 activations, with f16/bf16
 //!   converted on the fly instead of upcast copies.
-//! - [`attention`]: the decode step's attention over the KV cache, read in place.
-//! - [`prefill_attention`]: a prompt chunk's attention over the KV cache, in tiles of
-//!   keys with an online softmax (no score matrix).
+//! - [`attention`]: one query position per row over a cache read in place (Marian's
+//!   and IndicTrans2's decoders, cross-attention included).
+//! - [`tiled_attention`]: the LLM's attention over its KV cache, a prompt's chunk or a
+//!   decode step of many sequences, in tiles of keys with an online softmax (no score
+//!   matrix).
 
 pub mod attention;
 mod cache_value;
 pub mod cpu;
 pub mod dense;
-pub mod prefill_attention;
+pub mod tiled_attention;
 pub mod quant;
 #[cfg(target_arch = "x86_64")]
 mod simd;

@@ -10,7 +10,7 @@ use crate::engine::kernels::attention::{
     self, AttentionError, CacheShape, CacheValue, HeadShape, RowCache,
 };
 use crate::engine::kernels::dense::{contiguous_f16, contiguous_f32};
-use crate::engine::kernels::prefill_attention::{self, Queries, Visibility};
+use crate::engine::kernels::tiled_attention::{self, DecodeRow, Queries, Visibility};
 
 /// One query position per row, `q` of `(rows, heads, 1, head_dim)`, attending to
 /// positions `start..start + lens[row]` of `keys` and `values` (`(rows, kv_heads,
@@ -55,10 +55,11 @@ pub fn attend_in_place(
         .transpose()
 }
 
-/// The decode step of several sequences at once: row `r` of `q` (`(rows, heads, 1,
-/// head_dim)`, f32) attends over every position `caches[r]` holds, all rows' heads in
-/// one kernel call: `(rows, 1, heads × head_dim)`. `None` where the kernel cannot run
-/// (a cache empty, the caches not all f32 or all f16, `q` not f32 on the CPU).
+/// The decode step of one or more sequences: row `r` of `q` (`(rows, heads, 1,
+/// head_dim)`, f32) is the query of `caches[r]`'s last held position, and attends over
+/// the keys that position sees, by the tiled kernel for all rows at once: `(rows, 1,
+/// heads × head_dim)`. `None` where the kernel cannot run (a cache empty, the caches
+/// not all f32 or all f16, `q` not f32 on the CPU).
 pub fn attend_many(
     caches: &[&KvCache],
     q: &Tensor,
@@ -75,8 +76,8 @@ pub fn attend_many(
     let mut buffers = Vec::with_capacity(rows);
     for cache in caches {
         match (&cache.k, &cache.v) {
-            (Some(k), Some(v)) if k.dtype() == dtype && v.dtype() == dtype => {
-                buffers.push((k, v, k.dim(2)?, cache.start, cache.len()))
+            (Some(k), Some(v)) if k.dtype() == dtype && v.dtype() == dtype && k.dim(0)? == 1 => {
+                buffers.push((k, v, *cache))
             }
             _ => return Ok(None),
         }
@@ -88,53 +89,66 @@ pub fn attend_many(
     };
     let guards: Vec<_> = buffers
         .iter()
-        .map(|(k, v, ..)| (k.storage_and_layout(), v.storage_and_layout()))
+        .map(|(k, v, _)| (k.storage_and_layout(), v.storage_and_layout()))
         .collect();
-    let views: Vec<(StorageView<'_>, StorageView<'_>)> = guards
-        .iter()
-        .map(|((ks, kl), (vs, vl))| ((&**ks, *kl), (&**vs, *vl)))
-        .collect();
-    let spans: Vec<(usize, usize, usize)> = buffers.iter().map(|b| (b.2, b.3, b.4)).collect();
+    let mut views = Vec::with_capacity(rows);
+    for (((ks, kl), (vs, vl)), (k, _, cache)) in guards.iter().zip(&buffers) {
+        views.push(((&**ks, *kl), (&**vs, *vl), k.dim(2)?, *cache));
+    }
     let shape = HeadShape {
         heads,
         kv_heads,
         head_dim: dim,
     };
     let out = match dtype {
-        DType::F32 => attend_each_values(qs, &views, &spans, contiguous_f32, shape, scale)?,
-        DType::F16 => attend_each_values(qs, &views, &spans, contiguous_f16, shape, scale)?,
+        DType::F32 => decode_values(qs, &views, contiguous_f32, shape, scale)?,
+        DType::F16 => decode_values(qs, &views, contiguous_f16, shape, scale)?,
         _ => None,
     };
     out.map(|out| Tensor::from_vec(out, (rows, 1, heads * dim), q.device()))
         .transpose()
 }
 
-/// [`attention::attend_each`] over buffers that `slice` reads as `T`; `spans` holds
-/// each row's (capacity, start, len).
-fn attend_each_values<'a, T: CacheValue + 'a>(
+/// A cache's key and value buffers, their capacity in positions, and the cache.
+type CacheView<'a> = (StorageView<'a>, StorageView<'a>, usize, &'a KvCache);
+
+/// [`tiled_attention::attend_decode`] over buffers that `slice` reads as `T`.
+fn decode_values<'a, T: CacheValue + 'a>(
     q: &[f32],
-    views: &[(StorageView<'a>, StorageView<'a>)],
-    spans: &[(usize, usize, usize)],
+    views: &[CacheView<'a>],
     slice: impl Fn(&'a candle_core::Storage, &'a candle_core::Layout) -> Option<&'a [T]>,
     shape: HeadShape,
     scale: f32,
 ) -> Result<Option<Vec<f32>>> {
+    let per_row = shape.heads * shape.head_dim;
     let mut rows = Vec::with_capacity(views.len());
-    for (((ks, kl), (vs, vl)), &(capacity, start, len)) in views.iter().zip(spans) {
+    for (r, &((ks, kl), (vs, vl), capacity, cache)) in views.iter().enumerate() {
         let (Some(keys), Some(values)) = (slice(ks, kl), slice(vs, vl)) else {
             return Ok(None);
         };
-        rows.push(RowCache {
-            keys,
-            values,
-            capacity,
-            start,
-            len,
+        rows.push(DecodeRow {
+            q: &q[r * per_row..(r + 1) * per_row],
+            cache: RowCache {
+                keys,
+                values,
+                capacity,
+                start: cache.start,
+                len: cache.len(),
+            },
+            visibility: visibility(cache),
         });
     }
     let mut out = vec![0f32; q.len()];
-    attention::attend_each(q, &rows, shape, scale, &mut out).map_err(kernel_error)?;
+    tiled_attention::attend_decode(&rows, shape, scale, &mut out).map_err(kernel_error)?;
     Ok(Some(out))
+}
+
+/// Which keys of `cache` its queries see.
+fn visibility(cache: &KvCache) -> Visibility {
+    Visibility {
+        window: cache.window,
+        first_position: cache.dropped,
+    }
 }
 
 type StorageView<'a> = (&'a candle_core::Storage, &'a candle_core::Layout);
@@ -188,10 +202,7 @@ pub(super) fn attend_prefill(
         },
         scale,
     };
-    let visibility = Visibility {
-        window: cache.window,
-        first_position: cache.dropped,
-    };
+    let visibility = visibility(cache);
     let span = (keys.dim(2)?, cache.start, cache.len());
     let (k_store, k_layout) = keys.storage_and_layout();
     let (v_store, v_layout) = values.storage_and_layout();
@@ -205,7 +216,7 @@ pub(super) fn attend_prefill(
         .transpose()
 }
 
-/// [`prefill_attention::attend_prefill`] over buffers that `slice` reads as `T`, whose
+/// [`tiled_attention::attend_prefill`] over buffers that `slice` reads as `T`, whose
 /// (capacity, start, len) is `span`.
 fn prefill_values<'a, T: CacheValue + 'a>(
     queries: &Queries<'_>,
@@ -226,7 +237,7 @@ fn prefill_values<'a, T: CacheValue + 'a>(
         len,
     };
     let mut out = vec![0f32; queries.q.len()];
-    prefill_attention::attend_prefill(queries, &cache, visibility, &mut out)
+    tiled_attention::attend_prefill(queries, &cache, visibility, &mut out)
         .map_err(kernel_error)?;
     Ok(Some(out))
 }

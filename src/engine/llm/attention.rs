@@ -154,7 +154,7 @@ impl Attention {
         if self.cpu_kernels {
             let (kv_heads, scale) = (self.num_kv_heads, self.scale as f32);
             let out = match seq {
-                1 => cache.attend_one(q, kv_heads, scale)?,
+                1 => attend_many(&[&*cache], q, kv_heads, scale)?,
                 _ => match cache.attend_prefill(q, kv_heads, scale)? {
                     Some(out) => Some(out),
                     None => candle_core::bail!("prefill attention kernel refused its cache"),

@@ -286,3 +286,179 @@ fn refuses_what_does_not_fit() {
     };
     assert!(attend_prefill(&uneven, &cache(0, 8), seen, &mut out[..72]).is_err());
 }
+
+/// A decode row for the tests: its sequence, the live keys `first..end`, its window,
+/// and its query (`heads × dim`).
+struct DecodeCase {
+    seqn: Sequence,
+    first: usize,
+    end: usize,
+    window: Option<usize>,
+    q: Vec<f32>,
+}
+
+impl DecodeCase {
+    fn new(shape: HeadShape, (first, end): (usize, usize), window: Option<usize>) -> Self {
+        let seed = (end * 31 + first) as u64;
+        Self {
+            seqn: Sequence::new(end, shape.kv_heads, shape.head_dim, seed),
+            first,
+            end,
+            window,
+            q: values(shape.heads * shape.head_dim, seed + 5),
+        }
+    }
+
+    /// Cache buffers with two free slots before the live keys and one after.
+    fn buffers<T>(&self, narrow: &impl Fn(&[f32]) -> Vec<T>) -> [Vec<T>; 2] {
+        let len = self.end - self.first;
+        self.seqn
+            .buffers(self.first, len, 2, len + 3)
+            .map(|buffer| narrow(&buffer))
+    }
+
+    fn row<'a, T>(&'a self, buffers: &'a [Vec<T>; 2]) -> DecodeRow<'a, T> {
+        let len = self.end - self.first;
+        DecodeRow {
+            q: &self.q,
+            cache: RowCache {
+                keys: &buffers[0],
+                values: &buffers[1],
+                capacity: len + 3,
+                start: 2,
+                len,
+            },
+            visibility: Visibility {
+                window: self.window,
+                first_position: self.first,
+            },
+        }
+    }
+}
+
+/// Every path's output for `rows` decoded together: `(path, output)` pairs.
+fn decode_paths<T: CacheValue>(
+    rows: &[DecodeRow<'_, T>],
+    shape: HeadShape,
+    scale: f32,
+) -> Vec<(&'static str, Vec<f32>)> {
+    let size = rows.len() * shape.heads * shape.head_dim;
+    let mut outputs = Vec::new();
+    let mut out = vec![f32::NAN; size];
+    attend_decode(rows, shape, scale, &mut out).unwrap();
+    outputs.push(("dispatched", out));
+    let mut out = vec![f32::NAN; size];
+    decode::run(rows, shape, scale, &mut out, Scalar);
+    outputs.push(("scalar", out));
+    #[cfg(target_arch = "x86_64")]
+    match avx2::Avx2::detect() {
+        Some(simd) => {
+            let mut out = vec![f32::NAN; size];
+            decode::run(rows, shape, scale, &mut out, simd);
+            outputs.push(("avx2", out));
+        }
+        None => eprintln!("skipped: avx2+fma+f16c not available"),
+    }
+    outputs
+}
+
+#[test]
+fn decode_matches_the_formula_in_any_batch_and_prefills_bits_within_a_segment() {
+    let shape = |heads, kv_heads, head_dim| HeadShape {
+        heads,
+        kv_heads,
+        head_dim,
+    };
+    // Rows of one batch: caches of one key, around a tile and a segment (512), across
+    // three segments, a sliding window trimmed at an offset that straddles a segment,
+    // a window inside one; 7 query heads per KV head, one KV head of 256 (gemma3), and
+    // odd dims for the scalar tails.
+    let batches = [
+        (
+            shape(14, 2, 64),
+            vec![(0, 1), (0, 64), (0, 512), (0, 513), (0, 1300)],
+        ),
+        (shape(4, 1, 256), vec![(0, 700), (300, 812), (1000, 1040)]),
+        (shape(6, 3, 20), vec![(0, 5), (0, 1025)]),
+    ];
+    for (shape, spans) in batches {
+        let window = |(first, end): (usize, usize)| (first > 0).then_some(end - first);
+        let cases: Vec<DecodeCase> = spans
+            .iter()
+            .map(|&span| DecodeCase::new(shape, span, window(span)))
+            .collect();
+        let scale = 1.0 / (shape.head_dim as f32).sqrt();
+        let halve = |x: &[f32]| -> Vec<f16> { x.iter().map(|&x| f16::from_f32(x)).collect() };
+        check_decode(&cases, shape, scale, |x: &[f32]| x.to_vec());
+        check_decode(&cases, shape, scale, halve);
+    }
+}
+
+/// `cases` decoded together against the formula over the values the cache holds, each
+/// row's bits equal to its own decode alone, and, where its keys lie in one segment,
+/// to the prefill kernel's answer for that position.
+fn check_decode<T: CacheValue>(
+    cases: &[DecodeCase],
+    shape: HeadShape,
+    scale: f32,
+    narrow: impl Fn(&[f32]) -> Vec<T>,
+) {
+    let size = std::mem::size_of::<T>();
+    let buffers: Vec<[Vec<T>; 2]> = cases.iter().map(|c| c.buffers(&narrow)).collect();
+    let rows: Vec<DecodeRow<'_, T>> = cases.iter().zip(&buffers).map(|(c, b)| c.row(b)).collect();
+    let together = decode_paths(&rows, shape, scale);
+    let per_row = shape.heads * shape.head_dim;
+    for (r, (case, row)) in cases.iter().zip(&rows).enumerate() {
+        // The formula over the cache's values as stored (rounded, for f16).
+        let held = |x: &[f32]| -> Vec<f32> {
+            let narrowed = narrow(x);
+            let mut wide = vec![0f32; x.len()];
+            T::widen_into(&narrowed, &mut wide, false);
+            wide
+        };
+        let rounded = Sequence {
+            keys: held(&case.seqn.keys),
+            values: held(&case.seqn.values),
+            ..case.seqn
+        };
+        let expected = reference(
+            &rounded,
+            &case.q,
+            (shape.heads, 1, case.end),
+            case.window,
+            scale,
+        );
+        let alone = decode_paths(std::slice::from_ref(row), shape, scale);
+        for ((path, all), (_, alone)) in together.iter().zip(&alone) {
+            let mine = &all[r * per_row..(r + 1) * per_row];
+            let error = row_relative_error(mine, &expected, shape.head_dim);
+            let span = (case.first, case.end);
+            assert!(
+                error < 1e-5,
+                "{shape:?} {span:?} {size}-byte cache, {path}: off by {error}"
+            );
+            assert!(
+                mine == &alone[..],
+                "{span:?} {path}: the batch changed the row's bits"
+            );
+        }
+        let seen = case.window.map_or(case.end, |w| w.min(case.end));
+        let start = case.end - seen;
+        if start / decode::SEGMENT == (case.end - 1) / decode::SEGMENT {
+            let queries = Queries {
+                q: &case.q,
+                seq: 1,
+                shape,
+                scale,
+            };
+            let mut prefilled = vec![f32::NAN; per_row];
+            attend_prefill(&queries, &row.cache, row.visibility, &mut prefilled).unwrap();
+            let decoded = &together[0].1[r * per_row..(r + 1) * per_row];
+            assert!(
+                decoded == &prefilled[..],
+                "{:?}: decode and prefill differ",
+                (case.first, case.end)
+            );
+        }
+    }
+}

@@ -1,5 +1,6 @@
-//! Attention for many query positions of one sequence at once (a prompt's chunk) over
-//! its KV cache, read in place, without the score matrix: keys are taken in tiles of
+//! The LLM's attention over its KV cache, read in place, without the score matrix: many
+//! query positions of one sequence at once (a prompt's chunk, here), or one position
+//! of each of many sequences ([`decode`]). Keys are taken in tiles of
 //! [`TILE`], and each query row keeps a running maximum and sum of its softmax (online
 //! softmax) while its output accumulates tile by tile. Memory stays at a few tiles per
 //! thread however long the cache grows, and the causal mask and a sliding window are
@@ -19,11 +20,15 @@
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+mod decode;
 #[cfg(test)]
 mod tests;
 
+pub use decode::{attend_decode, DecodeRow};
+
 use super::attention::{AttentionError, CacheValue, HeadShape, RowCache};
 use super::workers;
+use std::ops::Range;
 
 /// Keys per tile.
 const TILE: usize = 64;
@@ -61,14 +66,36 @@ pub fn attend_prefill<T: CacheValue>(
     visibility: Visibility,
     out: &mut [f32],
 ) -> Result<(), AttentionError> {
+    check(queries, cache, visibility)?;
+    if out.len() != queries.q.len() {
+        return Err(AttentionError::new(format!(
+            "{} output values for {} query values",
+            out.len(),
+            queries.q.len()
+        )));
+    }
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = avx2::Avx2::detect() {
+        run(queries, cache, visibility, out, simd);
+        return Ok(());
+    }
+    run(queries, cache, visibility, out, Scalar);
+    Ok(())
+}
+
+/// An error where `queries` do not fit `cache` as [`attend_prefill`] reads them.
+fn check<T>(
+    queries: &Queries<'_>,
+    cache: &RowCache<'_, T>,
+    visibility: Visibility,
+) -> Result<(), AttentionError> {
     let (shape, seq) = (queries.shape, queries.seq);
     shape.group()?;
     let values = shape.heads * seq * shape.head_dim;
-    if seq == 0 || queries.q.len() != values || out.len() != values {
+    if seq == 0 || queries.q.len() != values {
         return Err(AttentionError::new(format!(
-            "{} query and {} output values for {seq} positions of {shape:?}",
+            "{} query values for {seq} positions of {shape:?}",
             queries.q.len(),
-            out.len()
         )));
     }
     cache.check(shape)?;
@@ -90,12 +117,6 @@ pub fn attend_prefill<T: CacheValue>(
             cache.len, visibility.window
         )));
     }
-    #[cfg(target_arch = "x86_64")]
-    if let Some(simd) = avx2::Avx2::detect() {
-        run(queries, cache, visibility, out, simd);
-        return Ok(());
-    }
-    run(queries, cache, visibility, out, Scalar);
     Ok(())
 }
 
@@ -193,14 +214,25 @@ fn run<T: CacheValue, O: TileOps>(
         let (kv_head, first) = (i / blocks, (i % blocks) * positions);
         let span = first..(first + positions).min(seq);
         let rows = span.len() * group;
+        let (mut max, mut sum) = (vec![f32::NEG_INFINITY; rows], vec![0f32; rows]);
+        let acc = &mut acc[..rows * dim];
+        let softmax = Softmax {
+            acc,
+            max: &mut max,
+            sum: &mut sum,
+        };
         one_task(
             queries,
             cache,
             visibility,
             (kv_head, span),
-            &mut acc[..rows * dim],
+            0..cache.len,
+            softmax,
             ops,
         );
+        for (acc, total) in acc.chunks_exact_mut(dim).zip(&sum) {
+            acc.iter_mut().for_each(|a| *a /= total);
+        }
     };
     let macs = 2 * heads * seq * dim * cache.len;
     if macs >= PARALLEL_MIN_MACS {
@@ -222,14 +254,24 @@ fn run<T: CacheValue, O: TileOps>(
     }
 }
 
-/// The rows of KV head `kv_head` for query positions `span`: `acc` gets `span.len() ×
-/// group` rows of `dim` (position-major), each attended over the keys it sees.
+/// A task's rows mid-softmax: each row's output so far, not yet divided by its sum
+/// (`rows × dim`), and its running maximum (from `-inf`) and sum (from 0).
+struct Softmax<'a> {
+    acc: &'a mut [f32],
+    max: &'a mut [f32],
+    sum: &'a mut [f32],
+}
+
+/// The rows of KV head `kv_head` for query positions `span` (`span.len() × group` rows of
+/// `dim`, position-major), each attended over the keys it sees among the live keys
+/// `keys`: `softmax` goes on from where it stands, undivided.
 fn one_task<T: CacheValue, O: TileOps>(
     queries: &Queries<'_>,
     cache: &RowCache<'_, T>,
     visibility: Visibility,
-    (kv_head, span): (usize, std::ops::Range<usize>),
-    acc: &mut [f32],
+    (kv_head, span): (usize, Range<usize>),
+    keys: Range<usize>,
+    Softmax { acc, max, sum }: Softmax<'_>,
     ops: O,
 ) {
     let (seq, dim) = (queries.seq, queries.shape.head_dim);
@@ -244,15 +286,16 @@ fn one_task<T: CacheValue, O: TileOps>(
             .zip(query)
             .for_each(|(q, x)| *q = x * queries.scale);
     }
-    // Live key range of each row: [first, last + 1).
-    let last = |r: usize| cache.len - seq + span.start + r / group;
-    let first = |r: usize| match visibility.window {
-        Some(window) => (last(r) + 1).saturating_sub(window),
-        None => 0,
+    // Live keys row r sees: [first(r), end(r)), within `keys`.
+    let end = |r: usize| (cache.len - seq + span.start + r / group + 1).min(keys.end);
+    let first = |r: usize| {
+        match visibility.window {
+            Some(window) => (cache.len - seq + span.start + r / group + 1).saturating_sub(window),
+            None => 0,
+        }
+        .max(keys.start)
     };
-    let (keys_from, keys_to) = (first(0), last(rows - 1) + 1);
-    let mut max = vec![f32::NEG_INFINITY; rows];
-    let mut sum = vec![0f32; rows];
+    let (keys_from, keys_to) = (first(0), end(rows - 1));
     let mut kt = vec![0f32; dim * TILE];
     let mut v = vec![0f32; TILE * dim];
     let mut widened = vec![0f32; dim];
@@ -282,7 +325,7 @@ fn one_task<T: CacheValue, O: TileOps>(
         // Each row's keys in this tile, as indices into it.
         let range = |r: usize| {
             let from = first(r).max(tile_keys.start) as isize - origin;
-            let to = (last(r) + 1).min(tile_keys.end) as isize - origin;
+            let to = end(r).min(tile_keys.end) as isize - origin;
             (from as usize, to.max(from) as usize)
         };
         for pair in (0..rows).step_by(2) {
@@ -335,10 +378,6 @@ fn one_task<T: CacheValue, O: TileOps>(
             ops.accumulate(rows_of_tile, count, keys, &v);
         }
         origin += TILE as isize;
-    }
-    for (row, acc) in acc.chunks_exact_mut(dim).enumerate() {
-        let total = sum[row];
-        acc.iter_mut().for_each(|a| *a /= total);
     }
 }
 
