@@ -18,10 +18,10 @@ pub mod attention;
 mod cache_value;
 pub mod cpu;
 pub mod dense;
-pub mod tiled_attention;
 pub mod quant;
 #[cfg(target_arch = "x86_64")]
 mod simd;
+pub mod tiled_attention;
 pub mod workers;
 
 use std::cell::Cell;

@@ -237,8 +237,7 @@ fn prefill_values<'a, T: CacheValue + 'a>(
         len,
     };
     let mut out = vec![0f32; queries.q.len()];
-    tiled_attention::attend_prefill(queries, &cache, visibility, &mut out)
-        .map_err(kernel_error)?;
+    tiled_attention::attend_prefill(queries, &cache, visibility, &mut out).map_err(kernel_error)?;
     Ok(Some(out))
 }
 

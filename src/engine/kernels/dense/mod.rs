@@ -7,8 +7,8 @@
 //! from memory. The skinny path ([`skinny`]) reads each weight once per product, keeps
 //! several activation rows per weight load, converts f16/bf16 panels to f32 on the fly
 //! (never a whole f32 copy), and splits output rows across threads. Prefill (large m)
-//! is bound by arithmetic instead: f32 stays on candle's gemm and f16/bf16 go through
-//! it panel by panel ([`prefill`]).
+//! is bound by arithmetic instead ([`prefill`]): a register-tiled GEMM on AVX2
+//! ([`gemm`]), candle's gemm elsewhere.
 //!
 //! - [`scalar`]: the portable kernels, also the reference the tests hold the SIMD ones to.
 //! - [`avx2`]: AVX2 + FMA (+ F16C) kernels, chosen at run time; [`avx512`]: the f32
@@ -18,6 +18,8 @@
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
+#[cfg(target_arch = "x86_64")]
+mod gemm;
 mod prefill;
 mod scalar;
 mod skinny;

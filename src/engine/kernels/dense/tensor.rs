@@ -34,11 +34,10 @@ pub fn linear(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tens
     }
     let weight = weight.contiguous()?;
     if m > SKINNY_MAX_ROWS {
-        let x = x.reshape((m, k))?;
-        let y = match weight.dtype() {
-            DType::F32 => x.matmul(&weight.t()?)?,
-            _ => with_weights(&weight, |w| prefill::product(&x.contiguous()?, w))?,
-        };
+        let x = x.reshape((m, k))?.contiguous()?;
+        let y = with_f32(&x, |xs| {
+            with_weights(&weight, |w| prefill::product(&x, xs, w))
+        })?;
         let y = match bias {
             Some(bias) => y.broadcast_add(&bias.to_dtype(DType::F32)?)?,
             None => y,

@@ -222,3 +222,56 @@ fn linear_refuses_mismatched_inputs() {
     assert!(linear(&x16, &weight, None).is_err());
     assert!(runs_on(&weight) && !runs_on(&weight.flatten_all().unwrap()));
 }
+
+/// The prefill GEMM against the f64 matmul at shapes that cut every tile: rows not a
+/// multiple of 6, outputs not a multiple of 16 or of a task's 64, inputs across the
+/// 256-input blocks, for every weight type. Skipped by name without AVX2+FMA+F16C.
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn the_prefill_gemm_matches_a_plain_matmul_on_awkward_shapes() {
+    let avx2 = Isa::Avx2 { f16c: true };
+    if super::skinny::available(avx2) != avx2 {
+        eprintln!("skipped: the prefill GEMM needs AVX2+FMA+F16C");
+        return;
+    }
+    for (m, n, k) in [
+        (1, 1, 1),
+        (7, 17, 9),
+        (33, 70, 257),
+        (129, 15, 600),
+        (40, 130, 512),
+    ] {
+        let x = values(m * k, 10 + m as u64);
+        let w = values(n * k, 20 + n as u64);
+        for stored in [Stored::F32, Stored::F16, Stored::Bf16] {
+            let halves: Vec<f16> = w.iter().map(|&v| f16::from_f32(v)).collect();
+            let brains: Vec<bf16> = w.iter().map(|&v| bf16::from_f32(v)).collect();
+            let (data, seen): (WeightData, Vec<f32>) = match stored {
+                Stored::F32 => (WeightData::F32(&w), w.clone()),
+                Stored::F16 => (
+                    WeightData::F16(&halves),
+                    halves.iter().map(|v| v.to_f32()).collect(),
+                ),
+                Stored::Bf16 => (
+                    WeightData::Bf16(&brains),
+                    brains.iter().map(|v| v.to_f32()).collect(),
+                ),
+            };
+            let matrix = WeightMatrix {
+                data,
+                rows: n,
+                cols: k,
+            };
+            let mut y = vec![f32::NAN; m * n];
+            // SAFETY: checked above that the CPU has AVX2, FMA and F16C.
+            unsafe { super::gemm::product(&x, m, matrix, true, &mut y) };
+            let want = reference(&x, m, &seen, n, None);
+            assert_close(
+                &y,
+                &want,
+                1e-5,
+                &format!("gemm {stored:?} m={m} n={n} k={k}"),
+            );
+        }
+    }
+}
