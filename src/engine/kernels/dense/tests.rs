@@ -59,28 +59,52 @@ fn run(
     n: usize,
     bias: Option<&[f32]>,
 ) -> (Vec<f32>, Vec<f32>) {
-    let k = w.len() / n;
     let mut y = vec![f32::NAN; m * n];
-    let halves: Vec<f16> = w.iter().map(|&v| f16::from_f32(v)).collect();
-    let brains: Vec<bf16> = w.iter().map(|&v| bf16::from_f32(v)).collect();
-    let (data, seen): (WeightData, Vec<f32>) = match stored {
-        Stored::F32 => (WeightData::F32(w), w.to_vec()),
-        Stored::F16 => (
-            WeightData::F16(&halves),
-            halves.iter().map(|v| v.to_f32()).collect(),
-        ),
-        Stored::Bf16 => (
-            WeightData::Bf16(&brains),
-            brains.iter().map(|v| v.to_f32()).collect(),
-        ),
-    };
-    let matrix = WeightMatrix {
-        data,
-        rows: n,
-        cols: k,
-    };
+    let held = Held::new(w);
+    let (matrix, seen) = held.matrix(stored, w, n);
     matmul_t_with(isa, threads, x, m, matrix, bias, &mut y).unwrap();
     (y, seen)
+}
+
+/// Weights rounded to both 16-bit types.
+struct Held {
+    halves: Vec<f16>,
+    brains: Vec<bf16>,
+}
+
+impl Held {
+    fn new(w: &[f32]) -> Self {
+        Self {
+            halves: w.iter().map(|&v| f16::from_f32(v)).collect(),
+            brains: w.iter().map(|&v| bf16::from_f32(v)).collect(),
+        }
+    }
+
+    /// `w` (`n` rows) stored as `stored`, and the values the kernel will see.
+    fn matrix<'a>(
+        &'a self,
+        stored: Stored,
+        w: &'a [f32],
+        n: usize,
+    ) -> (WeightMatrix<'a>, Vec<f32>) {
+        let (data, seen): (WeightData, Vec<f32>) = match stored {
+            Stored::F32 => (WeightData::F32(w), w.to_vec()),
+            Stored::F16 => (
+                WeightData::F16(&self.halves),
+                self.halves.iter().map(|v| v.to_f32()).collect(),
+            ),
+            Stored::Bf16 => (
+                WeightData::Bf16(&self.brains),
+                self.brains.iter().map(|v| v.to_f32()).collect(),
+            ),
+        };
+        let matrix = WeightMatrix {
+            data,
+            rows: n,
+            cols: w.len() / n,
+        };
+        (matrix, seen)
+    }
 }
 
 /// The instruction sets the kernels have, by name.
@@ -243,25 +267,9 @@ fn the_prefill_gemm_matches_a_plain_matmul_on_awkward_shapes() {
     ] {
         let x = values(m * k, 10 + m as u64);
         let w = values(n * k, 20 + n as u64);
+        let held = Held::new(&w);
         for stored in [Stored::F32, Stored::F16, Stored::Bf16] {
-            let halves: Vec<f16> = w.iter().map(|&v| f16::from_f32(v)).collect();
-            let brains: Vec<bf16> = w.iter().map(|&v| bf16::from_f32(v)).collect();
-            let (data, seen): (WeightData, Vec<f32>) = match stored {
-                Stored::F32 => (WeightData::F32(&w), w.clone()),
-                Stored::F16 => (
-                    WeightData::F16(&halves),
-                    halves.iter().map(|v| v.to_f32()).collect(),
-                ),
-                Stored::Bf16 => (
-                    WeightData::Bf16(&brains),
-                    brains.iter().map(|v| v.to_f32()).collect(),
-                ),
-            };
-            let matrix = WeightMatrix {
-                data,
-                rows: n,
-                cols: k,
-            };
+            let (matrix, seen) = held.matrix(stored, &w, n);
             let mut y = vec![f32::NAN; m * n];
             // SAFETY: checked above that the CPU has AVX2, FMA and F16C.
             unsafe { super::gemm::product(&x, m, matrix, true, &mut y) };
