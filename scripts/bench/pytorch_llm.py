@@ -23,6 +23,14 @@ import transformers
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
 
 
+def load(path, dtype):
+    """The model in `dtype`; transformers before 4.56 names the argument torch_dtype."""
+    try:
+        return transformers.AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+    except TypeError:
+        return transformers.AutoModelForCausalLM.from_pretrained(path, torch_dtype=dtype)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", type=Path, help="an HF model folder (saar bench --work-dir keeps them)")
@@ -35,7 +43,7 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    model = transformers.AutoModelForCausalLM.from_pretrained(args.model, dtype=DTYPES[args.dtype]).eval()
+    model = load(args.model, DTYPES[args.dtype]).eval()
     vocab = model.config.vocab_size
     prompt = torch.randint(0, vocab, (1, args.prompt_tokens))
 
