@@ -286,14 +286,15 @@ fn one_task<T: CacheValue, O: TileOps>(
             .zip(query)
             .for_each(|(q, x)| *q = x * queries.scale);
     }
-    // Live keys row r sees: [first(r), end(r)), within `keys`.
-    let end = |r: usize| (cache.len - seq + span.start + r / group + 1).min(keys.end);
+    // Live keys row r sees: [first(r), end(r)), within `keys`; its own key, the last it
+    // sees, is live index `own_end(r) - 1`.
+    let own_end = |r: usize| cache.len - seq + span.start + r / group + 1;
+    let end = |r: usize| own_end(r).min(keys.end);
     let first = |r: usize| {
-        match visibility.window {
-            Some(window) => (cache.len - seq + span.start + r / group + 1).saturating_sub(window),
-            None => 0,
-        }
-        .max(keys.start)
+        let reach = visibility
+            .window
+            .map_or(0, |w| own_end(r).saturating_sub(w));
+        reach.max(keys.start)
     };
     let (keys_from, keys_to) = (first(0), end(rows - 1));
     let mut kt = vec![0f32; dim * TILE];

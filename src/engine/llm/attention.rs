@@ -152,18 +152,16 @@ impl Attention {
         let cache = &mut *segment.cache;
         let (k, v) = cache.append(k, v)?;
         if self.cpu_kernels {
-            let (kv_heads, scale) = (self.num_kv_heads, self.scale as f32);
+            let scale = self.scale as f32;
             let out = match seq {
                 1 => attend_many(&[&*cache], q, kv_heads, scale)?,
-                _ => match cache.attend_prefill(q, kv_heads, scale)? {
-                    Some(out) => Some(out),
-                    None => candle_core::bail!("prefill attention kernel refused its cache"),
-                },
+                _ => cache.attend_prefill(q, kv_heads, scale)?,
             };
-            if let Some(out) = out {
-                cache.trim();
-                return Ok(out);
-            }
+            let Some(out) = out else {
+                candle_core::bail!("attention kernel refused its cache");
+            };
+            cache.trim();
+            return Ok(out);
         }
         let kv_len = k.dim(2)?;
         // The cache may store another type than the activations (f16 for quantized models).

@@ -28,9 +28,8 @@ pub const TILE_ROWS: usize = 8;
 pub(super) const OCTET_ROWS: usize = 8;
 
 /// Activation rows from which [`Kernel::groups_avx2`] interleaves a task's rows first:
-/// interleaving them
-/// costs about as much as the products it saves at 16 rows (Q8_0 2048×6144: as fast as
-/// the row kernel at m = 16, 1.2× faster at 32, 0.65× at 8).
+/// interleaving costs about as much as the products it saves at 16 rows (Q8_0
+/// 2048×6144: as fast as the row kernel at m = 16, 1.2× faster at 32, 0.65× at 8).
 pub(super) const OCTETS_MIN_ROWS: usize = 32;
 
 /// The instruction set a product's dot products use, picked once per product.

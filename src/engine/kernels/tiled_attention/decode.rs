@@ -105,7 +105,7 @@ pub(super) fn run<T: CacheValue, O: TileOps>(
     let stride = group * (dim + 2);
     let mut staged = vec![0f32; tasks.len() * stride];
     let task = |i: usize, stage: &mut [f32]| {
-        let (r, kv_head, keys) = tasks[i].clone();
+        let (r, kv_head, ref keys) = tasks[i];
         let row = &rows[r];
         let (acc, rest) = stage.split_at_mut(group * dim);
         let (max, sum) = rest.split_at_mut(group);
@@ -117,7 +117,7 @@ pub(super) fn run<T: CacheValue, O: TileOps>(
             &row.cache,
             row.visibility,
             (kv_head, 0..1),
-            keys,
+            keys.clone(),
             softmax,
             ops,
         );
@@ -130,38 +130,45 @@ pub(super) fn run<T: CacheValue, O: TileOps>(
             .enumerate()
             .for_each(|(i, stage)| task(i, stage));
     }
+    // A row's segments for one KV head are consecutive tasks, so consecutive stages.
     out.fill(0.0);
-    let mut stages = tasks.iter().zip(staged.chunks(stride)).peekable();
-    while let Some(((r, kv_head, _), first)) = stages.next() {
-        let mut parts = vec![first];
-        while let Some(((r2, kv2, _), stage)) = stages.peek() {
-            if (r2, kv2) != (r, kv_head) {
-                break;
-            }
-            parts.push(stage);
-            stages.next();
-        }
+    let mut first = 0;
+    while first < tasks.len() {
+        let (r, kv_head, _) = tasks[first];
+        let last = first
+            + tasks[first..]
+                .iter()
+                .take_while(|&&(r2, kv2, _)| (r2, kv2) == (r, kv_head))
+                .count();
         let heads_out = &mut out[(r * heads + kv_head * group) * dim..][..group * dim];
-        merge(&parts, group, dim, heads_out);
+        merge(
+            &staged[first * stride..last * stride],
+            group,
+            dim,
+            heads_out,
+        );
+        first = last;
     }
 }
 
-/// `out` (`group × dim`) from the undivided softmax of each segment: rescaled to the
-/// largest maximum, summed in segment order, divided by the rescaled sums' total. One
-/// segment gives its rows divided by their sum, as the prefill kernel does.
-fn merge(parts: &[&[f32]], group: usize, dim: usize, out: &mut [f32]) {
+/// `out` (`group × dim`) from the undivided softmax of each segment (`stages`, one
+/// stage after another): rescaled to the largest maximum, summed in segment order,
+/// divided by the rescaled sums' total. One segment gives its rows divided by their
+/// sum, as the prefill kernel does.
+fn merge(stages: &[f32], group: usize, dim: usize, out: &mut [f32]) {
+    let stride = group * (dim + 2);
     for (h, out) in out.chunks_exact_mut(dim).enumerate() {
-        let max_of = |part: &[f32]| part[group * dim + h];
-        let sum_of = |part: &[f32]| part[group * dim + group + h];
-        let max = parts
-            .iter()
-            .map(|p| max_of(p))
+        let max_of = |stage: &[f32]| stage[group * dim + h];
+        let sum_of = |stage: &[f32]| stage[group * dim + group + h];
+        let max = stages
+            .chunks(stride)
+            .map(max_of)
             .fold(f32::NEG_INFINITY, f32::max);
         let mut total = 0f32;
-        for part in parts {
-            let weight = (max_of(part) - max).exp();
-            total += sum_of(part) * weight;
-            let acc = &part[h * dim..(h + 1) * dim];
+        for stage in stages.chunks(stride) {
+            let weight = (max_of(stage) - max).exp();
+            total += sum_of(stage) * weight;
+            let acc = &stage[h * dim..(h + 1) * dim];
             out.iter_mut().zip(acc).for_each(|(o, a)| *o += a * weight);
         }
         out.iter_mut().for_each(|o| *o /= total);
