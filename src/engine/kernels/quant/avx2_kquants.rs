@@ -5,11 +5,17 @@
 //! Values stay unsigned for `maddubs`; sub-block scales are applied in 16-bit `madd`s,
 //! and the mins (Q4_K/Q5_K) and the −32 offset (Q6_K) go through the activations'
 //! per-16 sums, so they cost one `madd` per super-block and row.
+//!
+//! Each super-block ends with exact integer totals per output, turned into floats by
+//! [`Finish`] as the scalar reference does: these kernels, the interleaved prefill
+//! (`avx2_k_octets`) and `blocks.rs` give the same bits. That costs a horizontal
+//! integer sum per super-block and row where the float sums used to be reduced once
+//! per row.
 
 use std::arch::x86_64::*;
 
 use super::activations::Q8K;
-use super::avx2_small::{f16_pair, hsum, lane1};
+use super::avx2_small::f16_pair;
 use super::blocks::{BlockQ4K, BlockQ5K, BlockQ6K, WeightBlock};
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -107,28 +113,6 @@ fn chunk_sum(lo: __m256i, hi: __m256i, s_lo: __m256i, s_hi: __m256i, a: &[i8]) -
     _mm256_add_epi32(p_lo, p_hi)
 }
 
-/// Adds one super-block's `d · sumi − dmin · Σ mins·bsums` for every row.
-#[target_feature(enable = "avx2,fma,f16c")]
-#[inline]
-fn add_k4<const R: usize>(
-    acc: &mut [__m256; R],
-    sumi: &[__m256i; R],
-    mins: __m256i,
-    (d, dmin): (f32, f32),
-    acts: &[&Q8K; R],
-) {
-    for r in 0..R {
-        let a = acts[r];
-        let min_sum = _mm256_madd_epi16(load_bsums(a), mins);
-        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[r]), _mm256_set1_ps(d * a.d), acc[r]);
-        acc[r] = _mm256_fnmadd_ps(
-            _mm256_cvtepi32_ps(min_sum),
-            _mm256_set1_ps(dmin * a.d),
-            acc[r],
-        );
-    }
-}
-
 /// What Q4_K and Q5_K share: `d` and `dmin` first, scales and mins packed alike, 4 low
 /// bits per value in `qs`, and for Q5_K a fifth bit in `qh`.
 pub(super) trait K4Block: WeightBlock {
@@ -161,30 +145,39 @@ impl K4Block for BlockQ5K {
     }
 }
 
+/// The values of a Q4_K/Q5_K block's 64-element chunk `c` (of 4): sub-block `2c` in
+/// `lo`, `2c + 1` in `hi`, each in element order, unsigned.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn k4<B: K4Block, const R: usize>(w: &[B], acts: [&[Q8K]; R]) -> [f32; R] {
-    let mut acc = [_mm256_setzero_ps(); R];
+pub(super) fn k4_chunk<B: K4Block>(b: &B, c: usize) -> (__m256i, __m256i) {
     let mask = _mm256_set1_epi8(0x0F);
-    let sixteen = _mm256_set1_epi8(0x10);
+    let x = load(&b.qs()[32 * c..]);
+    let mut lo = _mm256_and_si256(x, mask);
+    let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), mask);
+    if let Some(qh) = b.qh() {
+        // Bit 2c of qh[l] is bit 4 of sub-block 2c's element l; bit 2c+1 of 2c+1's.
+        let high = load(qh);
+        let sixteen = _mm256_set1_epi8(0x10);
+        let bit_lo = _mm256_set1_epi8(1 << (2 * c));
+        let bit_hi = _mm256_set1_epi8(1 << (2 * c + 1));
+        let h_lo = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_lo), bit_lo);
+        let h_hi = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_hi), bit_hi);
+        lo = _mm256_or_si256(lo, _mm256_and_si256(h_lo, sixteen));
+        hi = _mm256_or_si256(hi, _mm256_and_si256(h_hi, sixteen));
+    }
+    (lo, hi)
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn k4<B: K4Block + Finish, const R: usize>(w: &[B], acts: [&[Q8K]; R]) -> [f32; R] {
+    let mut acc = [_mm_set1_ps(-0.0); 2];
     for (i, b) in w.iter().enumerate() {
         let blocks: [&Q8K; R] = std::array::from_fn(|r| &acts[r][i]);
         let (scales, mins) = scales_mins(b.scales());
-        let high = b.qh().map(|qh| load(qh));
         let mut sumi = [_mm256_setzero_si256(); R];
         for c in 0..4 {
-            let x = load(&b.qs()[32 * c..]);
-            let mut lo = _mm256_and_si256(x, mask);
-            let mut hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), mask);
-            if let Some(high) = high {
-                // Bit 2c of qh[l] is bit 4 of sub-block 2c's element l; bit 2c+1 of 2c+1's.
-                let bit_lo = _mm256_set1_epi8(1 << (2 * c));
-                let bit_hi = _mm256_set1_epi8(1 << (2 * c + 1));
-                let h_lo = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_lo), bit_lo);
-                let h_hi = _mm256_cmpeq_epi8(_mm256_and_si256(high, bit_hi), bit_hi);
-                lo = _mm256_or_si256(lo, _mm256_and_si256(h_lo, sixteen));
-                hi = _mm256_or_si256(hi, _mm256_and_si256(h_hi, sixteen));
-            }
+            let (lo, hi) = k4_chunk(b, c);
             let s_lo = splat_scale(scales, 2 * c);
             let s_hi = splat_scale(scales, 2 * c + 1);
             for r in 0..R {
@@ -192,11 +185,12 @@ fn k4<B: K4Block, const R: usize>(w: &[B], acts: [&[Q8K]; R]) -> [f32; R] {
                 sumi[r] = _mm256_add_epi32(sumi[r], part);
             }
         }
+        let min_sums = blocks.map(|a| _mm256_madd_epi16(load_bsums(a), mins));
         let d_dmin = f16_pair(b, 0);
-        let d_dmin = (_mm_cvtss_f32(d_dmin), lane1(d_dmin));
-        add_k4(&mut acc, &sumi, mins, d_dmin, &blocks);
+        let weights = (_mm_broadcastss_ps(d_dmin), _mm_permute_ps::<0b01_01_01_01>(d_dmin));
+        add_shares::<B, R>(&mut acc, &sumi, &min_sums, weights, &blocks);
     }
-    std::array::from_fn(|r| hsum(acc[r]))
+    rows_of(acc)
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
@@ -260,42 +254,48 @@ pub(super) fn add_with_offset<const R: usize>(
     }
 }
 
+/// The values of a Q6_K block's half `h` (of 2) in element order, unsigned (0..64):
+/// elements `128h + 32t..128h + 32t + 32` in register `t`.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R] {
-    let mut acc = [_mm256_setzero_ps(); R];
+#[inline]
+pub(super) fn q6k_half(b: &BlockQ6K, h: usize) -> [__m256i; 4] {
     let low4 = _mm256_set1_epi8(0x0F);
     let bits45 = _mm256_set1_epi8(0x30);
+    let ql0 = load(&b.ql[64 * h..]);
+    let ql1 = load(&b.ql[64 * h + 32..]);
+    let qh = load(&b.qh[32 * h..]);
+    // Bits 2t, 2t+1 of qh are bits 4, 5 of register t's values.
+    [
+        _mm256_or_si256(
+            _mm256_and_si256(ql0, low4),
+            _mm256_and_si256(_mm256_slli_epi16::<4>(qh), bits45),
+        ),
+        _mm256_or_si256(
+            _mm256_and_si256(ql1, low4),
+            _mm256_and_si256(_mm256_slli_epi16::<2>(qh), bits45),
+        ),
+        _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), low4),
+            _mm256_and_si256(qh, bits45),
+        ),
+        _mm256_or_si256(
+            _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), low4),
+            _mm256_and_si256(_mm256_srli_epi16::<2>(qh), bits45),
+        ),
+    ]
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R] {
+    let mut acc = [_mm_set1_ps(-0.0); 2];
     for (i, b) in w.iter().enumerate() {
         let blocks: [&Q8K; R] = std::array::from_fn(|r| &acts[r][i]);
         // SAFETY: `scales` is 16 i8s, exactly 16 bytes.
         let scales = unsafe { _mm_loadu_si128(b.scales.as_ptr().cast()) };
         let mut sumi = [_mm256_setzero_si256(); R];
         for h in 0..2 {
-            let ql0 = load(&b.ql[64 * h..]);
-            let ql1 = load(&b.ql[64 * h + 32..]);
-            let qh = load(&b.qh[32 * h..]);
-            // Elements 32t..32t+32 of this half; bits 2t, 2t+1 of qh are their bits 4, 5.
-            let q = [
-                _mm256_or_si256(
-                    _mm256_and_si256(ql0, low4),
-                    _mm256_and_si256(_mm256_slli_epi16::<4>(qh), bits45),
-                ),
-                _mm256_or_si256(
-                    _mm256_and_si256(ql1, low4),
-                    _mm256_and_si256(_mm256_slli_epi16::<2>(qh), bits45),
-                ),
-                _mm256_or_si256(
-                    _mm256_and_si256(_mm256_srli_epi16::<4>(ql0), low4),
-                    _mm256_and_si256(qh, bits45),
-                ),
-                _mm256_or_si256(
-                    _mm256_and_si256(_mm256_srli_epi16::<4>(ql1), low4),
-                    _mm256_and_si256(_mm256_srli_epi16::<2>(qh), bits45),
-                ),
-            ];
-            for (t, &q) in q.iter().enumerate() {
-                let g = 8 * h + 2 * t;
-                let scale = scale_pair(_mm256_broadcastsi128_si256(scales), g);
+            for (t, q) in q6k_half(b, h).into_iter().enumerate() {
+                let scale = scale_pair(_mm256_broadcastsi128_si256(scales), 8 * h + 2 * t);
                 for r in 0..R {
                     let a = load_act(&blocks[r].qs[128 * h + 32 * t..]);
                     let part = _mm256_madd_epi16(_mm256_maddubs_epi16(q, a), scale);
@@ -303,9 +303,110 @@ pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R]
                 }
             }
         }
-        let d = lane1(f16_pair(b, std::mem::size_of::<BlockQ6K>() - 4));
-        // The −32 offset: 2^5 · Σ_g scale_g · bsums_g.
-        add_with_offset(&mut acc, &sumi, scales, 5, d, &blocks);
+        // The −32 offset's share, Σ_g scale_g · bsums_g (times 32 in `finish`).
+        let scales16 = _mm256_cvtepi8_epi16(scales);
+        let offsets = blocks.map(|a| _mm256_madd_epi16(load_bsums(a), scales16));
+        let d = f16_pair(b, std::mem::size_of::<BlockQ6K>() - 4);
+        let weights = (_mm_permute_ps::<0b01_01_01_01>(d), _mm_setzero_ps());
+        add_shares::<BlockQ6K, R>(&mut acc, &sumi, &offsets, weights, &blocks);
     }
-    std::array::from_fn(|r| hsum(acc[r]))
+    rows_of(acc)
+}
+
+/// The float steps that turn a K-quant super-block's exact integer totals into its
+/// share of a dot product, in the scalar reference's order (`blocks.rs`: Q4_K/Q5_K
+/// `d_a · (d · T − dmin · O)`, Q6_K `(d · d_a) · (T − 32 · O)`), one lane per output.
+/// The row kernels here and the interleaved ones (`avx2_k_octets`) both end a
+/// super-block with it and add the result to an accumulator that starts at −0.0 as
+/// `Iterator::sum` does, so all three give the same bits: a row's value cannot depend
+/// on how many rows share the product. Four lanes, not eight: on Zen 1 a 256-bit op
+/// costs two, and decode needs one lane.
+pub(super) trait Finish {
+    /// `t`: the scaled sum of values times activations; `o`: the mins (Q4_K/Q5_K) or
+    /// scales (Q6_K) times the activations' sums; `weights`: `d` and `dmin` (Q6_K has
+    /// none); `act`: the activations' scales.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn finish(t: __m128i, o: __m128i, weights: (__m128, __m128), act: __m128) -> __m128;
+}
+
+macro_rules! finish_k4 {
+    ($($block:ty),*) => {$(
+        impl Finish for $block {
+            #[target_feature(enable = "avx2,fma,f16c")]
+            #[inline]
+            unsafe fn finish(t: __m128i, o: __m128i, (d, dmin): (__m128, __m128), act: __m128) -> __m128 {
+                let scaled = _mm_mul_ps(d, _mm_cvtepi32_ps(t));
+                let mins = _mm_mul_ps(dmin, _mm_cvtepi32_ps(o));
+                _mm_mul_ps(act, _mm_sub_ps(scaled, mins))
+            }
+        }
+    )*};
+}
+finish_k4!(BlockQ4K, BlockQ5K);
+
+impl Finish for BlockQ6K {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    unsafe fn finish(t: __m128i, o: __m128i, (d, _): (__m128, __m128), act: __m128) -> __m128 {
+        let total = _mm_sub_epi32(t, _mm_slli_epi32::<5>(o));
+        _mm_mul_ps(_mm_mul_ps(d, act), _mm_cvtepi32_ps(total))
+    }
+}
+
+/// Ends a super-block of the row kernels: `T` and `O` from the lanes of `t` and `o`
+/// per activation row, and their shares added to `acc` (row `r` in lane `r % 4` of
+/// `acc[r / 4]`).
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn add_shares<B: Finish, const R: usize>(
+    acc: &mut [__m128; 2],
+    t: &[__m256i; R],
+    o: &[__m256i; R],
+    weights: (__m128, __m128),
+    blocks: &[&Q8K; R],
+) {
+    const { assert!(R <= 8) };
+    let fold = |v: __m256i| _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+    if R == 1 {
+        // [t t o o] → [T O T O]: one tree for both.
+        let h = _mm_hadd_epi32(fold(t[0]), fold(o[0]));
+        let s = _mm_hadd_epi32(h, h);
+        let act = _mm_set_ss(blocks[0].d);
+        // SAFETY: this function's target features are the ones `finish` needs.
+        let share = unsafe { B::finish(s, _mm_shuffle_epi32::<0b01>(s), weights, act) };
+        acc[0] = _mm_add_ps(acc[0], share);
+        return;
+    }
+    for half in 0..R.div_ceil(4) {
+        let rows = 4 * half..(4 * half + 4).min(R);
+        let sums = |v: &[__m256i; R]| {
+            let at = |r: usize| if rows.contains(&r) { fold(v[r]) } else { _mm_setzero_si128() };
+            let (a, b) = (4 * half, 4 * half + 1);
+            let h01 = _mm_hadd_epi32(at(a), at(b));
+            let h23 = _mm_hadd_epi32(at(a + 2), at(a + 3));
+            _mm_hadd_epi32(h01, h23)
+        };
+        let mut scales = [0f32; 4];
+        for r in rows.clone() {
+            scales[r - 4 * half] = blocks[r].d;
+        }
+        // SAFETY: `scales` is 4 f32s; the target features are the ones `finish` needs.
+        let share = unsafe { B::finish(sums(t), sums(o), weights, _mm_loadu_ps(scales.as_ptr())) };
+        acc[half] = _mm_add_ps(acc[half], share);
+    }
+}
+
+/// Row `r`'s value from [`add_shares`]' accumulators.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn rows_of<const R: usize>(acc: [__m128; 2]) -> [f32; R] {
+    let mut all = [0f32; 8];
+    // SAFETY: `all` is 8 f32s.
+    unsafe {
+        _mm_storeu_ps(all.as_mut_ptr(), acc[0]);
+        _mm_storeu_ps(all.as_mut_ptr().add(4), acc[1]);
+    }
+    std::array::from_fn(|r| all[r])
 }

@@ -5,7 +5,8 @@
 //! Q4_0/Q5_0/Q8_0 tiles on AVX-512 (a block of each row per register). On AVX2 the
 //! 32-element types take eight weight rows at a time with their outputs in lanes, for
 //! every row count (long prefills interleave the rows first), so a row's value does not
-//! depend on how many rows share the product. The kernels for the block type ([`Isa`]:
+//! depend on how many rows share the product; from [`OCTETS_MIN_ROWS`] rows the
+//! K-quants interleave too, with the same bits as their row kernels. The kernels for the block type ([`Isa`]:
 //! AVX-512, AVX2 or scalar) are picked once per product.
 
 use std::cell::RefCell;
@@ -27,7 +28,8 @@ pub const TILE_ROWS: usize = 8;
 /// Weight rows per group of [`Kernel::groups_avx2`].
 pub(super) const OCTET_ROWS: usize = 8;
 
-/// Activation rows from which [`Kernel::groups_avx2`] interleaves a task's rows first:
+/// Activation rows from which [`Kernel::groups_avx2`] interleaves a task's rows first
+/// (and the K-quants take [`Kernel::packed_avx2`]):
 /// interleaving costs about as much as the products it saves at 16 rows (Q8_0
 /// 2048×6144: as fast as the row kernel at m = 16, 1.2× faster at 32, 0.65× at 8).
 pub(super) const OCTETS_MIN_ROWS: usize = 32;
@@ -115,13 +117,52 @@ pub trait Kernel: WeightBlock {
         m: usize,
         put: &mut impl FnMut(usize, usize, f32),
     ) {
-        for j in rows {
-            for t in 0..m {
-                let act = &acts[t * per_row..(t + 1) * per_row];
-                // SAFETY: the caller checked the CPU features.
-                let v = unsafe { Self::rows_avx2::<1>(&w[j * per_row..(j + 1) * per_row], [act]) };
-                put(t, j, v[0]);
-            }
+        // SAFETY: the caller checked the CPU features.
+        unsafe { one_by_one(w, per_row, rows, acts, m, put) }
+    }
+
+    /// Whether [`packed_avx2`](Self::packed_avx2) is a kernel of its own.
+    const PACKED_AVX2: bool = false;
+
+    /// A long prompt's product on AVX2 with the weight rows interleaved first (eight
+    /// per register): weight rows `rows` (whole groups of eight) times all `m`
+    /// activation rows, given to `put(activation row, weight row, value)`, each value
+    /// the same bits as [`rows_avx2`](Self::rows_avx2) gives it. The default runs
+    /// `rows_avx2` one row at a time.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn packed_avx2(
+        w: &[Self],
+        per_row: usize,
+        rows: Range<usize>,
+        acts: &[Self::Act],
+        m: usize,
+        put: &mut impl FnMut(usize, usize, f32),
+    ) {
+        // SAFETY: the caller checked the CPU features.
+        unsafe { one_by_one(w, per_row, rows, acts, m, put) }
+    }
+}
+
+/// [`Kernel::rows_avx2`] for each weight row and activation row in turn.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+unsafe fn one_by_one<W: Kernel>(
+    w: &[W],
+    per_row: usize,
+    rows: Range<usize>,
+    acts: &[W::Act],
+    m: usize,
+    put: &mut impl FnMut(usize, usize, f32),
+) {
+    for j in rows {
+        for t in 0..m {
+            let act = &acts[t * per_row..(t + 1) * per_row];
+            // SAFETY: the caller checked the CPU features.
+            let v = unsafe { W::rows_avx2::<1>(&w[j * per_row..(j + 1) * per_row], [act]) };
+            put(t, j, v[0]);
         }
     }
 }
@@ -135,12 +176,13 @@ macro_rules! kernel {
     (
         $block:ty, $avx2:ident, $module:ident $(, pair: $pair:ident)?
         $(, avx512: $avx512:ident)? $(, avx512_pairs: $avx512_pairs:ident)?
-        $(, groups: $groups:ident)?
+        $(, groups: $groups:ident)? $(, packed: $packed:ident)?
     ) => {
         impl Kernel for $block {
             $(const PAIRS: bool = { let _ = stringify!($pair); true };)?
             $(const PAIR_ROWS_AVX512: bool = { let _ = stringify!($avx512_pairs); true };)?
             $(const GROUPS_AVX2: bool = { let _ = stringify!($groups); true };)?
+            $(const PACKED_AVX2: bool = { let _ = stringify!($packed); true };)?
 
             unsafe fn rows_avx2<const R: usize>(w: &[Self], acts: [&[Self::Act]; R]) -> [f32; R] {
                 #[cfg(target_arch = "x86_64")]
@@ -202,6 +244,20 @@ macro_rules! kernel {
                 unsafe { super::avx2_lanes::$groups(w, per_row, rows, acts, m, put) }
             }
             )?
+            $(
+            #[cfg(target_arch = "x86_64")]
+            unsafe fn packed_avx2(
+                w: &[Self],
+                per_row: usize,
+                rows: Range<usize>,
+                acts: &[Self::Act],
+                m: usize,
+                put: &mut impl FnMut(usize, usize, f32),
+            ) {
+                // SAFETY: the caller checked the CPU features.
+                unsafe { super::avx2_k_octets::$packed(w, per_row, rows, acts, m, put) }
+            }
+            )?
         }
     };
 }
@@ -211,9 +267,9 @@ kernel!(BlockQ4_1, q4_1, avx2_small, groups: rows);
 kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, groups: rows);
 kernel!(BlockQ5_1, q5_1, avx2_small, groups: rows);
 kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0, groups: rows);
-kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k);
-kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k);
-kernel!(BlockQ6K, q6k, avx2_kquants, avx512: q6k);
+kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k, packed: rows);
+kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k, packed: rows);
+kernel!(BlockQ6K, q6k, avx2_kquants, avx512: q6k, packed: rows);
 kernel!(BlockQ2K, q2k, avx2_low_k);
 kernel!(BlockQ3K, q3k, avx2_low_k);
 kernel!(BlockIQ4NL, iq4_nl, avx2_iq4, groups: rows);
@@ -275,10 +331,15 @@ where
     W::Act::with_scratch(|acts| {
         quantize_rows(x, k, acts);
         let acts: &[W::Act] = acts;
-        let row_bytes = per_row * std::mem::size_of::<W>();
         let grouped = W::GROUPS_AVX2 && isa == Isa::Avx2;
+        let packed = W::PACKED_AVX2 && isa == Isa::Avx2 && m >= OCTETS_MIN_ROWS;
+        let row_bytes = match packed {
+            #[cfg(target_arch = "x86_64")]
+            true => super::avx2_k_octets::packed_row_bytes(per_row),
+            _ => per_row * std::mem::size_of::<W>(),
+        };
         let mut chunk = rows_per_task(n, m, row_bytes, workers::threads());
-        if grouped {
+        if grouped || packed {
             // Groups start at multiples of eight, so which rows share a group (and, from
             // `OCTETS_MIN_ROWS`, which take the interleaved kernel: all but the last
             // `n % 8`) does not depend on the thread count.
@@ -297,6 +358,18 @@ where
                 // SAFETY: `isa` is Avx2 only when the CPU has AVX2, FMA and F16C.
                 unsafe { W::groups_avx2(w, per_row, first..last, acts, m, &mut put) };
                 return;
+            }
+            let mut first = first;
+            if packed {
+                let whole = (last - first) / OCTET_ROWS * OCTET_ROWS;
+                let mut put = |t: usize, j: usize, v: f32| {
+                    // SAFETY: t < m and j < last <= n, inside `y`; only this task
+                    // writes column j.
+                    unsafe { *out.0.add(t * n + j) = v }
+                };
+                // SAFETY: `packed` holds only where `isa` is Avx2, which the CPU has.
+                unsafe { W::packed_avx2(w, per_row, first..first + whole, acts, m, &mut put) };
+                first += whole;
             }
             let mut r0 = 0;
             while r0 < m {

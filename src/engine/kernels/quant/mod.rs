@@ -14,13 +14,17 @@
 //!   `avx512_small`: Q4_0, Q5_0 and Q8_0 prefill tiles on AVX-512, two weight rows at once;
 //!   `avx2_lanes`: the 32-element types on AVX2 with eight weight rows' outputs in
 //!   lanes, read in place (small row counts), or `avx2_octets`: interleaved per
-//!   register first (prefill); both give a row the same bits at any row count.
+//!   register first (prefill); both give a row the same bits at any row count;
+//!   `avx2_k_octets`: the same interleaving for Q4_K, Q5_K and Q6_K prefill, with the
+//!   row kernels' bits.
 //! - [`matmul`]: tiling and threading.
 //! - [`candle_op`]: the bridge to candle tensors (linear layers, embeddings).
 
 pub mod activations;
 #[cfg(target_arch = "x86_64")]
 mod avx2_iq4;
+#[cfg(target_arch = "x86_64")]
+mod avx2_k_octets;
 #[cfg(target_arch = "x86_64")]
 mod avx2_kquants;
 #[cfg(target_arch = "x86_64")]

@@ -11,7 +11,7 @@ use crate::engine::kernels::test_values as values;
 
 /// Row counts that take every tile and kernel: the row tiles of 8/4/2/1 activation
 /// rows and, from 32 rows, AVX2's interleaved prefill of the 32-element types in tiles
-/// of 3/2/1.
+/// of 3/2/1 and of the K-quants in tiles of 4/2/1.
 const COUNTS: [usize; 9] = [2, 3, 8, 17, 31, 32, 33, 64, 129];
 
 fn bits(v: &[f32]) -> Vec<u32> {

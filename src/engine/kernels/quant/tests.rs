@@ -207,9 +207,34 @@ fn small_block_types_match_the_reference() {
 fn k_quants_match_the_reference() {
     for dtype in K_TYPES {
         for k in [256, 2048] {
-            for m in [1, 3, 15, 17, 33] {
+            // From 32 rows AVX2 interleaves Q4_K, Q5_K and Q6_K eight weight rows at a
+            // time in tiles of 4, 2 and 1 activation rows: 33 = 8 · 4 + 1, 34 = 8 · 4 + 2.
+            for m in [1, 3, 15, 17, 33, 34] {
                 check_product(dtype, m, 37, k);
             }
+        }
+    }
+}
+
+#[test]
+fn k_quant_prefill_gives_the_scalar_references_bits() {
+    // The interleaved K-quant kernel and the row kernels end each super-block with the
+    // scalar reference's float steps on exact integer totals: equal bits, at every
+    // tile (129 = 32 · 4 + 1, 34 = 8 · 4 + 2), three super-blocks (the 16-bit runs
+    // restart per sub-block), 37 rows (four groups and five rows left to the row kernel).
+    let [scalar_path, avx2_path] = paths(&[Isa::Scalar, Isa::Avx2])[..] else {
+        return;
+    };
+    let (n, k) = (37, 768);
+    for kind in [QuantKind::Q4K, QuantKind::Q5K, QuantKind::Q6K] {
+        let matrix = matrix_of(kind, n, k, 29);
+        for m in [OCTETS_MIN_ROWS, 34, 129] {
+            let x = values(m * k, 3 + m as u64);
+            let (mut fast, mut scalar) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+            matrix.matmul_with(&x, m, &mut fast, avx2_path).unwrap();
+            matrix.matmul_with(&x, m, &mut scalar, scalar_path).unwrap();
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast), bits(&scalar), "{kind:?} m={m}");
         }
     }
 }
@@ -287,7 +312,13 @@ fn avx2_and_scalar_products_agree() {
         let (mut fast, mut scalar) = (vec![0f32; 7 * 13], vec![0f32; 7 * 13]);
         matrix.matmul_with(&x, 7, &mut fast, avx2_path).unwrap();
         matrix.matmul_with(&x, 7, &mut scalar, scalar_path).unwrap();
+        // The K-quants' AVX2 kernels take the scalar reference's float steps after
+        // exact integer sums (`avx2_kquants::Finish`): the same bits.
+        let same_bits = matches!(kind, QuantKind::Q4K | QuantKind::Q5K | QuantKind::Q6K);
         for (a, b) in fast.iter().zip(&scalar) {
+            if same_bits {
+                assert_eq!(a.to_bits(), b.to_bits(), "{kind:?}: {a} vs {b}");
+            }
             assert!(
                 (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
                 "{kind:?}: {a} vs {b}"

@@ -1,0 +1,322 @@
+//! Prefill of the K-quants (Q4_K, Q5_K, Q6_K) on AVX2 with eight weight rows
+//! interleaved per register, as `avx2_octets` does for the 32-element types.
+//!
+//! With one row's values along a register (`avx2_kquants`), every 32 values of every
+//! output take a `maddubs` and then a `madd` that applies the sub-block's scale, and
+//! Zen 1 issues both on one pipe. With eight rows' values across the lanes, a
+//! sub-block's `maddubs` results stay in 16 bits until its scale is applied, so one
+//! `madd` serves eight (Q4_K), four (Q5_K) or two (Q6_K) `maddubs`: as many as a 16-bit
+//! lane holds without overflow, with activations within ±127.
+//!
+//! Per output and super-block the integer totals are exact and the float steps are
+//! `avx2_kquants::Finish`'s, so every value equals the row kernels' (and the scalar
+//! reference's) bit for bit: the row count that picks this kernel changes no value.
+//!
+//! The weights are unpacked and interleaved per task into a per-thread buffer that
+//! every activation tile reuses; the matrix keeps ggml's layout for decode.
+
+use std::arch::x86_64::*;
+use std::cell::RefCell;
+use std::ops::Range;
+
+use super::activations::Q8K;
+use super::avx2_kquants::{k4_chunk, q6k_half, Finish, K4Block};
+use super::blocks::{f16_to_f32, scale_min_k4, BlockQ4K, BlockQ5K, BlockQ6K, WeightBlock, QK_K};
+use super::matmul::OCTET_ROWS as GROUP;
+
+/// Registers of four values per row in a super-block.
+const WORDS: usize = QK_K / 4;
+
+/// A super-block as this kernel takes it, unpacked from one weight row.
+pub(super) struct Unpacked {
+    /// Unsigned, in element order.
+    values: [u8; QK_K],
+    /// Sub-block `s`'s scale (the first [`KPack::SUB`]).
+    scales: [i16; 16],
+    /// The coefficients of the activations' sums `bsums[2p]`, `bsums[2p + 1]`.
+    offsets: [[i16; 2]; 8],
+    d: f32,
+    dmin: f32,
+}
+
+/// A K-quant block type as the interleaved kernel takes it.
+pub(super) trait KPack: WeightBlock<Act = Q8K> + Finish {
+    /// Sub-blocks (each with a scale of its own) per super-block.
+    const SUB: usize;
+    /// The largest value.
+    const MAX: i32;
+    /// Registers whose `maddubs` results one 16-bit lane sums: `2 · RUN` products.
+    const RUN: usize = {
+        let run = 32767 / (2 * Self::MAX * 127);
+        let per_sub = (WORDS / Self::SUB) as i32;
+        // The largest divisor of a sub-block's registers that does not overflow.
+        let mut r = if run < per_sub { run } else { per_sub };
+        while per_sub % r != 0 {
+            r -= 1;
+        }
+        r as usize
+    };
+
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn unpack(&self) -> Unpacked;
+}
+
+/// What Q4_K and Q5_K share: 8 sub-blocks, a scale and a min each.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn unpack_k4<B: K4Block>(b: &B, d: [u8; 2], dmin: [u8; 2]) -> Unpacked {
+    let mut values = [0u8; QK_K];
+    for c in 0..4 {
+        let (lo, hi) = k4_chunk(b, c);
+        // SAFETY: 64c + 64 <= 256, so both 32-byte stores stay in `values`.
+        unsafe {
+            _mm256_storeu_si256(values.as_mut_ptr().add(64 * c).cast(), lo);
+            _mm256_storeu_si256(values.as_mut_ptr().add(64 * c + 32).cast(), hi);
+        }
+    }
+    let (mut scales, mut offsets) = ([0i16; 16], [[0i16; 2]; 8]);
+    for j in 0..8 {
+        let (scale, min) = scale_min_k4(j, b.scales());
+        scales[j] = scale.into();
+        // A sub-block's min multiplies both of its halves' sums.
+        offsets[j] = [min.into(); 2];
+    }
+    Unpacked {
+        values,
+        scales,
+        offsets,
+        d: f16_to_f32(d),
+        dmin: f16_to_f32(dmin),
+    }
+}
+
+impl KPack for BlockQ4K {
+    const SUB: usize = 8;
+    const MAX: i32 = 15;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> Unpacked {
+        unpack_k4(self, self.d, self.dmin)
+    }
+}
+
+impl KPack for BlockQ5K {
+    const SUB: usize = 8;
+    const MAX: i32 = 31;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> Unpacked {
+        unpack_k4(self, self.d, self.dmin)
+    }
+}
+
+impl KPack for BlockQ6K {
+    const SUB: usize = 16;
+    const MAX: i32 = 63;
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn unpack(&self) -> Unpacked {
+        let mut values = [0u8; QK_K];
+        for h in 0..2 {
+            for (t, q) in q6k_half(self, h).into_iter().enumerate() {
+                // SAFETY: 128h + 32t + 32 <= 256: the store stays in `values`.
+                unsafe { _mm256_storeu_si256(values.as_mut_ptr().add(128 * h + 32 * t).cast(), q) };
+            }
+        }
+        let scales = self.scales.map(i16::from);
+        // The −32 offset: each group's scale times its sum (`Finish` multiplies by 32).
+        let offsets = std::array::from_fn(|p| [scales[2 * p], scales[2 * p + 1]]);
+        Unpacked {
+            values,
+            scales,
+            offsets,
+            d: f16_to_f32(self.d),
+            dmin: 0.0,
+        }
+    }
+}
+
+/// Super-block `i` of eight weight rows: elements `4k..4k + 4` of row `j` in 32-bit
+/// lane `j` of `qs[k]`; row `j`'s scale of sub-block `s` and its offset coefficients
+/// in 16-bit lanes `2j`, `2j + 1` of `scales[s]` and `offsets[p]`.
+#[derive(Clone, Copy)]
+#[repr(C, align(32))]
+struct Interleaved {
+    qs: [[u32; GROUP]; WORDS],
+    scales: [[i16; 2 * GROUP]; 16],
+    offsets: [[i16; 2 * GROUP]; 8],
+    d: [f32; GROUP],
+    dmin: [f32; GROUP],
+}
+
+/// Bytes per weight row once interleaved, for sizing the tasks.
+pub(super) fn packed_row_bytes(per_row: usize) -> usize {
+    per_row * std::mem::size_of::<Interleaved>() / GROUP
+}
+
+thread_local! {
+    static PACKED: RefCell<Vec<Interleaved>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Interleaves `rows` (a whole number of groups) of `w`, `per_row` super-blocks each.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn pack<B: KPack>(w: &[B], per_row: usize, rows: Range<usize>, out: &mut Vec<Interleaved>) {
+    debug_assert_eq!(rows.len() % GROUP, 0);
+    out.clear();
+    for first in rows.step_by(GROUP) {
+        for i in 0..per_row {
+            let mut packed = Interleaved {
+                qs: [[0; GROUP]; WORDS],
+                scales: [[0; 2 * GROUP]; 16],
+                offsets: [[0; 2 * GROUP]; 8],
+                d: [0.0; GROUP],
+                dmin: [0.0; GROUP],
+            };
+            for j in 0..GROUP {
+                // SAFETY: the caller checked the CPU features.
+                let row = unsafe { w[(first + j) * per_row + i].unpack() };
+                for (k, quad) in row.values.chunks_exact(4).enumerate() {
+                    packed.qs[k][j] = u32::from_le_bytes([quad[0], quad[1], quad[2], quad[3]]);
+                }
+                for s in 0..B::SUB {
+                    packed.scales[s][2 * j..2 * j + 2].fill(row.scales[s]);
+                }
+                for (p, pair) in row.offsets.iter().enumerate() {
+                    packed.offsets[p][2 * j..2 * j + 2].copy_from_slice(pair);
+                }
+                packed.d[j] = row.d;
+                packed.dmin[j] = row.dmin;
+            }
+            out.push(packed);
+        }
+    }
+}
+
+/// Four activation bytes `4k..4k + 4` in every 32-bit lane.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn quad(qs: &[i8; QK_K], k: usize) -> __m256i {
+    let q = &qs[4 * k..4 * k + 4];
+    _mm256_set1_epi32(i32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]))
+}
+
+/// One group's values with `R` activation rows: row `r`'s outputs in lanes of
+/// `acc[r]` (weight rows 0..4, 4..8).
+#[target_feature(enable = "avx2,fma,f16c")]
+fn group_dots<B: KPack, const R: usize>(w: &[Interleaved], acts: [&[Q8K]; R]) -> [[f32; GROUP]; R] {
+    assert!(acts.iter().all(|a| a.len() >= w.len()));
+    let per_sub = WORDS / B::SUB;
+    let mut acc = [[_mm_set1_ps(-0.0); 2]; R];
+    for (i, b) in w.iter().enumerate() {
+        // SAFETY: the assert above makes every row at least as long as `w`.
+        let blocks: [&Q8K; R] = std::array::from_fn(|r| unsafe { acts[r].get_unchecked(i) });
+        let mut t = [_mm256_setzero_si256(); R];
+        for s in 0..B::SUB {
+            // SAFETY: `scales[s]` is 32 bytes, 32-byte aligned with the struct.
+            let scale = unsafe { _mm256_load_si256(b.scales[s].as_ptr().cast()) };
+            for run in (s * per_sub..(s + 1) * per_sub).step_by(B::RUN) {
+                let mut sums = [_mm256_setzero_si256(); R];
+                for k in run..run + B::RUN {
+                    // SAFETY: `qs[k]` is 32 bytes, 32-byte aligned with the struct.
+                    let q = unsafe { _mm256_load_si256(b.qs[k].as_ptr().cast()) };
+                    for r in 0..R {
+                        let products = _mm256_maddubs_epi16(q, quad(&blocks[r].qs, k));
+                        sums[r] = _mm256_add_epi16(sums[r], products);
+                    }
+                }
+                for r in 0..R {
+                    t[r] = _mm256_add_epi32(t[r], _mm256_madd_epi16(sums[r], scale));
+                }
+            }
+        }
+        let mut o = [_mm256_setzero_si256(); R];
+        for p in 0..8 {
+            // SAFETY: `offsets[p]` is 32 bytes, 32-byte aligned with the struct.
+            let coef = unsafe { _mm256_load_si256(b.offsets[p].as_ptr().cast()) };
+            for r in 0..R {
+                let sums = &blocks[r].bsums;
+                let pair = (sums[2 * p] as u16 as u32) | ((sums[2 * p + 1] as u16 as u32) << 16);
+                let a = _mm256_set1_epi32(pair as i32);
+                o[r] = _mm256_add_epi32(o[r], _mm256_madd_epi16(coef, a));
+            }
+        }
+        for half in 0..2 {
+            // SAFETY: `d` and `dmin` are 8 f32s: four from `4 * half` are inside.
+            let weights = unsafe {
+                (
+                    _mm_load_ps(b.d.as_ptr().add(4 * half)),
+                    _mm_load_ps(b.dmin.as_ptr().add(4 * half)),
+                )
+            };
+            let lane = |v: __m256i| match half {
+                0 => _mm256_castsi256_si128(v),
+                _ => _mm256_extracti128_si256::<1>(v),
+            };
+            for r in 0..R {
+                let act = _mm_set1_ps(blocks[r].d);
+                // SAFETY: this function's target features are the ones `finish` needs.
+                let share = unsafe { B::finish(lane(t[r]), lane(o[r]), weights, act) };
+                acc[r][half] = _mm_add_ps(acc[r][half], share);
+            }
+        }
+    }
+    acc.map(|[low, high]| {
+        let mut out = [0f32; GROUP];
+        // SAFETY: `out` is 8 f32s.
+        unsafe {
+            _mm_storeu_ps(out.as_mut_ptr(), low);
+            _mm_storeu_ps(out.as_mut_ptr().add(4), high);
+        }
+        out
+    })
+}
+
+/// Activation rows per tile (then 2 and 1): each row keeps a 16-bit and a 32-bit sum
+/// live beside the weights' register.
+const TILE_ROWS: usize = 4;
+
+/// The products of weight rows `rows` (a whole number of groups) with all `m` rows of
+/// `acts` (`per_row` super-blocks each), given to `put(activation row, weight row, value)`.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn rows<B: KPack>(
+    w: &[B],
+    per_row: usize,
+    rows: Range<usize>,
+    acts: &[Q8K],
+    m: usize,
+    put: &mut impl FnMut(usize, usize, f32),
+) {
+    PACKED.with(|cell| {
+        let mut own = Vec::new();
+        let mut borrowed = cell.try_borrow_mut();
+        let packed = match borrowed.as_deref_mut() {
+            Ok(buffer) => buffer,
+            Err(_) => &mut own,
+        };
+        pack(w, per_row, rows.clone(), packed);
+        let act = |t: usize| &acts[t * per_row..(t + 1) * per_row];
+        let mut r0 = 0;
+        while r0 < m {
+            let tile = match m - r0 {
+                left if left >= TILE_ROWS => TILE_ROWS,
+                left => left.min(2),
+            };
+            for (g, group) in packed.chunks_exact(per_row).enumerate() {
+                let first = rows.start + g * GROUP;
+                let mut give = |values: &[[f32; GROUP]]| {
+                    for (t, row) in values.iter().enumerate() {
+                        for (j, &v) in row.iter().enumerate() {
+                            put(r0 + t, first + j, v);
+                        }
+                    }
+                };
+                match tile {
+                    4 => give(&group_dots::<B, 4>(group, std::array::from_fn(|t| act(r0 + t)))),
+                    2 => give(&group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
+                    _ => give(&group_dots::<B, 1>(group, [act(r0)])),
+                }
+            }
+            r0 += tile;
+        }
+    })
+}
