@@ -156,6 +156,10 @@ fn group_dots<B: Unpack, const R: usize>(
         // SAFETY: the assert above makes every row at least as long as `w`.
         let blocks: [&Q8Block; R] = std::array::from_fn(|r| unsafe { acts[r].get_unchecked(i) });
         let mut sums = [_mm256_setzero_si256(); R];
+        // Unsigned 4- and 5-bit weights: four registers' `maddubs` lanes (8 · 31 · 127
+        // at most) add up in 16 bits, so one `madd` widens four (the integer
+        // multiplies share one pipe on Zen 1/2). The sums are the same integers.
+        let mut narrow = [_mm256_setzero_si256(); R];
         for k in 0..GROUP {
             // SAFETY: `qs[k]` is 32 bytes, 32-byte aligned with the struct.
             let q = unsafe { _mm256_load_si256(b.qs[k].as_ptr().cast()) };
@@ -171,8 +175,17 @@ fn group_dots<B: Unpack, const R: usize>(
                     quad[3] as u8,
                 ]));
                 let a = if B::SIGNED { _mm256_sign_epi8(a, q) } else { a };
-                let products = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, a), ones);
-                sums[r] = _mm256_add_epi32(sums[r], products);
+                let products = _mm256_maddubs_epi16(magnitude, a);
+                if B::SIGNED {
+                    // Signed bytes reach 2 · 128 · 127 per lane: widen each register.
+                    sums[r] = _mm256_add_epi32(sums[r], _mm256_madd_epi16(products, ones));
+                } else {
+                    narrow[r] = _mm256_add_epi16(narrow[r], products);
+                    if k % 4 == 3 {
+                        sums[r] = _mm256_add_epi32(sums[r], _mm256_madd_epi16(narrow[r], ones));
+                        narrow[r] = _mm256_setzero_si256();
+                    }
+                }
             }
         }
         // SAFETY: `d` and `offset` are 8 f32s, 32-byte aligned with the struct.
