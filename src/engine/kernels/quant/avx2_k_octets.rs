@@ -9,7 +9,7 @@
 //! lane holds without overflow, with activations within ±127.
 //!
 //! Per output and super-block the integer totals are exact and the float steps are
-//! `avx2_kquants::Finish`'s, so every value equals the row kernels' (and the scalar
+//! `avx2_k_totals::Finish`'s, so every value equals the row kernels' (and the scalar
 //! reference's) bit for bit: the row count that picks this kernel changes no value.
 //!
 //! The weights are unpacked and interleaved per task into a per-thread buffer that
@@ -20,7 +20,8 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use super::activations::Q8K;
-use super::avx2_kquants::{k4_chunk, q6k_half, Finish, K4Block};
+use super::avx2_k_totals::Finish;
+use super::avx2_kquants::{k4_chunk, q6k_half, K4Block};
 use super::blocks::{f16_to_f32, scale_min_k4, BlockQ4K, BlockQ5K, BlockQ6K, WeightBlock, QK_K};
 use super::matmul::OCTET_ROWS as GROUP;
 
@@ -194,7 +195,9 @@ fn pack<B: KPack>(w: &[B], per_row: usize, rows: Range<usize>, out: &mut Vec<Int
 #[inline]
 fn quad(qs: &[i8; QK_K], k: usize) -> __m256i {
     let q = &qs[4 * k..4 * k + 4];
-    _mm256_set1_epi32(i32::from_le_bytes([q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8]))
+    _mm256_set1_epi32(i32::from_le_bytes([
+        q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8,
+    ]))
 }
 
 /// One group's values with `R` activation rows: row `r`'s outputs in lanes of
@@ -311,7 +314,10 @@ pub(super) unsafe fn rows<B: KPack>(
                     }
                 };
                 match tile {
-                    4 => give(&group_dots::<B, 4>(group, std::array::from_fn(|t| act(r0 + t)))),
+                    4 => give(&group_dots::<B, 4>(
+                        group,
+                        std::array::from_fn(|t| act(r0 + t)),
+                    )),
                     2 => give(&group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
                     _ => give(&group_dots::<B, 1>(group, [act(r0)])),
                 }

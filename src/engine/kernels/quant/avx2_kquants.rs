@@ -6,15 +6,14 @@
 //! and the mins (Q4_K/Q5_K) and the −32 offset (Q6_K) go through the activations'
 //! per-16 sums, so they cost one `madd` per super-block and row.
 //!
-//! Each super-block ends with exact integer totals per output, turned into floats by
-//! [`Finish`] as the scalar reference does: these kernels, the interleaved prefill
-//! (`avx2_k_octets`) and `blocks.rs` give the same bits. That costs a horizontal
-//! integer sum per super-block and row where the float sums used to be reduced once
-//! per row.
+//! Each super-block ends with exact integer totals per output, turned into floats as
+//! the scalar reference does (`avx2_k_totals`): these kernels, the interleaved prefill
+//! (`avx2_k_octets`) and `blocks.rs` give the same bits.
 
 use std::arch::x86_64::*;
 
 use super::activations::Q8K;
+use super::avx2_k_totals::{rows, Sums, SuperBlock};
 use super::avx2_small::f16_pair;
 use super::blocks::{BlockQ4K, BlockQ5K, BlockQ6K, WeightBlock};
 
@@ -168,39 +167,54 @@ pub(super) fn k4_chunk<B: K4Block>(b: &B, c: usize) -> (__m256i, __m256i) {
     (lo, hi)
 }
 
+/// One Q4_K/Q5_K super-block with `R` activation blocks: per row, lanes that sum to
+/// `Σ_j scale_j · Σ q·a` and to `Σ_j min_j · bsums`.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn k4<B: K4Block + Finish, const R: usize>(w: &[B], acts: [&[Q8K]; R]) -> [f32; R] {
-    let mut acc = [_mm_set1_ps(-0.0); 2];
-    for (i, b) in w.iter().enumerate() {
-        let blocks: [&Q8K; R] = std::array::from_fn(|r| &acts[r][i]);
-        let (scales, mins) = scales_mins(b.scales());
-        let mut sumi = [_mm256_setzero_si256(); R];
-        for c in 0..4 {
-            let (lo, hi) = k4_chunk(b, c);
-            let s_lo = splat_scale(scales, 2 * c);
-            let s_hi = splat_scale(scales, 2 * c + 1);
-            for r in 0..R {
-                let part = chunk_sum(lo, hi, s_lo, s_hi, &blocks[r].qs[64 * c..]);
-                sumi[r] = _mm256_add_epi32(sumi[r], part);
+fn k4_sums<B: K4Block, const R: usize>(b: &B, blocks: &[&Q8K; R]) -> Sums<R> {
+    let (scales, mins) = scales_mins(b.scales());
+    let mut sumi = [_mm256_setzero_si256(); R];
+    for c in 0..4 {
+        let (lo, hi) = k4_chunk(b, c);
+        let s_lo = splat_scale(scales, 2 * c);
+        let s_hi = splat_scale(scales, 2 * c + 1);
+        for r in 0..R {
+            let part = chunk_sum(lo, hi, s_lo, s_hi, &blocks[r].qs[64 * c..]);
+            sumi[r] = _mm256_add_epi32(sumi[r], part);
+        }
+    }
+    let min_sums = blocks.map(|a| _mm256_madd_epi16(load_bsums(a), mins));
+    (sumi, min_sums)
+}
+
+macro_rules! k4_super_block {
+    ($($block:ty),*) => {$(
+        impl SuperBlock for $block {
+            #[target_feature(enable = "avx2,fma,f16c")]
+            #[inline]
+            unsafe fn sums<const R: usize>(&self, blocks: &[&Q8K; R]) -> Sums<R> {
+                k4_sums(self, blocks)
+            }
+            #[target_feature(enable = "avx2,fma,f16c")]
+            #[inline]
+            unsafe fn weights(&self) -> __m128 {
+                f16_pair(self, 0)
             }
         }
-        let min_sums = blocks.map(|a| _mm256_madd_epi16(load_bsums(a), mins));
-        let d_dmin = f16_pair(b, 0);
-        let weights = (_mm_broadcastss_ps(d_dmin), _mm_permute_ps::<0b01_01_01_01>(d_dmin));
-        add_shares::<B, R>(&mut acc, &sumi, &min_sums, weights, &blocks);
-    }
-    rows_of(acc)
+    )*};
 }
+k4_super_block!(BlockQ4K, BlockQ5K);
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn q4k<const R: usize>(w: &[BlockQ4K], acts: [&[Q8K]; R]) -> [f32; R] {
-    k4(w, acts)
+    // SAFETY: this function's target features are the ones `rows` needs.
+    unsafe { rows(w, acts) }
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn q5k<const R: usize>(w: &[BlockQ5K], acts: [&[Q8K]; R]) -> [f32; R] {
-    k4(w, acts)
+    // SAFETY: this function's target features are the ones `rows` needs.
+    unsafe { rows(w, acts) }
 }
 
 /// `vpshufb` masks for Q6_K: mask `t` puts signed byte `2t` into the high byte of every
@@ -285,16 +299,15 @@ pub(super) fn q6k_half(b: &BlockQ6K, h: usize) -> [__m256i; 4] {
     ]
 }
 
-#[target_feature(enable = "avx2,fma,f16c")]
-pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R] {
-    let mut acc = [_mm_set1_ps(-0.0); 2];
-    for (i, b) in w.iter().enumerate() {
-        let blocks: [&Q8K; R] = std::array::from_fn(|r| &acts[r][i]);
+impl SuperBlock for BlockQ6K {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    unsafe fn sums<const R: usize>(&self, blocks: &[&Q8K; R]) -> Sums<R> {
         // SAFETY: `scales` is 16 i8s, exactly 16 bytes.
-        let scales = unsafe { _mm_loadu_si128(b.scales.as_ptr().cast()) };
+        let scales = unsafe { _mm_loadu_si128(self.scales.as_ptr().cast()) };
         let mut sumi = [_mm256_setzero_si256(); R];
         for h in 0..2 {
-            for (t, q) in q6k_half(b, h).into_iter().enumerate() {
+            for (t, q) in q6k_half(self, h).into_iter().enumerate() {
                 let scale = scale_pair(_mm256_broadcastsi128_si256(scales), 8 * h + 2 * t);
                 for r in 0..R {
                     let a = load_act(&blocks[r].qs[128 * h + 32 * t..]);
@@ -305,108 +318,23 @@ pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R]
         }
         // The −32 offset's share, Σ_g scale_g · bsums_g (times 32 in `finish`).
         let scales16 = _mm256_cvtepi8_epi16(scales);
-        let offsets = blocks.map(|a| _mm256_madd_epi16(load_bsums(a), scales16));
-        let d = f16_pair(b, std::mem::size_of::<BlockQ6K>() - 4);
-        let weights = (_mm_permute_ps::<0b01_01_01_01>(d), _mm_setzero_ps());
-        add_shares::<BlockQ6K, R>(&mut acc, &sumi, &offsets, weights, &blocks);
+        (
+            sumi,
+            blocks.map(|a| _mm256_madd_epi16(load_bsums(a), scales16)),
+        )
     }
-    rows_of(acc)
-}
 
-/// The float steps that turn a K-quant super-block's exact integer totals into its
-/// share of a dot product, in the scalar reference's order (`blocks.rs`: Q4_K/Q5_K
-/// `d_a · (d · T − dmin · O)`, Q6_K `(d · d_a) · (T − 32 · O)`), one lane per output.
-/// The row kernels here and the interleaved ones (`avx2_k_octets`) both end a
-/// super-block with it and add the result to an accumulator that starts at −0.0 as
-/// `Iterator::sum` does, so all three give the same bits: a row's value cannot depend
-/// on how many rows share the product. Four lanes, not eight: on Zen 1 a 256-bit op
-/// costs two, and decode needs one lane.
-pub(super) trait Finish {
-    /// `t`: the scaled sum of values times activations; `o`: the mins (Q4_K/Q5_K) or
-    /// scales (Q6_K) times the activations' sums; `weights`: `d` and `dmin` (Q6_K has
-    /// none); `act`: the activations' scales.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2, FMA and F16C.
-    unsafe fn finish(t: __m128i, o: __m128i, weights: (__m128, __m128), act: __m128) -> __m128;
-}
-
-macro_rules! finish_k4 {
-    ($($block:ty),*) => {$(
-        impl Finish for $block {
-            #[target_feature(enable = "avx2,fma,f16c")]
-            #[inline]
-            unsafe fn finish(t: __m128i, o: __m128i, (d, dmin): (__m128, __m128), act: __m128) -> __m128 {
-                let scaled = _mm_mul_ps(d, _mm_cvtepi32_ps(t));
-                let mins = _mm_mul_ps(dmin, _mm_cvtepi32_ps(o));
-                _mm_mul_ps(act, _mm_sub_ps(scaled, mins))
-            }
-        }
-    )*};
-}
-finish_k4!(BlockQ4K, BlockQ5K);
-
-impl Finish for BlockQ6K {
     #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
-    unsafe fn finish(t: __m128i, o: __m128i, (d, _): (__m128, __m128), act: __m128) -> __m128 {
-        let total = _mm_sub_epi32(t, _mm_slli_epi32::<5>(o));
-        _mm_mul_ps(_mm_mul_ps(d, act), _mm_cvtepi32_ps(total))
+    unsafe fn weights(&self) -> __m128 {
+        // `d` is the block's last two bytes: lane 1 of the pair before it.
+        let pair = f16_pair(self, std::mem::size_of::<BlockQ6K>() - 4);
+        _mm_move_ss(_mm_setzero_ps(), _mm_movehdup_ps(pair))
     }
 }
 
-/// Ends a super-block of the row kernels: `T` and `O` from the lanes of `t` and `o`
-/// per activation row, and their shares added to `acc` (row `r` in lane `r % 4` of
-/// `acc[r / 4]`).
 #[target_feature(enable = "avx2,fma,f16c")]
-#[inline]
-fn add_shares<B: Finish, const R: usize>(
-    acc: &mut [__m128; 2],
-    t: &[__m256i; R],
-    o: &[__m256i; R],
-    weights: (__m128, __m128),
-    blocks: &[&Q8K; R],
-) {
-    const { assert!(R <= 8) };
-    let fold = |v: __m256i| _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
-    if R == 1 {
-        // [t t o o] → [T O T O]: one tree for both.
-        let h = _mm_hadd_epi32(fold(t[0]), fold(o[0]));
-        let s = _mm_hadd_epi32(h, h);
-        let act = _mm_set_ss(blocks[0].d);
-        // SAFETY: this function's target features are the ones `finish` needs.
-        let share = unsafe { B::finish(s, _mm_shuffle_epi32::<0b01>(s), weights, act) };
-        acc[0] = _mm_add_ps(acc[0], share);
-        return;
-    }
-    for half in 0..R.div_ceil(4) {
-        let rows = 4 * half..(4 * half + 4).min(R);
-        let sums = |v: &[__m256i; R]| {
-            let at = |r: usize| if rows.contains(&r) { fold(v[r]) } else { _mm_setzero_si128() };
-            let (a, b) = (4 * half, 4 * half + 1);
-            let h01 = _mm_hadd_epi32(at(a), at(b));
-            let h23 = _mm_hadd_epi32(at(a + 2), at(a + 3));
-            _mm_hadd_epi32(h01, h23)
-        };
-        let mut scales = [0f32; 4];
-        for r in rows.clone() {
-            scales[r - 4 * half] = blocks[r].d;
-        }
-        // SAFETY: `scales` is 4 f32s; the target features are the ones `finish` needs.
-        let share = unsafe { B::finish(sums(t), sums(o), weights, _mm_loadu_ps(scales.as_ptr())) };
-        acc[half] = _mm_add_ps(acc[half], share);
-    }
-}
-
-/// Row `r`'s value from [`add_shares`]' accumulators.
-#[target_feature(enable = "avx2,fma,f16c")]
-#[inline]
-fn rows_of<const R: usize>(acc: [__m128; 2]) -> [f32; R] {
-    let mut all = [0f32; 8];
-    // SAFETY: `all` is 8 f32s.
-    unsafe {
-        _mm_storeu_ps(all.as_mut_ptr(), acc[0]);
-        _mm_storeu_ps(all.as_mut_ptr().add(4), acc[1]);
-    }
-    std::array::from_fn(|r| all[r])
+pub(super) fn q6k<const R: usize>(w: &[BlockQ6K], acts: [&[Q8K]; R]) -> [f32; R] {
+    // SAFETY: this function's target features are the ones `rows` needs.
+    unsafe { rows(w, acts) }
 }

@@ -26,6 +26,8 @@ mod avx2_iq4;
 #[cfg(target_arch = "x86_64")]
 mod avx2_k_octets;
 #[cfg(target_arch = "x86_64")]
+mod avx2_k_totals;
+#[cfg(target_arch = "x86_64")]
 mod avx2_kquants;
 #[cfg(target_arch = "x86_64")]
 mod avx2_lanes;
