@@ -22,6 +22,7 @@ use std::ops::Range;
 use super::activations::Q8K;
 use super::avx2_k_totals::Finish;
 use super::avx2_kquants::{k4_chunk, q6k_half, K4Block};
+use super::avx2_octets::{each_tile, widen, with_buffer, WIDEST_TILE};
 use super::blocks::{f16_to_f32, scale_min_k4, BlockQ4K, BlockQ5K, BlockQ6K, WeightBlock, QK_K};
 use super::matmul::OCTET_ROWS as GROUP;
 
@@ -91,23 +92,19 @@ fn unpack_k4<B: K4Block>(b: &B, d: [u8; 2], dmin: [u8; 2]) -> Unpacked {
     }
 }
 
-impl KPack for BlockQ4K {
-    const SUB: usize = 8;
-    const MAX: i32 = 15;
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn unpack(&self) -> Unpacked {
-        unpack_k4(self, self.d, self.dmin)
-    }
+macro_rules! k4_pack {
+    ($($block:ty: $max:literal),*) => {$(
+        impl KPack for $block {
+            const SUB: usize = 8;
+            const MAX: i32 = $max;
+            #[target_feature(enable = "avx2,fma,f16c")]
+            unsafe fn unpack(&self) -> Unpacked {
+                unpack_k4(self, self.d, self.dmin)
+            }
+        }
+    )*};
 }
-
-impl KPack for BlockQ5K {
-    const SUB: usize = 8;
-    const MAX: i32 = 31;
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn unpack(&self) -> Unpacked {
-        unpack_k4(self, self.d, self.dmin)
-    }
-}
+k4_pack!(BlockQ4K: 15, BlockQ5K: 31);
 
 impl KPack for BlockQ6K {
     const SUB: usize = 16;
@@ -273,7 +270,7 @@ fn group_dots<B: KPack, const R: usize>(w: &[Interleaved], acts: [&[Q8K]; R]) ->
 
 /// Activation rows per tile (then 2 and 1): each row keeps a 16-bit and a 32-bit sum
 /// live beside the weights' register.
-const TILE_ROWS: usize = 4;
+const TILE_ROWS: usize = WIDEST_TILE;
 
 /// The products of weight rows `rows` (a whole number of groups) with all `m` rows of
 /// `acts` (`per_row` super-blocks each), given to `put(activation row, weight row, value)`.
@@ -289,40 +286,24 @@ pub(super) unsafe fn rows<B: KPack>(
     m: usize,
     put: &mut impl FnMut(usize, usize, f32),
 ) {
-    PACKED.with(|cell| {
-        let mut own = Vec::new();
-        let mut borrowed = cell.try_borrow_mut();
-        let packed = match borrowed.as_deref_mut() {
-            Ok(buffer) => buffer,
-            Err(_) => &mut own,
-        };
+    with_buffer(&PACKED, |packed| {
         pack(w, per_row, rows.clone(), packed);
         let act = |t: usize| &acts[t * per_row..(t + 1) * per_row];
-        let mut r0 = 0;
-        while r0 < m {
-            let tile = match m - r0 {
-                left if left >= TILE_ROWS => TILE_ROWS,
-                left => left.min(2),
-            };
-            for (g, group) in packed.chunks_exact(per_row).enumerate() {
-                let first = rows.start + g * GROUP;
-                let mut give = |values: &[[f32; GROUP]]| {
-                    for (t, row) in values.iter().enumerate() {
-                        for (j, &v) in row.iter().enumerate() {
-                            put(r0 + t, first + j, v);
-                        }
-                    }
-                };
-                match tile {
-                    4 => give(&group_dots::<B, 4>(
-                        group,
-                        std::array::from_fn(|t| act(r0 + t)),
-                    )),
-                    2 => give(&group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
-                    _ => give(&group_dots::<B, 1>(group, [act(r0)])),
-                }
-            }
-            r0 += tile;
-        }
+        each_tile(
+            packed,
+            per_row,
+            rows.start,
+            m,
+            TILE_ROWS,
+            put,
+            |group, r0, tile| match tile {
+                4 => widen(group_dots::<B, 4>(
+                    group,
+                    std::array::from_fn(|t| act(r0 + t)),
+                )),
+                2 => widen(group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
+                _ => widen(group_dots::<B, 1>(group, [act(r0)])),
+            },
+        )
     })
 }

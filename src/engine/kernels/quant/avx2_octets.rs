@@ -231,40 +231,76 @@ pub(super) unsafe fn rows<B: Unpack>(
     m: usize,
     put: &mut impl FnMut(usize, usize, f32),
 ) {
-    PACKED.with(|cell| {
-        let mut own = Vec::new();
-        let mut borrowed = cell.try_borrow_mut();
-        let packed = match borrowed.as_deref_mut() {
-            Ok(buffer) => buffer,
-            Err(_) => &mut own,
-        };
+    with_buffer(&PACKED, |packed| {
         pack(w, per_row, rows.clone(), packed);
         let act = |t: usize| &acts[t * per_row..(t + 1) * per_row];
-        let mut r0 = 0;
-        while r0 < m {
-            let tile = match m - r0 {
-                left if left >= TILE_ROWS => TILE_ROWS,
-                left => left.min(2),
-            };
-            for (g, group) in packed.chunks_exact(per_row).enumerate() {
-                let first = rows.start + g * GROUP;
-                let mut give = |values: &[[f32; GROUP]]| {
-                    for (t, row) in values.iter().enumerate() {
-                        for (j, &v) in row.iter().enumerate() {
-                            put(r0 + t, first + j, v);
-                        }
-                    }
-                };
-                match tile {
-                    3 => give(&group_dots::<B, 3>(
-                        group,
-                        [act(r0), act(r0 + 1), act(r0 + 2)],
-                    )),
-                    2 => give(&group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
-                    _ => give(&group_dots::<B, 1>(group, [act(r0)])),
+        each_tile(
+            packed,
+            per_row,
+            rows.start,
+            m,
+            TILE_ROWS,
+            put,
+            |group, r0, tile| match tile {
+                3 => widen(group_dots::<B, 3>(
+                    group,
+                    [act(r0), act(r0 + 1), act(r0 + 2)],
+                )),
+                2 => widen(group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
+                _ => widen(group_dots::<B, 1>(group, [act(r0)])),
+            },
+        )
+    })
+}
+
+/// The most activation rows an interleaved kernel's tile takes (`avx2_k_octets`).
+pub(super) const WIDEST_TILE: usize = 4;
+
+/// A tile's values padded to [`WIDEST_TILE`] rows, for [`each_tile`].
+pub(super) fn widen<const R: usize>(values: [[f32; GROUP]; R]) -> [[f32; GROUP]; WIDEST_TILE] {
+    const { assert!(R <= WIDEST_TILE) };
+    std::array::from_fn(|t| if t < R { values[t] } else { [0.0; GROUP] })
+}
+
+/// Runs `f` with this thread's buffer `cell` (or a fresh one where a kernel above on
+/// the stack holds it).
+pub(super) fn with_buffer<P: 'static, T>(
+    cell: &'static std::thread::LocalKey<RefCell<Vec<P>>>,
+    f: impl FnOnce(&mut Vec<P>) -> T,
+) -> T {
+    cell.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buffer) => f(&mut buffer),
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+/// Walks the interleaved groups of `packed` (`per_row` blocks each, the first for weight
+/// row `first_row`) over tiles of the `m` activation rows (`widest`, then 2 and 1):
+/// `dots(group, first activation row, rows in tile)` gives a tile's values, which go
+/// to `put(activation row, weight row, value)`.
+pub(super) fn each_tile<P>(
+    packed: &[P],
+    per_row: usize,
+    first_row: usize,
+    m: usize,
+    widest: usize,
+    put: &mut impl FnMut(usize, usize, f32),
+    mut dots: impl FnMut(&[P], usize, usize) -> [[f32; GROUP]; WIDEST_TILE],
+) {
+    let mut r0 = 0;
+    while r0 < m {
+        let tile = match m - r0 {
+            left if left >= widest => widest,
+            left => left.min(2),
+        };
+        for (g, group) in packed.chunks_exact(per_row).enumerate() {
+            let first = first_row + g * GROUP;
+            for (t, row) in dots(group, r0, tile)[..tile].iter().enumerate() {
+                for (j, &v) in row.iter().enumerate() {
+                    put(r0 + t, first + j, v);
                 }
             }
-            r0 += tile;
         }
-    })
+        r0 += tile;
+    }
 }

@@ -349,12 +349,13 @@ where
         let task = |first: usize| {
             let last = (first + chunk).min(n);
             let out = out;
+            // For the kernels that take the whole task's columns at once.
+            let mut put = |t: usize, j: usize, v: f32| {
+                // SAFETY: the kernels give t < m and j in first..last (last <= n), inside
+                // `y`; only this task writes those columns.
+                unsafe { *out.0.add(t * n + j) = v }
+            };
             if grouped {
-                let mut put = |t: usize, j: usize, v: f32| {
-                    // SAFETY: t < m and j < last <= n, inside `y`; only this task
-                    // writes column j.
-                    unsafe { *out.0.add(t * n + j) = v }
-                };
                 // SAFETY: `isa` is Avx2 only when the CPU has AVX2, FMA and F16C.
                 unsafe { W::groups_avx2(w, per_row, first..last, acts, m, &mut put) };
                 return;
@@ -362,11 +363,6 @@ where
             let mut first = first;
             if packed {
                 let whole = (last - first) / OCTET_ROWS * OCTET_ROWS;
-                let mut put = |t: usize, j: usize, v: f32| {
-                    // SAFETY: t < m and j < last <= n, inside `y`; only this task
-                    // writes column j.
-                    unsafe { *out.0.add(t * n + j) = v }
-                };
                 // SAFETY: `packed` holds only where `isa` is Avx2, which the CPU has.
                 unsafe { W::packed_avx2(w, per_row, first..first + whole, acts, m, &mut put) };
                 first += whole;
