@@ -20,9 +20,9 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use super::activations::Q8K;
-use super::avx2_k_totals::Finish;
+use super::avx2_k_totals::{self, SuperBlock};
 use super::avx2_kquants::{k4_chunk, q6k_half, K4Block};
-use super::avx2_octets::{each_tile, widen, with_buffer, WIDEST_TILE};
+use super::avx2_octets::{each_tile, quad, widen, with_buffer, WIDEST_TILE};
 use super::blocks::{f16_to_f32, scale_min_k4, BlockQ4K, BlockQ5K, BlockQ6K, WeightBlock, QK_K};
 use super::matmul::OCTET_ROWS as GROUP;
 
@@ -42,7 +42,7 @@ pub(super) struct Unpacked {
 }
 
 /// A K-quant block type as the interleaved kernel takes it.
-pub(super) trait KPack: WeightBlock<Act = Q8K> + Finish {
+pub(super) trait KPack: WeightBlock<Act = Q8K> + SuperBlock {
     /// Sub-blocks (each with a scale of its own) per super-block.
     const SUB: usize;
     /// The largest value.
@@ -144,10 +144,8 @@ struct Interleaved {
     dmin: [f32; GROUP],
 }
 
-/// Bytes per weight row once interleaved, for sizing the tasks.
-pub(super) fn packed_row_bytes(per_row: usize) -> usize {
-    per_row * std::mem::size_of::<Interleaved>() / GROUP
-}
+/// Bytes per weight row and super-block once interleaved, for sizing the tasks.
+pub(super) const BLOCK_BYTES: usize = std::mem::size_of::<Interleaved>() / GROUP;
 
 thread_local! {
     static PACKED: RefCell<Vec<Interleaved>> = const { RefCell::new(Vec::new()) };
@@ -185,16 +183,6 @@ fn pack<B: KPack>(w: &[B], per_row: usize, rows: Range<usize>, out: &mut Vec<Int
             out.push(packed);
         }
     }
-}
-
-/// Four activation bytes `4k..4k + 4` in every 32-bit lane.
-#[target_feature(enable = "avx2,fma,f16c")]
-#[inline]
-fn quad(qs: &[i8; QK_K], k: usize) -> __m256i {
-    let q = &qs[4 * k..4 * k + 4];
-    _mm256_set1_epi32(i32::from_le_bytes([
-        q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8,
-    ]))
 }
 
 /// One group's values with `R` activation rows: row `r`'s outputs in lanes of
@@ -272,8 +260,10 @@ fn group_dots<B: KPack, const R: usize>(w: &[Interleaved], acts: [&[Q8K]; R]) ->
 /// live beside the weights' register.
 const TILE_ROWS: usize = WIDEST_TILE;
 
-/// The products of weight rows `rows` (a whole number of groups) with all `m` rows of
-/// `acts` (`per_row` super-blocks each), given to `put(activation row, weight row, value)`.
+/// The products of weight rows `rows` (any number) with all `m` rows of `acts`
+/// (`per_row` super-blocks each), given to `put(activation row, weight row, value)`:
+/// whole groups of eight interleaved, the rows left over by the row kernel, whose bits
+/// are the same.
 ///
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
@@ -286,13 +276,14 @@ pub(super) unsafe fn rows<B: KPack>(
     m: usize,
     put: &mut impl FnMut(usize, usize, f32),
 ) {
+    let act = |t: usize| &acts[t * per_row..(t + 1) * per_row];
+    let whole = rows.start..rows.start + rows.len() / GROUP * GROUP;
     with_buffer(&PACKED, |packed| {
-        pack(w, per_row, rows.clone(), packed);
-        let act = |t: usize| &acts[t * per_row..(t + 1) * per_row];
+        pack(w, per_row, whole.clone(), packed);
         each_tile(
             packed,
             per_row,
-            rows.start,
+            whole.start,
             m,
             TILE_ROWS,
             put,
@@ -305,5 +296,14 @@ pub(super) unsafe fn rows<B: KPack>(
                 _ => widen(group_dots::<B, 1>(group, [act(r0)])),
             },
         )
-    })
+    });
+    for j in whole.end..rows.end {
+        for t in 0..m {
+            // SAFETY: the caller checked the CPU features.
+            let [v] = unsafe {
+                avx2_k_totals::rows::<B, 1>(&w[j * per_row..(j + 1) * per_row], [act(t)])
+            };
+            put(t, j, v);
+        }
+    }
 }

@@ -167,13 +167,7 @@ fn group_dots<B: Unpack, const R: usize>(
             // onto the activations.
             let magnitude = if B::SIGNED { _mm256_sign_epi8(q, q) } else { q };
             for r in 0..R {
-                let quad = &blocks[r].qs[4 * k..4 * k + 4];
-                let a = _mm256_set1_epi32(i32::from_le_bytes([
-                    quad[0] as u8,
-                    quad[1] as u8,
-                    quad[2] as u8,
-                    quad[3] as u8,
-                ]));
+                let a = quad(&blocks[r].qs, k);
                 let a = if B::SIGNED { _mm256_sign_epi8(a, q) } else { a };
                 let products = _mm256_maddubs_epi16(magnitude, a);
                 if B::SIGNED {
@@ -251,6 +245,16 @@ pub(super) unsafe fn rows<B: Unpack>(
             },
         )
     })
+}
+
+/// Activation bytes `4k..4k + 4` in every 32-bit lane.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(super) fn quad(qs: &[i8], k: usize) -> __m256i {
+    let q = &qs[4 * k..4 * k + 4];
+    _mm256_set1_epi32(i32::from_le_bytes([
+        q[0] as u8, q[1] as u8, q[2] as u8, q[3] as u8,
+    ]))
 }
 
 /// The most activation rows an interleaved kernel's tile takes (`avx2_k_octets`).

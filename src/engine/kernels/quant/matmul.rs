@@ -22,6 +22,10 @@ use super::blocks::{
 use super::blocks_iq4::{BlockIQ4NL, BlockIQ4XS};
 use super::blocks_low_k::{BlockQ2K, BlockQ3K};
 
+/// Bytes per K-quant super-block once interleaved (`avx2_k_octets`).
+#[cfg(target_arch = "x86_64")]
+const K_OCTETS_BLOCK_BYTES: usize = super::avx2_k_octets::BLOCK_BYTES;
+
 /// Activation rows per tile (then 4, 2 and 1 for the rest).
 pub const TILE_ROWS: usize = 8;
 
@@ -29,7 +33,7 @@ pub const TILE_ROWS: usize = 8;
 pub(super) const OCTET_ROWS: usize = 8;
 
 /// Activation rows from which [`Kernel::groups_avx2`] interleaves a task's rows first
-/// (and the K-quants take [`Kernel::packed_avx2`]):
+/// (and from which the K-quants take it at all):
 /// interleaving costs about as much as the products it saves at 16 rows (Q8_0
 /// 2048×6144: as fast as the row kernel at m = 16, 1.2× faster at 32, 0.65× at 8).
 pub(super) const OCTETS_MIN_ROWS: usize = 32;
@@ -99,13 +103,19 @@ pub trait Kernel: WeightBlock {
         w.map(|row| unsafe { Self::rows_avx512::<R>(row, acts) })
     }
 
-    /// Whether [`groups_avx2`](Self::groups_avx2) is a kernel of its own.
-    const GROUPS_AVX2: bool = false;
+    /// Activation rows from which [`groups_avx2`](Self::groups_avx2) takes the product
+    /// on AVX2 (never, where the type has no such kernel): the 32-element types at any
+    /// count, the K-quants from [`OCTETS_MIN_ROWS`].
+    const GROUPS_AVX2_FROM: usize = usize::MAX;
+
+    /// Bytes per block as [`groups_avx2`](Self::groups_avx2) holds the weights, which
+    /// sizes its tasks to stay in L2: the K-quants interleave theirs unpacked.
+    const GROUPS_BLOCK_BYTES: usize = std::mem::size_of::<Self>();
 
     /// The whole product on AVX2 with eight weight rows' outputs in the lanes of a
     /// register: weight rows `rows` times all `m` activation rows of `acts`, given to
-    /// `put(activation row, weight row, value)`, each value the same whatever `m` is.
-    /// The default runs [`rows_avx2`](Self::rows_avx2) one row at a time.
+    /// `put(activation row, weight row, value)`, each value the same bits as at any
+    /// other `m`. The default runs [`rows_avx2`](Self::rows_avx2) one row at a time.
     ///
     /// # Safety
     /// The CPU must have AVX2, FMA and F16C.
@@ -117,52 +127,13 @@ pub trait Kernel: WeightBlock {
         m: usize,
         put: &mut impl FnMut(usize, usize, f32),
     ) {
-        // SAFETY: the caller checked the CPU features.
-        unsafe { one_by_one(w, per_row, rows, acts, m, put) }
-    }
-
-    /// Whether [`packed_avx2`](Self::packed_avx2) is a kernel of its own.
-    const PACKED_AVX2: bool = false;
-
-    /// A long prompt's product on AVX2 with the weight rows interleaved first (eight
-    /// per register): weight rows `rows` (whole groups of eight) times all `m`
-    /// activation rows, given to `put(activation row, weight row, value)`, each value
-    /// the same bits as [`rows_avx2`](Self::rows_avx2) gives it. The default runs
-    /// `rows_avx2` one row at a time.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2, FMA and F16C.
-    unsafe fn packed_avx2(
-        w: &[Self],
-        per_row: usize,
-        rows: Range<usize>,
-        acts: &[Self::Act],
-        m: usize,
-        put: &mut impl FnMut(usize, usize, f32),
-    ) {
-        // SAFETY: the caller checked the CPU features.
-        unsafe { one_by_one(w, per_row, rows, acts, m, put) }
-    }
-}
-
-/// [`Kernel::rows_avx2`] for each weight row and activation row in turn.
-///
-/// # Safety
-/// The CPU must have AVX2, FMA and F16C.
-unsafe fn one_by_one<W: Kernel>(
-    w: &[W],
-    per_row: usize,
-    rows: Range<usize>,
-    acts: &[W::Act],
-    m: usize,
-    put: &mut impl FnMut(usize, usize, f32),
-) {
-    for j in rows {
-        for t in 0..m {
-            let act = &acts[t * per_row..(t + 1) * per_row];
-            // SAFETY: the caller checked the CPU features.
-            let v = unsafe { W::rows_avx2::<1>(&w[j * per_row..(j + 1) * per_row], [act]) };
-            put(t, j, v[0]);
+        for j in rows {
+            for t in 0..m {
+                let act = &acts[t * per_row..(t + 1) * per_row];
+                // SAFETY: the caller checked the CPU features.
+                let v = unsafe { Self::rows_avx2::<1>(&w[j * per_row..(j + 1) * per_row], [act]) };
+                put(t, j, v[0]);
+            }
         }
     }
 }
@@ -176,13 +147,19 @@ macro_rules! kernel {
     (
         $block:ty, $avx2:ident, $module:ident $(, pair: $pair:ident)?
         $(, avx512: $avx512:ident)? $(, avx512_pairs: $avx512_pairs:ident)?
-        $(, groups: $groups:ident)? $(, packed: $packed:ident)?
+        $(, groups: $groups_module:ident::$groups:ident from $from:expr
+            $(, block_bytes: $block_bytes:expr)?)?
     ) => {
         impl Kernel for $block {
             $(const PAIRS: bool = { let _ = stringify!($pair); true };)?
             $(const PAIR_ROWS_AVX512: bool = { let _ = stringify!($avx512_pairs); true };)?
-            $(const GROUPS_AVX2: bool = { let _ = stringify!($groups); true };)?
-            $(const PACKED_AVX2: bool = { let _ = stringify!($packed); true };)?
+            $(
+            const GROUPS_AVX2_FROM: usize = $from;
+            $(
+            #[cfg(target_arch = "x86_64")]
+            const GROUPS_BLOCK_BYTES: usize = $block_bytes;
+            )?
+            )?
 
             unsafe fn rows_avx2<const R: usize>(w: &[Self], acts: [&[Self::Act]; R]) -> [f32; R] {
                 #[cfg(target_arch = "x86_64")]
@@ -241,38 +218,28 @@ macro_rules! kernel {
                 put: &mut impl FnMut(usize, usize, f32),
             ) {
                 // SAFETY: the caller checked the CPU features.
-                unsafe { super::avx2_lanes::$groups(w, per_row, rows, acts, m, put) }
-            }
-            )?
-            $(
-            #[cfg(target_arch = "x86_64")]
-            unsafe fn packed_avx2(
-                w: &[Self],
-                per_row: usize,
-                rows: Range<usize>,
-                acts: &[Self::Act],
-                m: usize,
-                put: &mut impl FnMut(usize, usize, f32),
-            ) {
-                // SAFETY: the caller checked the CPU features.
-                unsafe { super::avx2_k_octets::$packed(w, per_row, rows, acts, m, put) }
+                unsafe { super::$groups_module::$groups(w, per_row, rows, acts, m, put) }
             }
             )?
         }
     };
 }
 
-kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0, groups: rows);
-kernel!(BlockQ4_1, q4_1, avx2_small, groups: rows);
-kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, groups: rows);
-kernel!(BlockQ5_1, q5_1, avx2_small, groups: rows);
-kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0, groups: rows);
-kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k, packed: rows);
-kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k, packed: rows);
-kernel!(BlockQ6K, q6k, avx2_kquants, avx512: q6k, packed: rows);
+kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0, groups: avx2_lanes::rows from 0);
+kernel!(BlockQ4_1, q4_1, avx2_small, groups: avx2_lanes::rows from 0);
+kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, groups: avx2_lanes::rows from 0);
+kernel!(BlockQ5_1, q5_1, avx2_small, groups: avx2_lanes::rows from 0);
+kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0,
+    groups: avx2_lanes::rows from 0);
+kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k,
+    groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES);
+kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k,
+    groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES);
+kernel!(BlockQ6K, q6k, avx2_kquants, avx512: q6k,
+    groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES);
 kernel!(BlockQ2K, q2k, avx2_low_k);
 kernel!(BlockQ3K, q3k, avx2_low_k);
-kernel!(BlockIQ4NL, iq4_nl, avx2_iq4, groups: rows);
+kernel!(BlockIQ4NL, iq4_nl, avx2_iq4, groups: avx2_lanes::rows from 0);
 kernel!(BlockIQ4XS, iq4_xs, avx2_iq4);
 
 /// Reuses one activation buffer per thread and type, so a product allocates only its output.
@@ -331,15 +298,13 @@ where
     W::Act::with_scratch(|acts| {
         quantize_rows(x, k, acts);
         let acts: &[W::Act] = acts;
-        let grouped = W::GROUPS_AVX2 && isa == Isa::Avx2;
-        let packed = W::PACKED_AVX2 && isa == Isa::Avx2 && m >= OCTETS_MIN_ROWS;
-        let row_bytes = match packed {
-            #[cfg(target_arch = "x86_64")]
-            true => super::avx2_k_octets::packed_row_bytes(per_row),
-            _ => per_row * std::mem::size_of::<W>(),
+        let grouped = isa == Isa::Avx2 && m >= W::GROUPS_AVX2_FROM;
+        let block_bytes = match grouped {
+            true => W::GROUPS_BLOCK_BYTES,
+            false => std::mem::size_of::<W>(),
         };
-        let mut chunk = rows_per_task(n, m, row_bytes, workers::threads());
-        if grouped || packed {
+        let mut chunk = rows_per_task(n, m, per_row * block_bytes, workers::threads());
+        if grouped {
             // Groups start at multiples of eight, so which rows share a group (and, from
             // `OCTETS_MIN_ROWS`, which take the interleaved kernel: all but the last
             // `n % 8`) does not depend on the thread count.
@@ -349,23 +314,15 @@ where
         let task = |first: usize| {
             let last = (first + chunk).min(n);
             let out = out;
-            // For the kernels that take the whole task's columns at once.
-            let mut put = |t: usize, j: usize, v: f32| {
-                // SAFETY: the kernels give t < m and j in first..last (last <= n), inside
-                // `y`; only this task writes those columns.
-                unsafe { *out.0.add(t * n + j) = v }
-            };
             if grouped {
+                let mut put = |t: usize, j: usize, v: f32| {
+                    // SAFETY: t < m and j < last <= n, inside `y`; only this task
+                    // writes column j.
+                    unsafe { *out.0.add(t * n + j) = v }
+                };
                 // SAFETY: `isa` is Avx2 only when the CPU has AVX2, FMA and F16C.
                 unsafe { W::groups_avx2(w, per_row, first..last, acts, m, &mut put) };
                 return;
-            }
-            let mut first = first;
-            if packed {
-                let whole = (last - first) / OCTET_ROWS * OCTET_ROWS;
-                // SAFETY: `packed` holds only where `isa` is Avx2, which the CPU has.
-                unsafe { W::packed_avx2(w, per_row, first..first + whole, acts, m, &mut put) };
-                first += whole;
             }
             let mut r0 = 0;
             while r0 < m {
