@@ -32,6 +32,11 @@ pub struct KvCache {
     dropped: usize,
     window: Option<usize>,
     stored_as: DType,
+    /// Positions the sequence is expected to reach (its prompt's end), so that the first
+    /// buffer holds them all: growing a buffer chunk by chunk copies it each time and
+    /// leaves the old ones as holes in the heap, which at 2,048 positions cost about
+    /// as much memory again as the cache.
+    expected: usize,
 }
 
 impl KvCache {
@@ -50,7 +55,14 @@ impl KvCache {
             dropped: 0,
             window,
             stored_as: dtype,
+            expected: 0,
         }
+    }
+
+    /// Says the sequence will reach `positions` positions, so the next buffer this
+    /// cache allocates holds them (within the window) at once.
+    pub fn expect(&mut self, positions: usize) {
+        self.expected = positions;
     }
 
     /// Positions held, i.e. visible to the next query.
@@ -102,7 +114,13 @@ impl KvCache {
             return Ok(());
         }
         let live = self.len();
-        let new_capacity = live + added + CACHE_GROW_BY;
+        // Room for every expected position, or for as many as the window keeps.
+        let coming = self.expected.saturating_sub(self.dropped + live).max(added);
+        let held = match self.window {
+            Some(window) => (live + coming).min(window.saturating_sub(1) + added),
+            None => live + coming,
+        };
+        let new_capacity = held.max(live + added) + CACHE_GROW_BY;
         let grow = |old: &Option<Tensor>, like: &Tensor| -> Result<Tensor> {
             let (b, h, _, d) = like.dims4()?;
             let buffer = Tensor::zeros((b, h, new_capacity, d), like.dtype(), like.device())?;
@@ -212,6 +230,46 @@ mod tests {
         let all: Vec<f32> = k.flatten_all().unwrap().to_vec1().unwrap();
         let expected: Vec<f32> = (0..=600).flat_map(|t| [t as f32, t as f32]).collect();
         assert_eq!(all, expected);
+    }
+
+    #[test]
+    fn expected_positions_are_allocated_once_within_the_bound() {
+        let chunk =
+            |t: usize, n: usize| Tensor::full(t as f32, (1, 1, n, 2), &Device::Cpu).unwrap();
+        let capacity = |c: &KvCache| c.k.as_ref().unwrap().dim(2).unwrap();
+        for window in [None, Some(100)] {
+            let mut cache = KvCache::new(window);
+            cache.expect(1000);
+            let mut capacities = Vec::new();
+            for t in 0..1000 / 128 + 1 {
+                let n = 128.min(1000 - t * 128);
+                let (k, _) = cache.append(&chunk(t, n), &chunk(t, n)).unwrap();
+                let last: Vec<f32> = k.flatten_all().unwrap().to_vec1().unwrap();
+                assert_eq!(*last.last().unwrap(), t as f32);
+                cache.trim();
+                capacities.push(capacity(&cache));
+            }
+            let bound = cache.bytes_bound(1000, 128, 1, 2) / cache.bytes_per_position(1, 2);
+            assert!(
+                capacities.iter().all(|&c| c <= bound),
+                "{capacities:?} over {bound}"
+            );
+            if window.is_none() {
+                // One buffer for the whole prompt, not one per chunk.
+                assert!(
+                    capacities.iter().all(|&c| c == capacities[0]),
+                    "{capacities:?}"
+                );
+                assert!(capacities[0] >= 1000);
+            }
+            // Decoding past the expected end still grows the buffer.
+            for t in 0..300 {
+                cache.append(&chunk(t, 1), &chunk(t, 1)).unwrap();
+                cache.trim();
+            }
+            let held = if window.is_some() { 99 } else { 1300 };
+            assert_eq!(cache.len(), held);
+        }
     }
 
     #[test]

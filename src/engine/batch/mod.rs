@@ -49,6 +49,14 @@ impl SequenceCache {
     pub fn positions(&self) -> usize {
         self.positions
     }
+
+    /// Says the sequence will reach `positions` positions (its prompt's end), so each
+    /// layer's cache allocates room for them at once instead of growing chunk by chunk.
+    pub(crate) fn expect(&mut self, positions: usize) {
+        for layer in &mut self.layers {
+            layer.expect(positions);
+        }
+    }
 }
 
 /// Tokens of one sequence in a batched forward, run after the positions its cache holds.

@@ -375,7 +375,9 @@ impl Scheduler {
             let Some(mut sequence) = self.waiting.pop_front() else {
                 break;
             };
-            sequence.cache = Some(self.batched().new_sequence());
+            let mut cache = self.batched().new_sequence();
+            cache.expect(sequence.prompt.len());
+            sequence.cache = Some(cache);
             self.reserved += sequence.charge;
             self.running.push(sequence);
         }

@@ -170,6 +170,7 @@ impl CausalLm for Decoder {
             });
         }
         let mut own = std::mem::replace(&mut self.own, SequenceCache::new(Vec::new()));
+        own.expect(pos + ids.len());
         let mut logits = None;
         let chunks = ids.len().div_ceil(PREFILL_CHUNK);
         for (i, chunk) in ids.chunks(PREFILL_CHUNK).enumerate() {
