@@ -95,10 +95,18 @@ fn sum_each(p: &[__m256i; GROUP]) -> __m256i {
     // Lanes 0..4 of `lo`: rows 0..4's low halves, lanes 4..8 their high halves.
     let lo = _mm256_hadd_epi32(_mm256_hadd_epi32(p[0], p[1]), _mm256_hadd_epi32(p[2], p[3]));
     let hi = _mm256_hadd_epi32(_mm256_hadd_epi32(p[4], p[5]), _mm256_hadd_epi32(p[6], p[7]));
-    _mm256_add_epi32(
-        _mm256_permute2x128_si256::<0x20>(lo, hi),
-        _mm256_permute2x128_si256::<0x31>(lo, hi),
-    )
+    add_halves(lo, hi)
+}
+
+/// Lanes 0..4: the sums of `lo`'s two 128-bit halves; lanes 4..8: `hi`'s. Extracting
+/// and inserting halves rather than two `vperm2i128`s, which Zen 1 splits into eight
+/// micro-ops each: the lanes kernel's reduction was as costly as its products there.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn add_halves(lo: __m256i, hi: __m256i) -> __m256i {
+    let half =
+        |v: __m256i| _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+    _mm256_set_m128i(half(hi), half(lo))
 }
 
 /// [`sum_each`] of the rows' `maddubs` products with unsigned 4- or 5-bit weights, at
@@ -113,10 +121,7 @@ fn sum_each_narrow(p: &[__m256i; GROUP]) -> __m256i {
     let lo = _mm256_hadd_epi16(_mm256_hadd_epi16(p[0], p[1]), _mm256_hadd_epi16(p[2], p[3]));
     let hi = _mm256_hadd_epi16(_mm256_hadd_epi16(p[4], p[5]), _mm256_hadd_epi16(p[6], p[7]));
     let (lo, hi) = (_mm256_madd_epi16(lo, ones), _mm256_madd_epi16(hi, ones));
-    _mm256_add_epi32(
-        _mm256_permute2x128_si256::<0x20>(lo, hi),
-        _mm256_permute2x128_si256::<0x31>(lo, hi),
-    )
+    add_halves(lo, hi)
 }
 
 /// `y[t][j] = Σ_i d_j · d_t · Σ q·a + offset_j · Σ_t a` over the blocks of eight weight
