@@ -9,8 +9,9 @@
 //! need no reduction, and its scale is applied once per eight outputs.
 //!
 //! The weights are unpacked to bytes and interleaved per task (a few dozen rows) into
-//! a per-thread buffer that every activation tile reuses; the matrix itself keeps
-//! ggml's layout, which decoding and the embedding lookup read.
+//! a per-thread buffer that every activation tile reuses. Q4_0 and Q5_0 matrices held
+//! interleaved from load (`avx2_resident`) fill the same buffer from their own layout
+//! ([`rows_from`]); the other types keep ggml's layout, which decoding reads.
 
 use std::arch::x86_64::*;
 use std::cell::RefCell;
@@ -103,10 +104,31 @@ impl Unpack for BlockIQ4NL {
 /// elements `4k..4k + 4` of row `j` in 32-bit lane `j` of `qs[k]`.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Interleaved {
+pub(super) struct Interleaved {
     d: [f32; GROUP],
     offset: [f32; GROUP],
     qs: [[u32; GROUP]; GROUP],
+}
+
+impl Interleaved {
+    /// A block of eight rows from registers already in this layout (`avx2_resident`).
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) fn from_registers(qs: [__m256i; GROUP], d: __m256, offset: __m256) -> Self {
+        let mut block = Self {
+            d: [0.0; GROUP],
+            offset: [0.0; GROUP],
+            qs: [[0; GROUP]; GROUP],
+        };
+        // SAFETY: every destination is 8 f32s or 8 u32s.
+        unsafe {
+            _mm256_storeu_ps(block.d.as_mut_ptr(), d);
+            _mm256_storeu_ps(block.offset.as_mut_ptr(), offset);
+            for (k, q) in qs.into_iter().enumerate() {
+                _mm256_storeu_si256(block.qs[k].as_mut_ptr().cast(), q);
+            }
+        }
+        block
+    }
 }
 
 thread_local! {
@@ -225,13 +247,32 @@ pub(super) unsafe fn rows<B: Unpack>(
     m: usize,
     put: &mut impl FnMut(usize, usize, f32),
 ) {
+    let fill = |packed: &mut Vec<Interleaved>| pack(w, per_row, rows.clone(), packed);
+    // SAFETY: the caller checked the CPU features.
+    unsafe { rows_from::<B>(fill, per_row, rows.start, acts, m, put) }
+}
+
+/// [`rows`] for weights `fill` interleaves into the per-thread buffer: groups of eight
+/// rows, `per_row` blocks each, the first for weight row `first_row`.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn rows_from<B: Unpack>(
+    fill: impl FnOnce(&mut Vec<Interleaved>),
+    per_row: usize,
+    first_row: usize,
+    acts: &[Q8Block],
+    m: usize,
+    put: &mut impl FnMut(usize, usize, f32),
+) {
     with_buffer(&PACKED, |packed| {
-        pack(w, per_row, rows.clone(), packed);
+        fill(packed);
         let act = |t: usize| &acts[t * per_row..(t + 1) * per_row];
         each_tile(
             packed,
             per_row,
-            rows.start,
+            first_row,
             m,
             TILE_ROWS,
             put,

@@ -5,7 +5,8 @@
 //! Q4_0/Q5_0/Q8_0 tiles on AVX-512 (a block of each row per register). On AVX2 the
 //! 32-element types take eight weight rows at a time with their outputs in lanes, for
 //! every row count (long prefills interleave the rows first), so a row's value does not
-//! depend on how many rows share the product; from [`OCTETS_MIN_ROWS`] rows the
+//! depend on how many rows share the product (Q4_0 and Q5_0 held interleaved from load,
+//! `avx2_resident`, take the interleaved kernel at every count); from [`OCTETS_MIN_ROWS`] rows the
 //! K-quants interleave too, with the same bits as their row kernels. The kernels for the block type ([`Isa`]:
 //! AVX-512, AVX2 or scalar) are picked once per product.
 
@@ -103,6 +104,24 @@ pub trait Kernel: WeightBlock {
         w.map(|row| unsafe { Self::rows_avx512::<R>(row, acts) })
     }
 
+    /// The whole product on AVX2 for a matrix held interleaved (`avx2_resident`, Q4_0
+    /// and Q5_0), with [`groups_avx2`](Self::groups_avx2)'s arguments and bits; only
+    /// those types' matrices are ever interleaved, so the default is never reached.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn resident_avx2(
+        w: &[Self],
+        per_row: usize,
+        rows: Range<usize>,
+        acts: &[Self::Act],
+        m: usize,
+        put: &mut impl FnMut(usize, usize, f32),
+    ) {
+        // SAFETY: the caller checked the CPU features.
+        unsafe { Self::groups_avx2(w, per_row, rows, acts, m, put) }
+    }
+
     /// Activation rows from which [`groups_avx2`](Self::groups_avx2) takes the product
     /// on AVX2 (never, where the type has no such kernel): the 32-element types at any
     /// count, the K-quants from [`OCTETS_MIN_ROWS`].
@@ -149,6 +168,7 @@ macro_rules! kernel {
         $(, avx512: $avx512:ident)? $(, avx512_pairs: $avx512_pairs:ident)?
         $(, groups: $groups_module:ident::$groups:ident from $from:expr
             $(, block_bytes: $block_bytes:expr)?)?
+        $(, resident: $resident_module:ident::$resident:ident)?
     ) => {
         impl Kernel for $block {
             $(const PAIRS: bool = { let _ = stringify!($pair); true };)?
@@ -221,13 +241,29 @@ macro_rules! kernel {
                 unsafe { super::$groups_module::$groups(w, per_row, rows, acts, m, put) }
             }
             )?
+            $(
+            #[cfg(target_arch = "x86_64")]
+            unsafe fn resident_avx2(
+                w: &[Self],
+                per_row: usize,
+                rows: Range<usize>,
+                acts: &[Self::Act],
+                m: usize,
+                put: &mut impl FnMut(usize, usize, f32),
+            ) {
+                // SAFETY: the caller checked the CPU features.
+                unsafe { super::$resident_module::$resident(w, per_row, rows, acts, m, put) }
+            }
+            )?
         }
     };
 }
 
-kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0, groups: avx2_lanes::rows from 0);
+kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0, groups: avx2_lanes::rows from 0,
+    resident: avx2_resident::rows);
 kernel!(BlockQ4_1, q4_1, avx2_small, groups: avx2_lanes::rows from 0);
-kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, groups: avx2_lanes::rows from 0);
+kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, groups: avx2_lanes::rows from 0,
+    resident: avx2_resident::rows);
 kernel!(BlockQ5_1, q5_1, avx2_small, groups: avx2_lanes::rows from 0);
 kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0,
     groups: avx2_lanes::rows from 0);
@@ -286,9 +322,16 @@ fn rows_per_task(n: usize, m: usize, row_bytes: usize, threads: usize) -> usize 
     balanced.min(cap).max(1)
 }
 
-/// `y (m × n) = x (m × k) @ W^T` for `w` holding `n` rows of `k / W::SIZE` blocks.
-pub fn matmul<W: Kernel>(w: &[W], n: usize, k: usize, x: &[f32], m: usize, y: &mut [f32], isa: Isa)
-where
+/// `y (m × n) = x (m × k) @ W^T` for `w` holding `n` rows of `k / W::SIZE` blocks, in
+/// ggml's layout or, where `interleaved` (then `isa` is AVX2), `avx2_resident`'s.
+pub fn matmul<W: Kernel>(
+    w: &[W],
+    (n, k): (usize, usize),
+    x: &[f32],
+    m: usize,
+    y: &mut [f32],
+    (isa, interleaved): (Isa, bool),
+) where
     W::Act: Scratch,
 {
     let per_row = k / W::SIZE;
@@ -298,7 +341,8 @@ where
     W::Act::with_scratch(|acts| {
         quantize_rows(x, k, acts);
         let acts: &[W::Act] = acts;
-        let grouped = isa == Isa::Avx2 && m >= W::GROUPS_AVX2_FROM;
+        debug_assert!(!interleaved || isa == Isa::Avx2);
+        let grouped = interleaved || (isa == Isa::Avx2 && m >= W::GROUPS_AVX2_FROM);
         let block_bytes = match grouped {
             true => W::GROUPS_BLOCK_BYTES,
             false => std::mem::size_of::<W>(),
@@ -321,7 +365,12 @@ where
                     unsafe { *out.0.add(t * n + j) = v }
                 };
                 // SAFETY: `isa` is Avx2 only when the CPU has AVX2, FMA and F16C.
-                unsafe { W::groups_avx2(w, per_row, first..last, acts, m, &mut put) };
+                unsafe {
+                    match interleaved {
+                        true => W::resident_avx2(w, per_row, first..last, acts, m, &mut put),
+                        false => W::groups_avx2(w, per_row, first..last, acts, m, &mut put),
+                    }
+                };
                 return;
             }
             let mut r0 = 0;

@@ -16,7 +16,8 @@
 //!   lanes, read in place (small row counts), or `avx2_octets`: interleaved per
 //!   register first (prefill); both give a row the same bits at any row count;
 //!   `avx2_k_octets`: the same interleaving for Q4_K, Q5_K and Q6_K prefill, with the
-//!   row kernels' bits.
+//!   row kernels' bits; `avx2_resident`: Q4_0 and Q5_0 matrices held interleaved from
+//!   load on AVX2 machines, so every product takes the interleaved kernel (same bits).
 //! - [`matmul`]: tiling and threading.
 //! - [`candle_op`]: the bridge to candle tensors (linear layers, embeddings).
 
@@ -35,6 +36,8 @@ mod avx2_lanes;
 mod avx2_low_k;
 #[cfg(target_arch = "x86_64")]
 mod avx2_octets;
+#[cfg(target_arch = "x86_64")]
+mod avx2_resident;
 #[cfg(target_arch = "x86_64")]
 mod avx2_small;
 #[cfg(target_arch = "x86_64")]
@@ -182,12 +185,15 @@ impl Simd {
     }
 }
 
-/// A quantized weight matrix `W` of `rows × cols` (`out × in`), as ggml blocks row by row.
+/// A quantized weight matrix `W` of `rows × cols` (`out × in`), as ggml blocks row by
+/// row, or for Q4_0 and Q5_0 on AVX2 machines interleaved eight rows at a time
+/// (`avx2_resident`), in the same bytes.
 pub struct QuantMatrix {
     kind: QuantKind,
     rows: usize,
     cols: usize,
     data: Vec<u8>,
+    interleaved: bool,
 }
 
 impl std::fmt::Debug for QuantMatrix {
@@ -210,7 +216,9 @@ fn as_blocks<W: WeightBlock>(data: &[u8]) -> &[W] {
 }
 
 impl QuantMatrix {
-    /// Takes raw ggml blocks: `rows` rows of `cols / block_size` blocks each.
+    /// Takes raw ggml blocks: `rows` rows of `cols / block_size` blocks each (held
+    /// interleaved from here on where `avx2_resident` has the type and the CPU's
+    /// kernels are AVX2's).
     pub fn from_raw(
         kind: QuantKind,
         rows: usize,
@@ -230,12 +238,57 @@ impl QuantMatrix {
                 data.len()
             )));
         }
-        Ok(Self {
+        let mut matrix = Self {
             kind,
             rows,
             cols,
             data,
-        })
+            interleaved: false,
+        };
+        if Simd::Auto.isa() == matmul::Isa::Avx2 {
+            matrix.interleaved = matrix.interleave();
+        }
+        Ok(matrix)
+    }
+
+    /// Interleaves the rows for `avx2_resident` where the type has that layout.
+    fn interleave(&mut self) -> bool {
+        let per_row = self.cols / self.kind.block_size();
+        #[cfg(target_arch = "x86_64")]
+        match self.kind {
+            QuantKind::Q4_0 => avx2_resident::interleave::<BlockQ4_0>(&mut self.data, per_row),
+            QuantKind::Q5_0 => avx2_resident::interleave::<BlockQ5_0>(&mut self.data, per_row),
+            _ => return false,
+        }
+        #[cfg(target_arch = "x86_64")]
+        return true;
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = per_row;
+            false
+        }
+    }
+
+    /// Row `row`'s bytes in ggml's layout.
+    fn row_bytes(&self, row: usize) -> std::borrow::Cow<'_, [u8]> {
+        let per_row = self.cols / self.kind.block_size();
+        let row_bytes = per_row * self.kind.block_bytes();
+        #[cfg(target_arch = "x86_64")]
+        if self.interleaved {
+            fn bytes<B: Copy>(blocks: Vec<B>) -> Vec<u8> {
+                let len = blocks.len() * std::mem::size_of::<B>();
+                // SAFETY: weight blocks are `repr(C)` byte arrays: every byte initialised.
+                unsafe { std::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), len) }.to_vec()
+            }
+            let data = &self.data;
+            return std::borrow::Cow::Owned(match self.kind {
+                QuantKind::Q4_0 => {
+                    bytes(avx2_resident::row_blocks::<BlockQ4_0>(data, per_row, row))
+                }
+                _ => bytes(avx2_resident::row_blocks::<BlockQ5_0>(data, per_row, row)),
+            });
+        }
+        std::borrow::Cow::Borrowed(&self.data[row * row_bytes..(row + 1) * row_bytes])
     }
 
     /// Copies a 2-D CPU `QTensor`'s blocks, or `None` when its type or device is not
@@ -296,9 +349,18 @@ impl QuantMatrix {
                 y.len()
             )));
         }
-        let (n, k, simd) = (self.rows, self.cols, simd.isa());
+        let (n, k, isa) = (self.rows, self.cols, simd.isa());
+        if self.interleaved && isa != matmul::Isa::Avx2 {
+            // Another instruction set asked for (tests, forced kernels): ggml's layout.
+            let data: Vec<u8> = (0..n)
+                .flat_map(|row| self.row_bytes(row).into_owned())
+                .collect();
+            with_block!(self.kind, B => matmul::matmul::<B>(as_blocks(&data), (n, k), x, m, y, (isa, false)));
+            return Ok(());
+        }
         let data = &self.data;
-        with_block!(self.kind, B => matmul::matmul::<B>(as_blocks(data), n, k, x, m, y, simd));
+        let layout = (isa, self.interleaved);
+        with_block!(self.kind, B => matmul::matmul::<B>(as_blocks(data), (n, k), x, m, y, layout));
         Ok(())
     }
 
@@ -312,9 +374,8 @@ impl QuantMatrix {
                 self.cols
             )));
         }
-        let row_bytes = self.cols / self.kind.block_size() * self.kind.block_bytes();
-        let bytes = &self.data[row * row_bytes..(row + 1) * row_bytes];
-        with_block!(self.kind, B => dequantize::<B>(bytes, out));
+        let bytes = self.row_bytes(row);
+        with_block!(self.kind, B => dequantize::<B>(&bytes, out));
         Ok(())
     }
 }

@@ -66,10 +66,9 @@ fn decode_rows_do_not_depend_on_how_they_are_paired() {
         let x = values(k, 4);
         let mut all = vec![f32::NAN; n];
         matrix.matmul(&x, 1, &mut all).unwrap();
-        let data = &matrix.data;
-        let row_bytes = data.len() / n;
         for j in 0..n {
-            let bytes = data[j * row_bytes..(j + 1) * row_bytes].to_vec();
+            // In ggml's layout, wherever the matrix holds its rows interleaved.
+            let bytes = matrix.row_bytes(j).into_owned();
             let one = QuantMatrix::from_raw(matrix.kind(), 1, k, bytes).unwrap();
             let mut y = [f32::NAN];
             one.matmul(&x, 1, &mut y).unwrap();

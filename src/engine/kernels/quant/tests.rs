@@ -436,3 +436,50 @@ fn avx512_and_avx2_products_agree() {
         }
     }
 }
+
+#[test]
+fn interleaved_matrices_keep_every_row_and_give_the_row_layouts_bits() {
+    if Simd::Auto.isa() != Isa::Avx2 {
+        eprintln!(
+            "skipped: avx2_resident (Q4_0/Q5_0 held interleaved) runs on AVX2 without AVX-512"
+        );
+        return;
+    }
+    // Four groups of eight interleaved and five rows left in ggml's layout.
+    let (n, k) = (37, 512);
+    let x = values(129 * k, 7);
+    for (dtype, kind) in [
+        (GgmlDType::Q4_0, QuantKind::Q4_0),
+        (GgmlDType::Q5_0, QuantKind::Q5_0),
+    ] {
+        let tensor = quantized(dtype, n, k, 23);
+        let ggml = tensor.data().unwrap().into_owned();
+        let matrix = QuantMatrix::from_qtensor(&tensor).unwrap().unwrap();
+        assert!(matrix.interleaved, "{kind:?} kept ggml's layout");
+        assert_ne!(matrix.data, ggml, "{kind:?}: interleaving moved no byte");
+        assert_eq!(matrix.data.len(), ggml.len());
+        let row_bytes = ggml.len() / n;
+        for j in 0..n {
+            let row = &ggml[j * row_bytes..(j + 1) * row_bytes];
+            assert!(*matrix.row_bytes(j) == *row, "{kind:?} row {j} changed");
+        }
+        let plain = QuantMatrix {
+            kind,
+            rows: n,
+            cols: k,
+            data: ggml,
+            interleaved: false,
+        };
+        for m in [1, 3, 4, 17, 129] {
+            let (mut a, mut b) = (vec![f32::NAN; m * n], vec![f32::NAN; m * n]);
+            matrix
+                .matmul_with(&x[..m * k], m, &mut a, Simd::Avx2)
+                .unwrap();
+            plain
+                .matmul_with(&x[..m * k], m, &mut b, Simd::Avx2)
+                .unwrap();
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "{kind:?} at {m} rows");
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Q4_0 and Q5_0 matrices held with eight weight rows interleaved per register for the
+//! matrix's whole life on AVX2 machines, as llama.cpp repacks Q4_0 at load.
+//!
+//! `avx2_lanes` reads ggml's rows where they lie and must reduce every block's eight
+//! rows with horizontal adds before scaling it; on Zen 1 that reduction cost as much
+//! as the products. `avx2_octets` needs no reduction but interleaves each product's
+//! weights first, which pays only from 32 activation rows. Interleaving once, at load,
+//! gives every product the interleaved kernel, decode and batched decode included.
+//!
+//! The layout takes exactly the bytes of the eight ggml rows it replaces (scales stay
+//! f16, nibbles stay packed), so memory does not grow; rows past the last whole group
+//! keep ggml's layout. Per output the integer block sums are exact and the float steps
+//! are `avx2_octets`' and `avx2_lanes`', so every value has the same bits as there.
+
+use std::arch::x86_64::*;
+use std::ops::Range;
+
+use super::activations::Q8Block;
+use super::avx2_lanes;
+use super::avx2_octets::{self, each_tile, quad, widen, Interleaved, Unpack};
+use super::blocks::{BlockQ4_0, BlockQ5_0};
+use super::matmul::{OCTETS_MIN_ROWS, OCTET_ROWS as GROUP};
+
+/// A 32-element block type whose matrices can be held interleaved.
+pub(super) trait Resident: Unpack + Copy {
+    /// Block `i` of eight weight rows, interleaved: exactly eight blocks' bytes.
+    type Octet: Copy;
+    /// The values' offset per unit of scale: `offset = OFFSET · d`.
+    const OFFSET: f32;
+
+    /// Interleaves block `i` of eight rows.
+    fn interleave(rows: [&Self; GROUP]) -> Self::Octet;
+
+    /// Row `j`'s block back in ggml's layout.
+    fn row_block(octet: &Self::Octet, j: usize) -> Self;
+
+    /// The eight rows' scales as f16 bits.
+    fn scales(octet: &Self::Octet) -> &[[u8; 2]; GROUP];
+
+    /// Elements `4k..4k + 4` of row `j` in 32-bit lane `j`, unsigned.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn values(octet: &Self::Octet, k: usize) -> __m256i;
+}
+
+/// Block `i` of eight Q4_0 rows: row `j`'s `qs` bytes `4w..4w + 4` in lane `j` of
+/// `qs[w]` (elements `4w..4w + 4` in the low nibbles, `16 + 4w..` in the high ones).
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(super) struct Q4Octet {
+    qs: [[[u8; 4]; GROUP]; 4],
+    d: [[u8; 2]; GROUP],
+}
+
+/// Block `i` of eight Q5_0 rows: [`Q4Octet`]'s nibbles and the fifth bits, that of
+/// element `4k + b` of row `j` as bit `k` of `qh[4j + b]`: byte `4j + b` is where
+/// register `k` wants it, so a shift and a mask bring it to bit 4.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(super) struct Q5Octet {
+    qs: [[[u8; 4]; GROUP]; 4],
+    qh: [u8; 4 * GROUP],
+    d: [[u8; 2]; GROUP],
+}
+
+const _: () = assert!(std::mem::size_of::<Q4Octet>() == GROUP * std::mem::size_of::<BlockQ4_0>());
+const _: () = assert!(std::mem::size_of::<Q5Octet>() == GROUP * std::mem::size_of::<BlockQ5_0>());
+
+fn interleave_nibbles(rows: [&[u8; 16]; GROUP]) -> [[[u8; 4]; GROUP]; 4] {
+    std::array::from_fn(|w| std::array::from_fn(|j| std::array::from_fn(|b| rows[j][4 * w + b])))
+}
+
+fn row_nibbles(qs: &[[[u8; 4]; GROUP]; 4], j: usize) -> [u8; 16] {
+    std::array::from_fn(|e| qs[e / 4][j][e % 4])
+}
+
+/// Register `k`'s nibbles: the low ones of word `k` for `k < 4`, else the high ones of
+/// word `k - 4`.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn nibbles_of(qs: &[[[u8; 4]; GROUP]; 4], k: usize) -> __m256i {
+    // SAFETY: `qs[k % 4]` is 32 bytes.
+    let word = unsafe { _mm256_loadu_si256(qs[k % 4].as_ptr().cast()) };
+    let word = if k < 4 {
+        word
+    } else {
+        _mm256_srli_epi16::<4>(word)
+    };
+    _mm256_and_si256(word, _mm256_set1_epi8(0x0F))
+}
+
+impl Resident for BlockQ4_0 {
+    type Octet = Q4Octet;
+    const OFFSET: f32 = -8.0;
+
+    fn interleave(rows: [&Self; GROUP]) -> Q4Octet {
+        Q4Octet {
+            qs: interleave_nibbles(rows.map(|r| &r.qs)),
+            d: rows.map(|r| r.d),
+        }
+    }
+
+    fn row_block(octet: &Q4Octet, j: usize) -> Self {
+        BlockQ4_0 {
+            d: octet.d[j],
+            qs: row_nibbles(&octet.qs, j),
+        }
+    }
+
+    fn scales(octet: &Q4Octet) -> &[[u8; 2]; GROUP] {
+        &octet.d
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values(octet: &Q4Octet, k: usize) -> __m256i {
+        nibbles_of(&octet.qs, k)
+    }
+}
+
+impl Resident for BlockQ5_0 {
+    type Octet = Q5Octet;
+    const OFFSET: f32 = -16.0;
+
+    fn interleave(rows: [&Self; GROUP]) -> Q5Octet {
+        let qh = rows.map(|r| u32::from_le_bytes(r.qh));
+        Q5Octet {
+            qs: interleave_nibbles(rows.map(|r| &r.qs)),
+            qh: std::array::from_fn(|byte| {
+                let (j, b) = (byte / 4, byte % 4);
+                (0..GROUP).fold(0u8, |h, k| h | (((qh[j] >> (4 * k + b)) & 1) as u8) << k)
+            }),
+            d: rows.map(|r| r.d),
+        }
+    }
+
+    fn row_block(octet: &Q5Octet, j: usize) -> Self {
+        let qh = (0..32).fold(0u32, |h, e| {
+            let (k, b) = (e / 4, e % 4);
+            h | u32::from((octet.qh[4 * j + b] >> k) & 1) << e
+        });
+        BlockQ5_0 {
+            d: octet.d[j],
+            qh: qh.to_le_bytes(),
+            qs: row_nibbles(&octet.qs, j),
+        }
+    }
+
+    fn scales(octet: &Q5Octet) -> &[[u8; 2]; GROUP] {
+        &octet.d
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values(octet: &Q5Octet, k: usize) -> __m256i {
+        // SAFETY: `qh` is 32 bytes.
+        let qh = unsafe { _mm256_loadu_si256(octet.qh.as_ptr().cast()) };
+        // Bit k to bit 4 of each byte: what a 16-bit shift carries in from the
+        // neighbouring byte lands outside bit 4, which the mask keeps alone.
+        let high = match k {
+            0 => _mm256_slli_epi16::<4>(qh),
+            1 => _mm256_slli_epi16::<3>(qh),
+            2 => _mm256_slli_epi16::<2>(qh),
+            3 => _mm256_slli_epi16::<1>(qh),
+            4 => qh,
+            5 => _mm256_srli_epi16::<1>(qh),
+            6 => _mm256_srli_epi16::<2>(qh),
+            _ => _mm256_srli_epi16::<3>(qh),
+        };
+        let high = _mm256_and_si256(high, _mm256_set1_epi8(0x10));
+        _mm256_or_si256(nibbles_of(&octet.qs, k), high)
+    }
+}
+
+/// Rewrites the whole groups of eight rows of `data` (ggml blocks, `per_row` per row)
+/// as interleaved blocks, in place; the rows after the last whole group stay as they are.
+pub(super) fn interleave<B: Resident>(data: &mut [u8], per_row: usize) {
+    let block = std::mem::size_of::<B>();
+    let group_bytes = GROUP * per_row * block;
+    let whole = data.len() / group_bytes * group_bytes;
+    let mut octets: Vec<B::Octet> = Vec::with_capacity(per_row);
+    for group in data[..whole].chunks_exact_mut(group_bytes) {
+        let blocks = as_slice::<B>(group);
+        octets.clear();
+        octets.extend(
+            (0..per_row).map(|i| B::interleave(std::array::from_fn(|j| &blocks[j * per_row + i]))),
+        );
+        // SAFETY: `octets` holds exactly `per_row` octets of eight blocks' bytes each, the
+        // group's length, and both types are plain bytes.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(octets.as_ptr().cast::<u8>(), group_bytes) };
+        group.copy_from_slice(bytes);
+    }
+}
+
+/// Row `row`'s blocks in ggml's layout from `data` interleaved by [`interleave`].
+pub(super) fn row_blocks<B: Resident>(data: &[u8], per_row: usize, row: usize) -> Vec<B> {
+    let block = std::mem::size_of::<B>();
+    let group_bytes = GROUP * per_row * block;
+    let whole_rows = data.len() / group_bytes * GROUP;
+    if row >= whole_rows {
+        return as_slice::<B>(data)[row * per_row..(row + 1) * per_row].to_vec();
+    }
+    let group = &data[row / GROUP * group_bytes..][..group_bytes];
+    as_slice::<B::Octet>(group)
+        .iter()
+        .map(|octet| B::row_block(octet, row % GROUP))
+        .collect()
+}
+
+/// Views `bytes` as `T`s: plain-byte structs of alignment 1.
+fn as_slice<T>(bytes: &[u8]) -> &[T] {
+    assert_eq!(std::mem::align_of::<T>(), 1);
+    // SAFETY: `T` is `repr(C)` of byte arrays only (alignment 1, asserted; every bit
+    // pattern valid), and the count keeps the view inside `bytes`.
+    unsafe {
+        std::slice::from_raw_parts(
+            bytes.as_ptr().cast(),
+            bytes.len() / std::mem::size_of::<T>(),
+        )
+    }
+}
+
+/// One group's values with `R` activation rows, with `avx2_octets`' integer sums and
+/// float steps: row `r`'s outputs in the lanes of `acc[r]`.
+#[target_feature(enable = "avx2,fma,f16c")]
+fn group_dots<B: Resident, const R: usize>(
+    w: &[B::Octet],
+    acts: [&[Q8Block]; R],
+) -> [[f32; GROUP]; R] {
+    assert!(acts.iter().all(|a| a.len() >= w.len()));
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_ps(); R];
+    for (i, octet) in w.iter().enumerate() {
+        // SAFETY: the assert above makes every row at least as long as `w`.
+        let blocks: [&Q8Block; R] = std::array::from_fn(|r| unsafe { acts[r].get_unchecked(i) });
+        let mut sums = [_mm256_setzero_si256(); R];
+        // Four registers' `maddubs` lanes (8 · 31 · 127 at most) add up in 16 bits.
+        let mut narrow = [_mm256_setzero_si256(); R];
+        for k in 0..GROUP {
+            // SAFETY: the caller checked the CPU features.
+            let q = unsafe { B::values(octet, k) };
+            for r in 0..R {
+                let products = _mm256_maddubs_epi16(q, quad(&blocks[r].qs, k));
+                narrow[r] = _mm256_add_epi16(narrow[r], products);
+                if k % 4 == 3 {
+                    sums[r] = _mm256_add_epi32(sums[r], _mm256_madd_epi16(narrow[r], ones));
+                    narrow[r] = _mm256_setzero_si256();
+                }
+            }
+        }
+        let (d, offset) = scales::<B>(octet);
+        for r in 0..R {
+            let scale = _mm256_mul_ps(d, _mm256_broadcast_ss(&blocks[r].d));
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[r]), scale, acc[r]);
+            acc[r] = _mm256_fmadd_ps(offset, _mm256_broadcast_ss(&blocks[r].dsum), acc[r]);
+        }
+    }
+    acc.map(|v| {
+        let mut out = [0f32; GROUP];
+        // SAFETY: `out` is 8 f32s.
+        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), v) };
+        out
+    })
+}
+
+/// Activation rows per tile (then 2 and 1). Four rows spill a few registers, but at
+/// three a four-row step (batched decode) decoded every register twice: the Q5_0
+/// 896×4864 product at four rows took 1.16 s against 1.01 s (`SAAR_KERNEL_PROBE`,
+/// 2,000 products, Zen 1).
+const TILE_ROWS: usize = 4;
+
+/// Block `i` of eight rows in `avx2_octets`' layout.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+unsafe fn decode<B: Resident>(octet: &B::Octet) -> Interleaved {
+    // SAFETY: the caller checked the CPU features.
+    let qs = std::array::from_fn(|k| unsafe { B::values(octet, k) });
+    let (d, offset) = scales::<B>(octet);
+    Interleaved::from_registers(qs, d, offset)
+}
+
+/// The eight rows' scales and offsets (exact: a power of two times an f16).
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn scales<B: Resident>(octet: &B::Octet) -> (__m256, __m256) {
+    // SAFETY: the scales are 16 bytes.
+    let d = _mm256_cvtph_ps(unsafe { _mm_loadu_si128(B::scales(octet).as_ptr().cast()) });
+    (d, _mm256_mul_ps(d, _mm256_set1_ps(B::OFFSET)))
+}
+
+/// The products of weight rows `rows` (starting at a multiple of eight) of a matrix
+/// interleaved by [`interleave`] (`w` as its bytes' blocks, `per_row` per row) with all
+/// `m` rows of `acts`, given to `put(activation row, weight row, value)`.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn rows<B: Resident>(
+    w: &[B],
+    per_row: usize,
+    rows: Range<usize>,
+    acts: &[Q8Block],
+    m: usize,
+    put: &mut impl FnMut(usize, usize, f32),
+) {
+    debug_assert_eq!(rows.start % GROUP, 0);
+    let n = w.len() / per_row;
+    let interleaved_rows = n / GROUP * GROUP;
+    let whole = rows.start..rows.end.min(interleaved_rows);
+    if !whole.is_empty() {
+        // SAFETY: whole groups' blocks hold exactly their octets' bytes (asserted sizes).
+        let octets = unsafe {
+            std::slice::from_raw_parts(
+                w[whole.start * per_row..].as_ptr().cast::<B::Octet>(),
+                whole.len() / GROUP * per_row,
+            )
+        };
+        if m >= OCTETS_MIN_ROWS {
+            // Many tiles would decode each register again: decode the task's groups
+            // once into `avx2_octets`' buffer and let its kernel take the tiles.
+            let fill = |packed: &mut Vec<Interleaved>| {
+                packed.clear();
+                // SAFETY: the caller checked the CPU features.
+                packed.extend(octets.iter().map(|octet| unsafe { decode::<B>(octet) }));
+            };
+            // SAFETY: the caller checked the CPU features.
+            unsafe { avx2_octets::rows_from::<B>(fill, per_row, whole.start, acts, m, put) };
+        } else {
+            let act = |t: usize| &acts[t * per_row..(t + 1) * per_row];
+            each_tile(
+                octets,
+                per_row,
+                whole.start,
+                m,
+                TILE_ROWS,
+                put,
+                |group, r0, tile| match tile {
+                    4 => widen(group_dots::<B, 4>(
+                        group,
+                        std::array::from_fn(|t| act(r0 + t)),
+                    )),
+                    2 => widen(group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
+                    _ => widen(group_dots::<B, 1>(group, [act(r0)])),
+                },
+            );
+        }
+    }
+    let tail = whole.end.max(rows.start)..rows.end;
+    if !tail.is_empty() {
+        // SAFETY: the caller checked the CPU features; these rows keep ggml's layout.
+        unsafe { avx2_lanes::rows(w, per_row, tail, acts, m, put) };
+    }
+}
