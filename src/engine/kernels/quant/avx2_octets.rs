@@ -9,7 +9,7 @@
 //! need no reduction, and its scale is applied once per eight outputs.
 //!
 //! The weights are unpacked to bytes and interleaved per task (a few dozen rows) into
-//! a per-thread buffer that every activation tile reuses. Q4_0 and Q5_0 matrices held
+//! a per-thread buffer that every activation tile reuses. Q4_0, Q5_0 and Q8_0 matrices held
 //! interleaved from load (`avx2_resident`) fill the same buffer from their own layout
 //! ([`rows_from`]); the other types keep ggml's layout, which decoding reads.
 

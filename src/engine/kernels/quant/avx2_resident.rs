@@ -1,5 +1,5 @@
-//! Q4_0 and Q5_0 matrices held with eight weight rows interleaved per register for the
-//! matrix's whole life on AVX2 machines, as llama.cpp repacks Q4_0 at load.
+//! Q4_0, Q5_0 and Q8_0 matrices held with eight weight rows interleaved per register
+//! for the matrix's whole life on AVX2 machines, as llama.cpp repacks Q4_0 at load.
 //!
 //! `avx2_lanes` reads ggml's rows where they lie and must reduce every block's eight
 //! rows with horizontal adds before scaling it; on Zen 1 that reduction cost as much
@@ -18,7 +18,7 @@ use std::ops::Range;
 use super::activations::Q8Block;
 use super::avx2_lanes;
 use super::avx2_octets::{self, each_tile, quad, widen, Interleaved, Unpack};
-use super::blocks::{BlockQ4_0, BlockQ5_0};
+use super::blocks::{BlockQ4_0, BlockQ5_0, BlockQ8_0};
 use super::matmul::{OCTETS_MIN_ROWS, OCTET_ROWS as GROUP};
 
 /// A 32-element block type whose matrices can be held interleaved.
@@ -115,6 +115,47 @@ impl Resident for BlockQ4_0 {
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn values(octet: &Q4Octet, k: usize) -> __m256i {
         nibbles_of(&octet.qs, k)
+    }
+}
+
+/// Block `i` of eight Q8_0 rows: row `j`'s values `4k..4k + 4` in lane `j` of `qs[k]`.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(super) struct Q8Octet {
+    qs: [[[i8; 4]; GROUP]; GROUP],
+    d: [[u8; 2]; GROUP],
+}
+
+const _: () = assert!(std::mem::size_of::<Q8Octet>() == GROUP * std::mem::size_of::<BlockQ8_0>());
+
+impl Resident for BlockQ8_0 {
+    type Octet = Q8Octet;
+    const OFFSET: f32 = 0.0;
+
+    fn interleave(rows: [&Self; GROUP]) -> Q8Octet {
+        Q8Octet {
+            qs: std::array::from_fn(|k| {
+                std::array::from_fn(|j| std::array::from_fn(|b| rows[j].qs[4 * k + b]))
+            }),
+            d: rows.map(|r| r.d),
+        }
+    }
+
+    fn row_block(octet: &Q8Octet, j: usize) -> Self {
+        BlockQ8_0 {
+            d: octet.d[j],
+            qs: std::array::from_fn(|e| octet.qs[e / 4][j][e % 4]),
+        }
+    }
+
+    fn scales(octet: &Q8Octet) -> &[[u8; 2]; GROUP] {
+        &octet.d
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values(octet: &Q8Octet, k: usize) -> __m256i {
+        // SAFETY: `qs[k]` is 32 bytes.
+        unsafe { _mm256_loadu_si256(octet.qs[k].as_ptr().cast()) }
     }
 }
 
@@ -239,8 +280,18 @@ fn group_dots<B: Resident, const R: usize>(
         for k in 0..GROUP {
             // SAFETY: the caller checked the CPU features.
             let q = unsafe { B::values(octet, k) };
+            // maddubs multiplies unsigned by signed: signed weights move their signs
+            // onto the activations.
+            let magnitude = if B::SIGNED { _mm256_sign_epi8(q, q) } else { q };
             for r in 0..R {
-                let products = _mm256_maddubs_epi16(q, quad(&blocks[r].qs, k));
+                let a = quad(&blocks[r].qs, k);
+                let a = if B::SIGNED { _mm256_sign_epi8(a, q) } else { a };
+                let products = _mm256_maddubs_epi16(magnitude, a);
+                if B::SIGNED {
+                    // Signed bytes reach 2 · 128 · 127 per lane: widen each register.
+                    sums[r] = _mm256_add_epi32(sums[r], _mm256_madd_epi16(products, ones));
+                    continue;
+                }
                 narrow[r] = _mm256_add_epi16(narrow[r], products);
                 if k % 4 == 3 {
                     sums[r] = _mm256_add_epi32(sums[r], _mm256_madd_epi16(narrow[r], ones));
@@ -252,7 +303,9 @@ fn group_dots<B: Resident, const R: usize>(
         for r in 0..R {
             let scale = _mm256_mul_ps(d, _mm256_broadcast_ss(&blocks[r].d));
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[r]), scale, acc[r]);
-            acc[r] = _mm256_fmadd_ps(offset, _mm256_broadcast_ss(&blocks[r].dsum), acc[r]);
+            if !B::SIGNED {
+                acc[r] = _mm256_fmadd_ps(offset, _mm256_broadcast_ss(&blocks[r].dsum), acc[r]);
+            }
         }
     }
     acc.map(|v| {

@@ -5,7 +5,7 @@
 //! Q4_0/Q5_0/Q8_0 tiles on AVX-512 (a block of each row per register). On AVX2 the
 //! 32-element types take eight weight rows at a time with their outputs in lanes, for
 //! every row count (long prefills interleave the rows first), so a row's value does not
-//! depend on how many rows share the product (Q4_0 and Q5_0 held interleaved from load,
+//! depend on how many rows share the product (Q4_0, Q5_0 and Q8_0 held interleaved from load,
 //! `avx2_resident`, take the interleaved kernel at every count); from [`OCTETS_MIN_ROWS`] rows the
 //! K-quants interleave too, with the same bits as their row kernels. The kernels for the block type ([`Isa`]:
 //! AVX-512, AVX2 or scalar) are picked once per product.
@@ -104,8 +104,8 @@ pub trait Kernel: WeightBlock {
         w.map(|row| unsafe { Self::rows_avx512::<R>(row, acts) })
     }
 
-    /// The whole product on AVX2 for a matrix held interleaved (`avx2_resident`, Q4_0
-    /// and Q5_0), with [`groups_avx2`](Self::groups_avx2)'s arguments and bits; only
+    /// The whole product on AVX2 for a matrix held interleaved (`avx2_resident`: Q4_0,
+    /// Q5_0 and Q8_0), with [`groups_avx2`](Self::groups_avx2)'s arguments and bits; only
     /// those types' matrices are ever interleaved, so the default is never reached.
     ///
     /// # Safety
@@ -266,7 +266,7 @@ kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, groups: avx2_lanes::row
     resident: avx2_resident::rows);
 kernel!(BlockQ5_1, q5_1, avx2_small, groups: avx2_lanes::rows from 0);
 kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0,
-    groups: avx2_lanes::rows from 0);
+    groups: avx2_lanes::rows from 0, resident: avx2_resident::rows);
 kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k,
     groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES);
 kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k,

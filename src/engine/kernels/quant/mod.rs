@@ -16,7 +16,7 @@
 //!   lanes, read in place (small row counts), or `avx2_octets`: interleaved per
 //!   register first (prefill); both give a row the same bits at any row count;
 //!   `avx2_k_octets`: the same interleaving for Q4_K, Q5_K and Q6_K prefill, with the
-//!   row kernels' bits; `avx2_resident`: Q4_0 and Q5_0 matrices held interleaved from
+//!   row kernels' bits; `avx2_resident`: Q4_0, Q5_0 and Q8_0 matrices held interleaved from
 //!   load on AVX2 machines, so every product takes the interleaved kernel (same bits).
 //! - [`matmul`]: tiling and threading.
 //! - [`candle_op`]: the bridge to candle tensors (linear layers, embeddings).
@@ -186,7 +186,7 @@ impl Simd {
 }
 
 /// A quantized weight matrix `W` of `rows × cols` (`out × in`), as ggml blocks row by
-/// row, or for Q4_0 and Q5_0 on AVX2 machines interleaved eight rows at a time
+/// row, or for Q4_0, Q5_0 and Q8_0 on AVX2 machines interleaved eight rows at a time
 /// (`avx2_resident`), in the same bytes.
 pub struct QuantMatrix {
     kind: QuantKind,
@@ -258,6 +258,7 @@ impl QuantMatrix {
         match self.kind {
             QuantKind::Q4_0 => avx2_resident::interleave::<BlockQ4_0>(&mut self.data, per_row),
             QuantKind::Q5_0 => avx2_resident::interleave::<BlockQ5_0>(&mut self.data, per_row),
+            QuantKind::Q8_0 => avx2_resident::interleave::<BlockQ8_0>(&mut self.data, per_row),
             _ => return false,
         }
         #[cfg(target_arch = "x86_64")]
@@ -285,7 +286,10 @@ impl QuantMatrix {
                 QuantKind::Q4_0 => {
                     bytes(avx2_resident::row_blocks::<BlockQ4_0>(data, per_row, row))
                 }
-                _ => bytes(avx2_resident::row_blocks::<BlockQ5_0>(data, per_row, row)),
+                QuantKind::Q5_0 => {
+                    bytes(avx2_resident::row_blocks::<BlockQ5_0>(data, per_row, row))
+                }
+                _ => bytes(avx2_resident::row_blocks::<BlockQ8_0>(data, per_row, row)),
             });
         }
         std::borrow::Cow::Borrowed(&self.data[row * row_bytes..(row + 1) * row_bytes])
