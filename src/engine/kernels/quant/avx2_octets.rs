@@ -164,11 +164,46 @@ fn pack<B: Unpack>(w: &[B], per_row: usize, rows: Range<usize>, out: &mut Vec<In
     }
 }
 
+/// Block `i` of eight interleaved rows as [`group_dots`] reads it: [`Interleaved`]
+/// here, or a matrix's own interleaved blocks (`avx2_resident`).
+pub(super) trait GroupBlock {
+    /// Elements `4k..4k + 4` of row `j` in 32-bit lane `j`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn values(&self, k: usize) -> __m256i;
+
+    /// The eight rows' scales and offsets.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn scales(&self) -> (__m256, __m256);
+}
+
+impl GroupBlock for Interleaved {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values(&self, k: usize) -> __m256i {
+        // SAFETY: `qs[k]` is 32 bytes, 32-byte aligned with the struct.
+        unsafe { _mm256_load_si256(self.qs[k].as_ptr().cast()) }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scales(&self) -> (__m256, __m256) {
+        // SAFETY: `d` and `offset` are 8 f32s, 32-byte aligned with the struct.
+        unsafe {
+            (
+                _mm256_load_ps(self.d.as_ptr()),
+                _mm256_load_ps(self.offset.as_ptr()),
+            )
+        }
+    }
+}
+
 /// `y[t][j] = Σ_i d_j · d_t · Σ q·a + offset_j · Σ_t a` over one group's blocks, for
 /// `R` activation rows.
 #[target_feature(enable = "avx2,fma,f16c")]
-fn group_dots<B: Unpack, const R: usize>(
-    w: &[Interleaved],
+pub(super) fn group_dots<B: Unpack, G: GroupBlock, const R: usize>(
+    w: &[G],
     acts: [&[Q8Block]; R],
 ) -> [[f32; GROUP]; R] {
     assert!(acts.iter().all(|a| a.len() >= w.len()));
@@ -183,8 +218,8 @@ fn group_dots<B: Unpack, const R: usize>(
         // multiplies share one pipe on Zen 1/2). The sums are the same integers.
         let mut narrow = [_mm256_setzero_si256(); R];
         for k in 0..GROUP {
-            // SAFETY: `qs[k]` is 32 bytes, 32-byte aligned with the struct.
-            let q = unsafe { _mm256_load_si256(b.qs[k].as_ptr().cast()) };
+            // SAFETY: the caller checked the CPU features.
+            let q = unsafe { b.values(k) };
             // maddubs multiplies unsigned by signed: signed weights move their signs
             // onto the activations.
             let magnitude = if B::SIGNED { _mm256_sign_epi8(q, q) } else { q };
@@ -204,13 +239,8 @@ fn group_dots<B: Unpack, const R: usize>(
                 }
             }
         }
-        // SAFETY: `d` and `offset` are 8 f32s, 32-byte aligned with the struct.
-        let (d, offset) = unsafe {
-            (
-                _mm256_load_ps(b.d.as_ptr()),
-                _mm256_load_ps(b.offset.as_ptr()),
-            )
-        };
+        // SAFETY: the caller checked the CPU features.
+        let (d, offset) = unsafe { b.scales() };
         for r in 0..R {
             let scale = _mm256_mul_ps(d, _mm256_broadcast_ss(&blocks[r].d));
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[r]), scale, acc[r]);
@@ -277,12 +307,12 @@ pub(super) unsafe fn rows_from<B: Unpack>(
             TILE_ROWS,
             put,
             |group, r0, tile| match tile {
-                3 => widen(group_dots::<B, 3>(
+                3 => widen(group_dots::<B, _, 3>(
                     group,
                     [act(r0), act(r0 + 1), act(r0 + 2)],
                 )),
-                2 => widen(group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
-                _ => widen(group_dots::<B, 1>(group, [act(r0)])),
+                2 => widen(group_dots::<B, _, 2>(group, [act(r0), act(r0 + 1)])),
+                _ => widen(group_dots::<B, _, 1>(group, [act(r0)])),
             },
         )
     })

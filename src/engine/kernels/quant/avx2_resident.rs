@@ -17,31 +17,20 @@ use std::ops::Range;
 
 use super::activations::Q8Block;
 use super::avx2_lanes;
-use super::avx2_octets::{self, each_tile, quad, widen, Interleaved, Unpack};
+use super::avx2_octets::{self, each_tile, group_dots, widen, GroupBlock, Interleaved, Unpack};
 use super::blocks::{BlockQ4_0, BlockQ5_0, BlockQ8_0};
 use super::matmul::{OCTETS_MIN_ROWS, OCTET_ROWS as GROUP};
 
 /// A 32-element block type whose matrices can be held interleaved.
 pub(super) trait Resident: Unpack + Copy {
     /// Block `i` of eight weight rows, interleaved: exactly eight blocks' bytes.
-    type Octet: Copy;
-    /// The values' offset per unit of scale: `offset = OFFSET · d`.
-    const OFFSET: f32;
+    type Octet: Copy + GroupBlock;
 
     /// Interleaves block `i` of eight rows.
     fn interleave(rows: [&Self; GROUP]) -> Self::Octet;
 
     /// Row `j`'s block back in ggml's layout.
     fn row_block(octet: &Self::Octet, j: usize) -> Self;
-
-    /// The eight rows' scales as f16 bits.
-    fn scales(octet: &Self::Octet) -> &[[u8; 2]; GROUP];
-
-    /// Elements `4k..4k + 4` of row `j` in 32-bit lane `j`, unsigned.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2, FMA and F16C.
-    unsafe fn values(octet: &Self::Octet, k: usize) -> __m256i;
 }
 
 /// Block `i` of eight Q4_0 rows: row `j`'s `qs` bytes `4w..4w + 4` in lane `j` of
@@ -92,7 +81,6 @@ fn nibbles_of(qs: &[[[u8; 4]; GROUP]; 4], k: usize) -> __m256i {
 
 impl Resident for BlockQ4_0 {
     type Octet = Q4Octet;
-    const OFFSET: f32 = -8.0;
 
     fn interleave(rows: [&Self; GROUP]) -> Q4Octet {
         Q4Octet {
@@ -106,15 +94,6 @@ impl Resident for BlockQ4_0 {
             d: octet.d[j],
             qs: row_nibbles(&octet.qs, j),
         }
-    }
-
-    fn scales(octet: &Q4Octet) -> &[[u8; 2]; GROUP] {
-        &octet.d
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn values(octet: &Q4Octet, k: usize) -> __m256i {
-        nibbles_of(&octet.qs, k)
     }
 }
 
@@ -130,7 +109,6 @@ const _: () = assert!(std::mem::size_of::<Q8Octet>() == GROUP * std::mem::size_o
 
 impl Resident for BlockQ8_0 {
     type Octet = Q8Octet;
-    const OFFSET: f32 = 0.0;
 
     fn interleave(rows: [&Self; GROUP]) -> Q8Octet {
         Q8Octet {
@@ -147,21 +125,10 @@ impl Resident for BlockQ8_0 {
             qs: std::array::from_fn(|e| octet.qs[e / 4][j][e % 4]),
         }
     }
-
-    fn scales(octet: &Q8Octet) -> &[[u8; 2]; GROUP] {
-        &octet.d
-    }
-
-    #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn values(octet: &Q8Octet, k: usize) -> __m256i {
-        // SAFETY: `qs[k]` is 32 bytes.
-        unsafe { _mm256_loadu_si256(octet.qs[k].as_ptr().cast()) }
-    }
 }
 
 impl Resident for BlockQ5_0 {
     type Octet = Q5Octet;
-    const OFFSET: f32 = -16.0;
 
     fn interleave(rows: [&Self; GROUP]) -> Q5Octet {
         let qh = rows.map(|r| u32::from_le_bytes(r.qh));
@@ -186,15 +153,38 @@ impl Resident for BlockQ5_0 {
             qs: row_nibbles(&octet.qs, j),
         }
     }
+}
 
-    fn scales(octet: &Q5Octet) -> &[[u8; 2]; GROUP] {
-        &octet.d
+impl GroupBlock for Q4Octet {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values(&self, k: usize) -> __m256i {
+        nibbles_of(&self.qs, k)
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
-    unsafe fn values(octet: &Q5Octet, k: usize) -> __m256i {
+    unsafe fn scales(&self) -> (__m256, __m256) {
+        scales(&self.d, -8.0)
+    }
+}
+
+impl GroupBlock for Q8Octet {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values(&self, k: usize) -> __m256i {
+        // SAFETY: `qs[k]` is 32 bytes.
+        unsafe { _mm256_loadu_si256(self.qs[k].as_ptr().cast()) }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scales(&self) -> (__m256, __m256) {
+        scales(&self.d, 0.0)
+    }
+}
+
+impl GroupBlock for Q5Octet {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values(&self, k: usize) -> __m256i {
         // SAFETY: `qh` is 32 bytes.
-        let qh = unsafe { _mm256_loadu_si256(octet.qh.as_ptr().cast()) };
+        let qh = unsafe { _mm256_loadu_si256(self.qh.as_ptr().cast()) };
         // Bit k to bit 4 of each byte: what a 16-bit shift carries in from the
         // neighbouring byte lands outside bit 4, which the mask keeps alone.
         let high = match k {
@@ -208,7 +198,12 @@ impl Resident for BlockQ5_0 {
             _ => _mm256_srli_epi16::<3>(qh),
         };
         let high = _mm256_and_si256(high, _mm256_set1_epi8(0x10));
-        _mm256_or_si256(nibbles_of(&octet.qs, k), high)
+        _mm256_or_si256(nibbles_of(&self.qs, k), high)
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scales(&self) -> (__m256, __m256) {
+        scales(&self.d, -16.0)
     }
 }
 
@@ -261,61 +256,6 @@ fn as_slice<T>(bytes: &[u8]) -> &[T] {
     }
 }
 
-/// One group's values with `R` activation rows, with `avx2_octets`' integer sums and
-/// float steps: row `r`'s outputs in the lanes of `acc[r]`.
-#[target_feature(enable = "avx2,fma,f16c")]
-fn group_dots<B: Resident, const R: usize>(
-    w: &[B::Octet],
-    acts: [&[Q8Block]; R],
-) -> [[f32; GROUP]; R] {
-    assert!(acts.iter().all(|a| a.len() >= w.len()));
-    let ones = _mm256_set1_epi16(1);
-    let mut acc = [_mm256_setzero_ps(); R];
-    for (i, octet) in w.iter().enumerate() {
-        // SAFETY: the assert above makes every row at least as long as `w`.
-        let blocks: [&Q8Block; R] = std::array::from_fn(|r| unsafe { acts[r].get_unchecked(i) });
-        let mut sums = [_mm256_setzero_si256(); R];
-        // Four registers' `maddubs` lanes (8 · 31 · 127 at most) add up in 16 bits.
-        let mut narrow = [_mm256_setzero_si256(); R];
-        for k in 0..GROUP {
-            // SAFETY: the caller checked the CPU features.
-            let q = unsafe { B::values(octet, k) };
-            // maddubs multiplies unsigned by signed: signed weights move their signs
-            // onto the activations.
-            let magnitude = if B::SIGNED { _mm256_sign_epi8(q, q) } else { q };
-            for r in 0..R {
-                let a = quad(&blocks[r].qs, k);
-                let a = if B::SIGNED { _mm256_sign_epi8(a, q) } else { a };
-                let products = _mm256_maddubs_epi16(magnitude, a);
-                if B::SIGNED {
-                    // Signed bytes reach 2 · 128 · 127 per lane: widen each register.
-                    sums[r] = _mm256_add_epi32(sums[r], _mm256_madd_epi16(products, ones));
-                    continue;
-                }
-                narrow[r] = _mm256_add_epi16(narrow[r], products);
-                if k % 4 == 3 {
-                    sums[r] = _mm256_add_epi32(sums[r], _mm256_madd_epi16(narrow[r], ones));
-                    narrow[r] = _mm256_setzero_si256();
-                }
-            }
-        }
-        let (d, offset) = scales::<B>(octet);
-        for r in 0..R {
-            let scale = _mm256_mul_ps(d, _mm256_broadcast_ss(&blocks[r].d));
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[r]), scale, acc[r]);
-            if !B::SIGNED {
-                acc[r] = _mm256_fmadd_ps(offset, _mm256_broadcast_ss(&blocks[r].dsum), acc[r]);
-            }
-        }
-    }
-    acc.map(|v| {
-        let mut out = [0f32; GROUP];
-        // SAFETY: `out` is 8 f32s.
-        unsafe { _mm256_storeu_ps(out.as_mut_ptr(), v) };
-        out
-    })
-}
-
 /// Activation rows per tile (then 2 and 1). Four rows spill a few registers, but at
 /// three a four-row step (batched decode) decoded every register twice: the Q5_0
 /// 896×4864 product at four rows took 1.16 s against 1.01 s (`SAAR_KERNEL_PROBE`,
@@ -327,20 +267,23 @@ const TILE_ROWS: usize = 4;
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn decode<B: Resident>(octet: &B::Octet) -> Interleaved {
+unsafe fn decode<G: GroupBlock>(octet: &G) -> Interleaved {
     // SAFETY: the caller checked the CPU features.
-    let qs = std::array::from_fn(|k| unsafe { B::values(octet, k) });
-    let (d, offset) = scales::<B>(octet);
-    Interleaved::from_registers(qs, d, offset)
+    unsafe {
+        let qs = std::array::from_fn(|k| octet.values(k));
+        let (d, offset) = octet.scales();
+        Interleaved::from_registers(qs, d, offset)
+    }
 }
 
-/// The eight rows' scales and offsets (exact: a power of two times an f16).
+/// Eight rows' f16 scales and the offsets `offset · d` (exact: a power of two times an
+/// f16, or zero).
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn scales<B: Resident>(octet: &B::Octet) -> (__m256, __m256) {
+fn scales(d: &[[u8; 2]; GROUP], offset: f32) -> (__m256, __m256) {
     // SAFETY: the scales are 16 bytes.
-    let d = _mm256_cvtph_ps(unsafe { _mm_loadu_si128(B::scales(octet).as_ptr().cast()) });
-    (d, _mm256_mul_ps(d, _mm256_set1_ps(B::OFFSET)))
+    let d = _mm256_cvtph_ps(unsafe { _mm_loadu_si128(d.as_ptr().cast()) });
+    (d, _mm256_mul_ps(d, _mm256_set1_ps(offset)))
 }
 
 /// The products of weight rows `rows` (starting at a multiple of eight) of a matrix
@@ -376,7 +319,7 @@ pub(super) unsafe fn rows<B: Resident>(
             let fill = |packed: &mut Vec<Interleaved>| {
                 packed.clear();
                 // SAFETY: the caller checked the CPU features.
-                packed.extend(octets.iter().map(|octet| unsafe { decode::<B>(octet) }));
+                packed.extend(octets.iter().map(|octet| unsafe { decode(octet) }));
             };
             // SAFETY: the caller checked the CPU features.
             unsafe { avx2_octets::rows_from::<B>(fill, per_row, whole.start, acts, m, put) };
@@ -390,12 +333,12 @@ pub(super) unsafe fn rows<B: Resident>(
                 TILE_ROWS,
                 put,
                 |group, r0, tile| match tile {
-                    4 => widen(group_dots::<B, 4>(
+                    4 => widen(group_dots::<B, _, 4>(
                         group,
                         std::array::from_fn(|t| act(r0 + t)),
                     )),
-                    2 => widen(group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
-                    _ => widen(group_dots::<B, 1>(group, [act(r0)])),
+                    2 => widen(group_dots::<B, _, 2>(group, [act(r0), act(r0 + 1)])),
+                    _ => widen(group_dots::<B, _, 1>(group, [act(r0)])),
                 },
             );
         }
