@@ -228,19 +228,22 @@ pub(super) fn interleave<B: Resident>(data: &mut [u8], per_row: usize) {
     }
 }
 
-/// Row `row`'s blocks in ggml's layout from `data` interleaved by [`interleave`].
-pub(super) fn row_blocks<B: Resident>(data: &[u8], per_row: usize, row: usize) -> Vec<B> {
+/// Row `row`'s bytes in ggml's layout from `data` interleaved by [`interleave`].
+pub(super) fn ggml_row<B: Resident>(data: &[u8], per_row: usize, row: usize) -> Vec<u8> {
     let block = std::mem::size_of::<B>();
     let group_bytes = GROUP * per_row * block;
     let whole_rows = data.len() / group_bytes * GROUP;
     if row >= whole_rows {
-        return as_slice::<B>(data)[row * per_row..(row + 1) * per_row].to_vec();
+        return data[row * per_row * block..(row + 1) * per_row * block].to_vec();
     }
     let group = &data[row / GROUP * group_bytes..][..group_bytes];
-    as_slice::<B::Octet>(group)
+    let blocks: Vec<B> = as_slice::<B::Octet>(group)
         .iter()
         .map(|octet| B::row_block(octet, row % GROUP))
-        .collect()
+        .collect();
+    // SAFETY: `B` is plain bytes (`as_slice` asserts alignment 1 for the octets; the
+    // blocks are `repr(C)` byte arrays): `per_row` blocks are exactly these bytes.
+    unsafe { std::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), per_row * block) }.to_vec()
 }
 
 /// Views `bytes` as `T`s: plain-byte structs of alignment 1.
@@ -302,9 +305,10 @@ pub(super) unsafe fn rows<B: Resident>(
     put: &mut impl FnMut(usize, usize, f32),
 ) {
     debug_assert_eq!(rows.start % GROUP, 0);
-    let n = w.len() / per_row;
-    let interleaved_rows = n / GROUP * GROUP;
-    let whole = rows.start..rows.end.min(interleaved_rows);
+    // Rows past the matrix's last whole group keep ggml's layout.
+    let interleaved_rows = w.len() / per_row / GROUP * GROUP;
+    let split = rows.end.min(interleaved_rows).max(rows.start);
+    let (whole, tail) = (rows.start..split, split..rows.end);
     if !whole.is_empty() {
         // SAFETY: whole groups' blocks hold exactly their octets' bytes (asserted sizes).
         let octets = unsafe {
@@ -343,7 +347,6 @@ pub(super) unsafe fn rows<B: Resident>(
             );
         }
     }
-    let tail = whole.end.max(rows.start)..rows.end;
     if !tail.is_empty() {
         // SAFETY: the caller checked the CPU features; these rows keep ggml's layout.
         unsafe { avx2_lanes::rows(w, per_row, tail, acts, m, put) };

@@ -122,6 +122,20 @@ pub trait Kernel: WeightBlock {
         unsafe { Self::groups_avx2(w, per_row, rows, acts, m, put) }
     }
 
+    /// Rewrites `data` (this type's ggml rows, `per_row` blocks each) in the layout
+    /// [`resident_avx2`](Self::resident_avx2) reads, where the type has one; whether
+    /// it did.
+    fn interleave_avx2(_data: &mut [u8], _per_row: usize) -> bool {
+        false
+    }
+
+    /// Row `row`'s bytes in ggml's layout from `data` as
+    /// [`interleave_avx2`](Self::interleave_avx2) left it.
+    fn ggml_row(data: &[u8], per_row: usize, row: usize) -> Vec<u8> {
+        let bytes = per_row * std::mem::size_of::<Self>();
+        data[row * bytes..(row + 1) * bytes].to_vec()
+    }
+
     /// Activation rows from which [`groups_avx2`](Self::groups_avx2) takes the product
     /// on AVX2 (never, where the type has no such kernel): the 32-element types at any
     /// count, the K-quants from [`OCTETS_MIN_ROWS`].
@@ -168,7 +182,7 @@ macro_rules! kernel {
         $(, avx512: $avx512:ident)? $(, avx512_pairs: $avx512_pairs:ident)?
         $(, groups: $groups_module:ident::$groups:ident from $from:expr
             $(, block_bytes: $block_bytes:expr)?)?
-        $(, resident: $resident_module:ident::$resident:ident)?
+        $(, resident: $resident:ident)?
     ) => {
         impl Kernel for $block {
             $(const PAIRS: bool = { let _ = stringify!($pair); true };)?
@@ -252,7 +266,18 @@ macro_rules! kernel {
                 put: &mut impl FnMut(usize, usize, f32),
             ) {
                 // SAFETY: the caller checked the CPU features.
-                unsafe { super::$resident_module::$resident(w, per_row, rows, acts, m, put) }
+                unsafe { super::$resident::rows(w, per_row, rows, acts, m, put) }
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            fn interleave_avx2(data: &mut [u8], per_row: usize) -> bool {
+                super::$resident::interleave::<Self>(data, per_row);
+                true
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            fn ggml_row(data: &[u8], per_row: usize, row: usize) -> Vec<u8> {
+                super::$resident::ggml_row::<Self>(data, per_row, row)
             }
             )?
         }
@@ -260,13 +285,13 @@ macro_rules! kernel {
 }
 
 kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0, groups: avx2_lanes::rows from 0,
-    resident: avx2_resident::rows);
+    resident: avx2_resident);
 kernel!(BlockQ4_1, q4_1, avx2_small, groups: avx2_lanes::rows from 0);
 kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, groups: avx2_lanes::rows from 0,
-    resident: avx2_resident::rows);
+    resident: avx2_resident);
 kernel!(BlockQ5_1, q5_1, avx2_small, groups: avx2_lanes::rows from 0);
 kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0,
-    groups: avx2_lanes::rows from 0, resident: avx2_resident::rows);
+    groups: avx2_lanes::rows from 0, resident: avx2_resident);
 kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k,
     groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES);
 kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k,

@@ -254,44 +254,19 @@ impl QuantMatrix {
     /// Interleaves the rows for `avx2_resident` where the type has that layout.
     fn interleave(&mut self) -> bool {
         let per_row = self.cols / self.kind.block_size();
-        #[cfg(target_arch = "x86_64")]
-        match self.kind {
-            QuantKind::Q4_0 => avx2_resident::interleave::<BlockQ4_0>(&mut self.data, per_row),
-            QuantKind::Q5_0 => avx2_resident::interleave::<BlockQ5_0>(&mut self.data, per_row),
-            QuantKind::Q8_0 => avx2_resident::interleave::<BlockQ8_0>(&mut self.data, per_row),
-            _ => return false,
-        }
-        #[cfg(target_arch = "x86_64")]
-        return true;
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = per_row;
-            false
-        }
+        with_block!(self.kind, B => <B as matmul::Kernel>::interleave_avx2(&mut self.data, per_row))
     }
 
     /// Row `row`'s bytes in ggml's layout.
     fn row_bytes(&self, row: usize) -> std::borrow::Cow<'_, [u8]> {
         let per_row = self.cols / self.kind.block_size();
-        let row_bytes = per_row * self.kind.block_bytes();
-        #[cfg(target_arch = "x86_64")]
         if self.interleaved {
-            fn bytes<B: Copy>(blocks: Vec<B>) -> Vec<u8> {
-                let len = blocks.len() * std::mem::size_of::<B>();
-                // SAFETY: weight blocks are `repr(C)` byte arrays: every byte initialised.
-                unsafe { std::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), len) }.to_vec()
-            }
             let data = &self.data;
-            return std::borrow::Cow::Owned(match self.kind {
-                QuantKind::Q4_0 => {
-                    bytes(avx2_resident::row_blocks::<BlockQ4_0>(data, per_row, row))
-                }
-                QuantKind::Q5_0 => {
-                    bytes(avx2_resident::row_blocks::<BlockQ5_0>(data, per_row, row))
-                }
-                _ => bytes(avx2_resident::row_blocks::<BlockQ8_0>(data, per_row, row)),
-            });
+            return with_block!(self.kind, B => std::borrow::Cow::Owned(
+                <B as matmul::Kernel>::ggml_row(data, per_row, row)
+            ));
         }
+        let row_bytes = per_row * self.kind.block_bytes();
         std::borrow::Cow::Borrowed(&self.data[row * row_bytes..(row + 1) * row_bytes])
     }
 
