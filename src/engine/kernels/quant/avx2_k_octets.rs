@@ -13,7 +13,8 @@
 //! reference's) bit for bit: the row count that picks this kernel changes no value.
 //!
 //! The weights are unpacked and interleaved per task into a per-thread buffer that
-//! every activation tile reuses; the matrix keeps ggml's layout for decode.
+//! every activation tile reuses. Matrices held interleaved from load
+//! (`avx2_k_resident`) take [`group_dots`] at every row count, through [`KGroup`].
 
 use std::arch::x86_64::*;
 use std::cell::RefCell;
@@ -136,7 +137,7 @@ impl KPack for BlockQ6K {
 /// in 16-bit lanes `2j`, `2j + 1` of `scales[s]` and `offsets[p]`.
 #[derive(Clone, Copy)]
 #[repr(C, align(32))]
-struct Interleaved {
+pub(super) struct Interleaved {
     qs: [[u32; GROUP]; WORDS],
     scales: [[i16; 2 * GROUP]; 16],
     offsets: [[i16; 2 * GROUP]; 8],
@@ -185,39 +186,182 @@ fn pack<B: KPack>(w: &[B], per_row: usize, rows: Range<usize>, out: &mut Vec<Int
     }
 }
 
+/// Super-block `i` of eight interleaved weight rows as [`group_dots`] reads it:
+/// [`Interleaved`] here, or a matrix's own interleaved blocks (`avx2_k_resident`).
+pub(super) trait KGroup {
+    /// What [`scale`](Self::scale) and [`offset`](Self::offset) read, decoded once per
+    /// super-block.
+    type Scales;
+
+    /// Register `k = 8Q + w`: elements `4k..4k + 4` of row `j`, unsigned, in 32-bit lane
+    /// `j`. `Q` is a constant so that decoding does not branch: the kernel's loop over
+    /// registers is too long for LLVM to unroll, and a jump table per register made a
+    /// Q6_K product 1.7× slower than the row kernel.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn values<const Q: usize>(&self, w: usize) -> __m256i;
+
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn scales(&self) -> Self::Scales;
+
+    /// Row `j`'s scale of sub-block `s` in 16-bit lanes `2j` and `2j + 1`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn scale(&self, scales: &Self::Scales, s: usize) -> __m256i;
+
+    /// Row `j`'s coefficients of the activations' sums `bsums[2p]`, `bsums[2p + 1]` in
+    /// 16-bit lanes `2j`, `2j + 1`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn offset(&self, scales: &Self::Scales, p: usize) -> __m256i;
+
+    /// The eight rows' `d` and `dmin` (zero where the type has none).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    unsafe fn weights(&self) -> (__m256, __m256);
+}
+
+impl KGroup for Interleaved {
+    type Scales = ();
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values<const Q: usize>(&self, w: usize) -> __m256i {
+        // SAFETY: `qs[8Q + w]` is 32 bytes, 32-byte aligned with the struct.
+        unsafe { _mm256_load_si256(self.qs[GROUP * Q + w].as_ptr().cast()) }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scales(&self) {}
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scale(&self, _: &(), s: usize) -> __m256i {
+        // SAFETY: `scales[s]` is 32 bytes, 32-byte aligned with the struct.
+        unsafe { _mm256_load_si256(self.scales[s].as_ptr().cast()) }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn offset(&self, _: &(), p: usize) -> __m256i {
+        // SAFETY: `offsets[p]` is 32 bytes, 32-byte aligned with the struct.
+        unsafe { _mm256_load_si256(self.offsets[p].as_ptr().cast()) }
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn weights(&self) -> (__m256, __m256) {
+        // SAFETY: `d` and `dmin` are 8 f32s, 32-byte aligned with the struct.
+        unsafe {
+            (
+                _mm256_load_ps(self.d.as_ptr()),
+                _mm256_load_ps(self.dmin.as_ptr()),
+            )
+        }
+    }
+}
+
+impl Interleaved {
+    /// Super-block `i` of eight rows read from another interleaved layout
+    /// (`avx2_k_resident`).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2, FMA and F16C.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn from_group<B: KPack, G: KGroup>(group: &G) -> Self {
+        let mut block = Interleaved {
+            qs: [[0; GROUP]; WORDS],
+            scales: [[0; 2 * GROUP]; 16],
+            offsets: [[0; 2 * GROUP]; 8],
+            d: [0.0; GROUP],
+            dmin: [0.0; GROUP],
+        };
+        // SAFETY: the caller checked the CPU features; every destination is 32 bytes.
+        unsafe {
+            let scales = group.scales();
+            macro_rules! eighths {
+                ($($q:literal)*) => {$(
+                    for w in 0..GROUP {
+                        let out = block.qs[GROUP * $q + w].as_mut_ptr().cast();
+                        _mm256_storeu_si256(out, group.values::<$q>(w));
+                    }
+                )*};
+            }
+            eighths!(0 1 2 3 4 5 6 7);
+            for (s, out) in block.scales[..B::SUB].iter_mut().enumerate() {
+                _mm256_storeu_si256(out.as_mut_ptr().cast(), group.scale(&scales, s));
+            }
+            for (p, out) in block.offsets.iter_mut().enumerate() {
+                _mm256_storeu_si256(out.as_mut_ptr().cast(), group.offset(&scales, p));
+            }
+            let (d, dmin) = group.weights();
+            _mm256_storeu_ps(block.d.as_mut_ptr(), d);
+            _mm256_storeu_ps(block.dmin.as_mut_ptr(), dmin);
+        }
+        block
+    }
+}
+
+/// Registers `8Q..8Q + 8` of super-block `b` with `R` activation blocks, their scaled
+/// sums added to `t`: a whole sub-block or two (Q6_K), so each scale is decoded once.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+unsafe fn eighth<B: KPack, G: KGroup, const R: usize, const Q: usize>(
+    b: &G,
+    scales: &G::Scales,
+    blocks: &[&Q8K; R],
+    t: &mut [__m256i; R],
+) {
+    let per_sub = WORDS / B::SUB;
+    for sub in (0..GROUP).step_by(per_sub) {
+        // SAFETY (both): the caller checked the CPU features.
+        let scale = unsafe { b.scale(scales, (GROUP * Q + sub) / per_sub) };
+        for run in (sub..sub + per_sub).step_by(B::RUN) {
+            let mut sums = [_mm256_setzero_si256(); R];
+            for w in run..run + B::RUN {
+                let q = unsafe { b.values::<Q>(w) };
+                for r in 0..R {
+                    let products = _mm256_maddubs_epi16(q, quad(&blocks[r].qs, GROUP * Q + w));
+                    sums[r] = _mm256_add_epi16(sums[r], products);
+                }
+            }
+            for r in 0..R {
+                t[r] = _mm256_add_epi32(t[r], _mm256_madd_epi16(sums[r], scale));
+            }
+        }
+    }
+}
+
 /// One group's values with `R` activation rows: row `r`'s outputs in lanes of
 /// `acc[r]` (weight rows 0..4, 4..8).
 #[target_feature(enable = "avx2,fma,f16c")]
-fn group_dots<B: KPack, const R: usize>(w: &[Interleaved], acts: [&[Q8K]; R]) -> [[f32; GROUP]; R] {
+pub(super) fn group_dots<B: KPack, G: KGroup, const R: usize>(
+    w: &[G],
+    acts: [&[Q8K]; R],
+) -> [[f32; GROUP]; R] {
     assert!(acts.iter().all(|a| a.len() >= w.len()));
-    let per_sub = WORDS / B::SUB;
     let mut acc = [[_mm_set1_ps(-0.0); 2]; R];
     for (i, b) in w.iter().enumerate() {
         // SAFETY: the assert above makes every row at least as long as `w`.
         let blocks: [&Q8K; R] = std::array::from_fn(|r| unsafe { acts[r].get_unchecked(i) });
+        // SAFETY: the caller checked the CPU features.
+        let scales = unsafe { b.scales() };
         let mut t = [_mm256_setzero_si256(); R];
-        for s in 0..B::SUB {
-            // SAFETY: `scales[s]` is 32 bytes, 32-byte aligned with the struct.
-            let scale = unsafe { _mm256_load_si256(b.scales[s].as_ptr().cast()) };
-            for run in (s * per_sub..(s + 1) * per_sub).step_by(B::RUN) {
-                let mut sums = [_mm256_setzero_si256(); R];
-                for k in run..run + B::RUN {
-                    // SAFETY: `qs[k]` is 32 bytes, 32-byte aligned with the struct.
-                    let q = unsafe { _mm256_load_si256(b.qs[k].as_ptr().cast()) };
-                    for r in 0..R {
-                        let products = _mm256_maddubs_epi16(q, quad(&blocks[r].qs, k));
-                        sums[r] = _mm256_add_epi16(sums[r], products);
-                    }
-                }
-                for r in 0..R {
-                    t[r] = _mm256_add_epi32(t[r], _mm256_madd_epi16(sums[r], scale));
-                }
-            }
+        macro_rules! eighths {
+            ($($q:literal)*) => {$(
+                // SAFETY: the caller checked the CPU features.
+                unsafe { eighth::<B, G, R, $q>(b, &scales, &blocks, &mut t) };
+            )*};
         }
+        eighths!(0 1 2 3 4 5 6 7);
         let mut o = [_mm256_setzero_si256(); R];
         for p in 0..8 {
-            // SAFETY: `offsets[p]` is 32 bytes, 32-byte aligned with the struct.
-            let coef = unsafe { _mm256_load_si256(b.offsets[p].as_ptr().cast()) };
+            // SAFETY: the caller checked the CPU features.
+            let coef = unsafe { b.offset(&scales, p) };
             for r in 0..R {
                 let sums = &blocks[r].bsums;
                 let pair = (sums[2 * p] as u16 as u32) | ((sums[2 * p + 1] as u16 as u32) << 16);
@@ -225,17 +369,19 @@ fn group_dots<B: KPack, const R: usize>(w: &[Interleaved], acts: [&[Q8K]; R]) ->
                 o[r] = _mm256_add_epi32(o[r], _mm256_madd_epi16(coef, a));
             }
         }
+        // SAFETY: the caller checked the CPU features.
+        let (d, dmin) = unsafe { b.weights() };
         for half in 0..2 {
-            // SAFETY: `d` and `dmin` are 8 f32s: four from `4 * half` are inside.
-            let weights = unsafe {
-                (
-                    _mm_load_ps(b.d.as_ptr().add(4 * half)),
-                    _mm_load_ps(b.dmin.as_ptr().add(4 * half)),
-                )
-            };
             let lane = |v: __m256i| match half {
                 0 => _mm256_castsi256_si128(v),
                 _ => _mm256_extracti128_si256::<1>(v),
+            };
+            let weights = match half {
+                0 => (_mm256_castps256_ps128(d), _mm256_castps256_ps128(dmin)),
+                _ => (
+                    _mm256_extractf128_ps::<1>(d),
+                    _mm256_extractf128_ps::<1>(dmin),
+                ),
             };
             for r in 0..R {
                 let act = _mm_set1_ps(blocks[r].d);
@@ -276,28 +422,85 @@ pub(super) unsafe fn rows<B: KPack>(
     m: usize,
     put: &mut impl FnMut(usize, usize, f32),
 ) {
-    let act = |t: usize| &acts[t * per_row..(t + 1) * per_row];
     let whole = rows.start..rows.start + rows.len() / GROUP * GROUP;
+    let fill = |packed: &mut Vec<Interleaved>| pack(w, per_row, whole.clone(), packed);
+    // SAFETY: the caller checked the CPU features.
+    unsafe {
+        rows_from::<B>(fill, per_row, whole.start, acts, m, put);
+        ggml_rows(w, per_row, whole.end..rows.end, acts, m, put);
+    }
+}
+
+/// [`rows`] for groups `fill` interleaves into the per-thread buffer, `per_row`
+/// super-blocks each, the first for weight row `first_row`.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn rows_from<B: KPack>(
+    fill: impl FnOnce(&mut Vec<Interleaved>),
+    per_row: usize,
+    first_row: usize,
+    acts: &[Q8K],
+    m: usize,
+    put: &mut impl FnMut(usize, usize, f32),
+) {
     with_buffer(&PACKED, |packed| {
-        pack(w, per_row, whole.clone(), packed);
-        each_tile(
-            packed,
-            per_row,
-            whole.start,
-            m,
-            TILE_ROWS,
-            put,
-            |group, r0, tile| match tile {
-                4 => widen(group_dots::<B, 4>(
-                    group,
-                    std::array::from_fn(|t| act(r0 + t)),
-                )),
-                2 => widen(group_dots::<B, 2>(group, [act(r0), act(r0 + 1)])),
-                _ => widen(group_dots::<B, 1>(group, [act(r0)])),
-            },
-        )
+        fill(packed);
+        // SAFETY: the caller checked the CPU features.
+        unsafe { tiles::<B, _>(packed, per_row, first_row, acts, m, put) }
     });
-    for j in whole.end..rows.end {
+}
+
+/// The products of interleaved `groups` (`per_row` super-blocks each, the first for
+/// weight row `first_row`) with all `m` rows of `acts`, tile by tile.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn tiles<B: KPack, G: KGroup>(
+    groups: &[G],
+    per_row: usize,
+    first_row: usize,
+    acts: &[Q8K],
+    m: usize,
+    put: &mut impl FnMut(usize, usize, f32),
+) {
+    let act = |t: usize| &acts[t * per_row..(t + 1) * per_row];
+    each_tile(
+        groups,
+        per_row,
+        first_row,
+        m,
+        TILE_ROWS,
+        put,
+        |group, r0, tile| match tile {
+            4 => widen(group_dots::<B, G, 4>(
+                group,
+                std::array::from_fn(|t| act(r0 + t)),
+            )),
+            2 => widen(group_dots::<B, G, 2>(group, [act(r0), act(r0 + 1)])),
+            _ => widen(group_dots::<B, G, 1>(group, [act(r0)])),
+        },
+    )
+}
+
+/// Weight rows `rows` in ggml's layout (those after a matrix's last whole group) with
+/// the row kernel, whose bits are the interleaved kernel's.
+///
+/// # Safety
+/// The CPU must have AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn ggml_rows<B: KPack>(
+    w: &[B],
+    per_row: usize,
+    rows: Range<usize>,
+    acts: &[Q8K],
+    m: usize,
+    put: &mut impl FnMut(usize, usize, f32),
+) {
+    let act = |t: usize| &acts[t * per_row..(t + 1) * per_row];
+    for j in rows {
         for t in 0..m {
             // SAFETY: the caller checked the CPU features.
             let [v] = unsafe {

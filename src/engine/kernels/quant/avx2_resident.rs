@@ -21,10 +21,11 @@ use super::avx2_octets::{self, each_tile, group_dots, widen, GroupBlock, Interle
 use super::blocks::{BlockQ4_0, BlockQ5_0, BlockQ8_0};
 use super::matmul::{OCTETS_MIN_ROWS, OCTET_ROWS as GROUP};
 
-/// A 32-element block type whose matrices can be held interleaved.
-pub(super) trait Resident: Unpack + Copy {
+/// A block type whose matrices can be held interleaved (the 32-element types here, the
+/// K-quants in `avx2_k_resident`).
+pub(super) trait Resident: Copy {
     /// Block `i` of eight weight rows, interleaved: exactly eight blocks' bytes.
-    type Octet: Copy + GroupBlock;
+    type Octet: Copy;
 
     /// Interleaves block `i` of eight rows.
     fn interleave(rows: [&Self; GROUP]) -> Self::Octet;
@@ -38,7 +39,7 @@ pub(super) trait Resident: Unpack + Copy {
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub(super) struct Q4Octet {
-    qs: [[[u8; 4]; GROUP]; 4],
+    qs: [Word; 4],
     d: [[u8; 2]; GROUP],
 }
 
@@ -48,7 +49,7 @@ pub(super) struct Q4Octet {
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub(super) struct Q5Octet {
-    qs: [[[u8; 4]; GROUP]; 4],
+    qs: [Word; 4],
     qh: [u8; 4 * GROUP],
     d: [[u8; 2]; GROUP],
 }
@@ -56,27 +57,50 @@ pub(super) struct Q5Octet {
 const _: () = assert!(std::mem::size_of::<Q4Octet>() == GROUP * std::mem::size_of::<BlockQ4_0>());
 const _: () = assert!(std::mem::size_of::<Q5Octet>() == GROUP * std::mem::size_of::<BlockQ5_0>());
 
-fn interleave_nibbles(rows: [&[u8; 16]; GROUP]) -> [[[u8; 4]; GROUP]; 4] {
+/// Four bytes of each of eight rows: one register once loaded, row `j` in lane `j`.
+pub(super) type Word = [[u8; 4]; GROUP];
+
+/// Words `w` of eight rows' bytes: row `j`'s bytes `4w..4w + 4` in lane `j` of word `w`.
+pub(super) fn interleave_words<const W: usize>(rows: [&[u8]; GROUP]) -> [Word; W] {
     std::array::from_fn(|w| std::array::from_fn(|j| std::array::from_fn(|b| rows[j][4 * w + b])))
 }
 
-fn row_nibbles(qs: &[[[u8; 4]; GROUP]; 4], j: usize) -> [u8; 16] {
-    std::array::from_fn(|e| qs[e / 4][j][e % 4])
+/// Row `j`'s bytes back from [`interleave_words`]' words.
+pub(super) fn row_words<const N: usize>(words: &[Word], j: usize) -> [u8; N] {
+    std::array::from_fn(|e| words[e / 4][j][e % 4])
 }
 
-/// Register `k`'s nibbles: the low ones of word `k` for `k < 4`, else the high ones of
-/// word `k - 4`.
+/// The low (or high) nibbles of `word`'s bytes.
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
-fn nibbles_of(qs: &[[[u8; 4]; GROUP]; 4], k: usize) -> __m256i {
-    // SAFETY: `qs[k % 4]` is 32 bytes.
-    let word = unsafe { _mm256_loadu_si256(qs[k % 4].as_ptr().cast()) };
-    let word = if k < 4 {
-        word
-    } else {
+pub(super) fn nibbles(word: &Word, high: bool) -> __m256i {
+    // SAFETY: a word is 32 bytes.
+    let word = unsafe { _mm256_loadu_si256(word.as_ptr().cast()) };
+    let word = if high {
         _mm256_srli_epi16::<4>(word)
+    } else {
+        word
     };
     _mm256_and_si256(word, _mm256_set1_epi8(0x0F))
+}
+
+/// Bit `i` of each byte of `bits` moved to bit 4, the other bits cleared.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(super) fn bit_at_4(bits: __m256i, i: usize) -> __m256i {
+    // What a 16-bit shift carries in from the neighbouring byte lands outside bit 4,
+    // which the mask keeps alone.
+    let moved = match i {
+        0 => _mm256_slli_epi16::<4>(bits),
+        1 => _mm256_slli_epi16::<3>(bits),
+        2 => _mm256_slli_epi16::<2>(bits),
+        3 => _mm256_slli_epi16::<1>(bits),
+        4 => bits,
+        5 => _mm256_srli_epi16::<1>(bits),
+        6 => _mm256_srli_epi16::<2>(bits),
+        _ => _mm256_srli_epi16::<3>(bits),
+    };
+    _mm256_and_si256(moved, _mm256_set1_epi8(0x10))
 }
 
 impl Resident for BlockQ4_0 {
@@ -84,7 +108,7 @@ impl Resident for BlockQ4_0 {
 
     fn interleave(rows: [&Self; GROUP]) -> Q4Octet {
         Q4Octet {
-            qs: interleave_nibbles(rows.map(|r| &r.qs)),
+            qs: interleave_words(rows.map(|r| &r.qs[..])),
             d: rows.map(|r| r.d),
         }
     }
@@ -92,7 +116,7 @@ impl Resident for BlockQ4_0 {
     fn row_block(octet: &Q4Octet, j: usize) -> Self {
         BlockQ4_0 {
             d: octet.d[j],
-            qs: row_nibbles(&octet.qs, j),
+            qs: row_words(&octet.qs, j),
         }
     }
 }
@@ -133,7 +157,7 @@ impl Resident for BlockQ5_0 {
     fn interleave(rows: [&Self; GROUP]) -> Q5Octet {
         let qh = rows.map(|r| u32::from_le_bytes(r.qh));
         Q5Octet {
-            qs: interleave_nibbles(rows.map(|r| &r.qs)),
+            qs: interleave_words(rows.map(|r| &r.qs[..])),
             qh: std::array::from_fn(|byte| {
                 let (j, b) = (byte / 4, byte % 4);
                 (0..GROUP).fold(0u8, |h, k| h | (((qh[j] >> (4 * k + b)) & 1) as u8) << k)
@@ -150,7 +174,7 @@ impl Resident for BlockQ5_0 {
         BlockQ5_0 {
             d: octet.d[j],
             qh: qh.to_le_bytes(),
-            qs: row_nibbles(&octet.qs, j),
+            qs: row_words(&octet.qs, j),
         }
     }
 }
@@ -158,7 +182,7 @@ impl Resident for BlockQ5_0 {
 impl GroupBlock for Q4Octet {
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn values(&self, k: usize) -> __m256i {
-        nibbles_of(&self.qs, k)
+        nibbles(&self.qs[k % 4], k >= 4)
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -185,20 +209,8 @@ impl GroupBlock for Q5Octet {
     unsafe fn values(&self, k: usize) -> __m256i {
         // SAFETY: `qh` is 32 bytes.
         let qh = unsafe { _mm256_loadu_si256(self.qh.as_ptr().cast()) };
-        // Bit k to bit 4 of each byte: what a 16-bit shift carries in from the
-        // neighbouring byte lands outside bit 4, which the mask keeps alone.
-        let high = match k {
-            0 => _mm256_slli_epi16::<4>(qh),
-            1 => _mm256_slli_epi16::<3>(qh),
-            2 => _mm256_slli_epi16::<2>(qh),
-            3 => _mm256_slli_epi16::<1>(qh),
-            4 => qh,
-            5 => _mm256_srli_epi16::<1>(qh),
-            6 => _mm256_srli_epi16::<2>(qh),
-            _ => _mm256_srli_epi16::<3>(qh),
-        };
-        let high = _mm256_and_si256(high, _mm256_set1_epi8(0x10));
-        _mm256_or_si256(nibbles_of(&self.qs, k), high)
+        let high = bit_at_4(qh, k);
+        _mm256_or_si256(nibbles(&self.qs[k % 4], k >= 4), high)
     }
 
     #[target_feature(enable = "avx2,fma,f16c")]
@@ -246,6 +258,30 @@ pub(super) fn ggml_row<B: Resident>(data: &[u8], per_row: usize, row: usize) -> 
     unsafe { std::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), per_row * block) }.to_vec()
 }
 
+/// Weight rows `rows` (starting at a multiple of eight) of a matrix interleaved by
+/// [`interleave`] (`w` as its bytes' blocks, `per_row` per row): the octets of those in
+/// whole groups, those rows, and the rows after, which keep ggml's layout.
+pub(super) fn split<B: Resident>(
+    w: &[B],
+    per_row: usize,
+    rows: Range<usize>,
+) -> (&[B::Octet], Range<usize>, Range<usize>) {
+    debug_assert_eq!(rows.start % GROUP, 0);
+    const { assert!(std::mem::align_of::<B::Octet>() == 1) };
+    let interleaved_rows = w.len() / per_row / GROUP * GROUP;
+    let at = rows.end.min(interleaved_rows).max(rows.start);
+    let whole = rows.start..at;
+    // SAFETY: whole groups' blocks hold exactly their octets' bytes (each octet type
+    // asserts its size) and octets are plain bytes of alignment 1 (asserted).
+    let octets = unsafe {
+        std::slice::from_raw_parts(
+            w[whole.start * per_row..].as_ptr().cast::<B::Octet>(),
+            whole.len() / GROUP * per_row,
+        )
+    };
+    (octets, whole, at..rows.end)
+}
+
 /// Views `bytes` as `T`s: plain-byte structs of alignment 1.
 fn as_slice<T>(bytes: &[u8]) -> &[T] {
     assert_eq!(std::mem::align_of::<T>(), 1);
@@ -284,9 +320,16 @@ unsafe fn decode<G: GroupBlock>(octet: &G) -> Interleaved {
 #[target_feature(enable = "avx2,fma,f16c")]
 #[inline]
 fn scales(d: &[[u8; 2]; GROUP], offset: f32) -> (__m256, __m256) {
-    // SAFETY: the scales are 16 bytes.
-    let d = _mm256_cvtph_ps(unsafe { _mm_loadu_si128(d.as_ptr().cast()) });
+    let d = f16_lanes(d);
     (d, _mm256_mul_ps(d, _mm256_set1_ps(offset)))
+}
+
+/// Eight rows' f16 values, row `j` in lane `j`.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+pub(super) fn f16_lanes(d: &[[u8; 2]; GROUP]) -> __m256 {
+    // SAFETY: eight f16s are 16 bytes.
+    _mm256_cvtph_ps(unsafe { _mm_loadu_si128(d.as_ptr().cast()) })
 }
 
 /// The products of weight rows `rows` (starting at a multiple of eight) of a matrix
@@ -296,27 +339,18 @@ fn scales(d: &[[u8; 2]; GROUP], offset: f32) -> (__m256, __m256) {
 /// # Safety
 /// The CPU must have AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
-pub(super) unsafe fn rows<B: Resident>(
+pub(super) unsafe fn rows<B: Resident + Unpack>(
     w: &[B],
     per_row: usize,
     rows: Range<usize>,
     acts: &[Q8Block],
     m: usize,
     put: &mut impl FnMut(usize, usize, f32),
-) {
-    debug_assert_eq!(rows.start % GROUP, 0);
-    // Rows past the matrix's last whole group keep ggml's layout.
-    let interleaved_rows = w.len() / per_row / GROUP * GROUP;
-    let split = rows.end.min(interleaved_rows).max(rows.start);
-    let (whole, tail) = (rows.start..split, split..rows.end);
+) where
+    B::Octet: GroupBlock,
+{
+    let (octets, whole, tail) = split(w, per_row, rows);
     if !whole.is_empty() {
-        // SAFETY: whole groups' blocks hold exactly their octets' bytes (asserted sizes).
-        let octets = unsafe {
-            std::slice::from_raw_parts(
-                w[whole.start * per_row..].as_ptr().cast::<B::Octet>(),
-                whole.len() / GROUP * per_row,
-            )
-        };
         if m >= OCTETS_MIN_ROWS {
             // Many tiles would decode each register again: decode the task's groups
             // once into `avx2_octets`' buffer and let its kernel take the tiles.

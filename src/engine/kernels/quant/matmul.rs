@@ -6,8 +6,9 @@
 //! 32-element types take eight weight rows at a time with their outputs in lanes, for
 //! every row count (long prefills interleave the rows first), so a row's value does not
 //! depend on how many rows share the product (Q4_0, Q5_0 and Q8_0 held interleaved from load,
-//! `avx2_resident`, take the interleaved kernel at every count); from [`OCTETS_MIN_ROWS`] rows the
-//! K-quants interleave too, with the same bits as their row kernels. The kernels for the block type ([`Isa`]:
+//! `avx2_resident`, take the interleaved kernel at every count). The K-quants are held
+//! interleaved from load too (`avx2_k_resident`), with the same bits as their row
+//! kernels, which read ggml's layout elsewhere. The kernels for the block type ([`Isa`]:
 //! AVX-512, AVX2 or scalar) are picked once per product.
 
 use std::cell::RefCell;
@@ -105,8 +106,9 @@ pub trait Kernel: WeightBlock {
     }
 
     /// The whole product on AVX2 for a matrix held interleaved (`avx2_resident`: Q4_0,
-    /// Q5_0 and Q8_0), with [`groups_avx2`](Self::groups_avx2)'s arguments and bits; only
-    /// those types' matrices are ever interleaved, so the default is never reached.
+    /// Q5_0 and Q8_0; `avx2_k_resident`: Q4_K, Q5_K and Q6_K), with
+    /// [`groups_avx2`](Self::groups_avx2)'s arguments and bits; only those types'
+    /// matrices are ever interleaved, so the default is never reached.
     ///
     /// # Safety
     /// The CPU must have AVX2, FMA and F16C.
@@ -293,11 +295,14 @@ kernel!(BlockQ5_1, q5_1, avx2_small, groups: avx2_lanes::rows from 0);
 kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0,
     groups: avx2_lanes::rows from 0, resident: avx2_resident);
 kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k,
-    groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES);
+    groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES,
+    resident: avx2_k_resident);
 kernel!(BlockQ5K, q5k, avx2_kquants, avx512: q5k,
-    groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES);
+    groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES,
+    resident: avx2_k_resident);
 kernel!(BlockQ6K, q6k, avx2_kquants, avx512: q6k,
-    groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES);
+    groups: avx2_k_octets::rows from OCTETS_MIN_ROWS, block_bytes: K_OCTETS_BLOCK_BYTES,
+    resident: avx2_k_resident);
 kernel!(BlockQ2K, q2k, avx2_low_k);
 kernel!(BlockQ3K, q3k, avx2_low_k);
 kernel!(BlockIQ4NL, iq4_nl, avx2_iq4, groups: avx2_lanes::rows from 0);

@@ -17,7 +17,8 @@
 //!   register first (prefill); both give a row the same bits at any row count;
 //!   `avx2_k_octets`: the same interleaving for Q4_K, Q5_K and Q6_K prefill, with the
 //!   row kernels' bits; `avx2_resident`: Q4_0, Q5_0 and Q8_0 matrices held interleaved from
-//!   load on AVX2 machines, so every product takes the interleaved kernel (same bits).
+//!   load on AVX2 machines, so every product takes the interleaved kernel (same bits);
+//!   `avx2_k_resident`: the same for Q4_K, Q5_K and Q6_K.
 //! - [`matmul`]: tiling and threading.
 //! - [`candle_op`]: the bridge to candle tensors (linear layers, embeddings).
 
@@ -26,6 +27,8 @@ pub mod activations;
 mod avx2_iq4;
 #[cfg(target_arch = "x86_64")]
 mod avx2_k_octets;
+#[cfg(target_arch = "x86_64")]
+mod avx2_k_resident;
 #[cfg(target_arch = "x86_64")]
 mod avx2_k_totals;
 #[cfg(target_arch = "x86_64")]
@@ -186,8 +189,9 @@ impl Simd {
 }
 
 /// A quantized weight matrix `W` of `rows × cols` (`out × in`), as ggml blocks row by
-/// row, or for Q4_0, Q5_0 and Q8_0 on AVX2 machines interleaved eight rows at a time
-/// (`avx2_resident`), in the same bytes.
+/// row, or for Q4_0, Q5_0, Q8_0 and the K-quants but Q2_K/Q3_K on AVX2 machines
+/// interleaved eight rows at a time (`avx2_resident`, `avx2_k_resident`), in the same
+/// bytes.
 pub struct QuantMatrix {
     kind: QuantKind,
     rows: usize,
@@ -217,7 +221,7 @@ fn as_blocks<W: WeightBlock>(data: &[u8]) -> &[W] {
 
 impl QuantMatrix {
     /// Takes raw ggml blocks: `rows` rows of `cols / block_size` blocks each (held
-    /// interleaved from here on where `avx2_resident` has the type and the CPU's
+    /// interleaved from here on where `avx2_resident` or `avx2_k_resident` has the type and the CPU's
     /// kernels are AVX2's).
     pub fn from_raw(
         kind: QuantKind,
@@ -251,7 +255,7 @@ impl QuantMatrix {
         Ok(matrix)
     }
 
-    /// Interleaves the rows for `avx2_resident` where the type has that layout.
+    /// Interleaves the rows where the kernel table gives the type a resident layout.
     fn interleave(&mut self) -> bool {
         let per_row = self.cols / self.kind.block_size();
         with_block!(self.kind, B => <B as matmul::Kernel>::interleave_avx2(&mut self.data, per_row))

@@ -441,7 +441,7 @@ fn avx512_and_avx2_products_agree() {
 fn interleaved_matrices_keep_every_row_and_give_the_row_layouts_bits() {
     if Simd::Auto.isa() != Isa::Avx2 {
         eprintln!(
-            "skipped: avx2_resident (Q4_0/Q5_0/Q8_0 held interleaved) runs on AVX2 without AVX-512"
+            "skipped: avx2_resident and avx2_k_resident (matrices held interleaved) run on AVX2 without AVX-512"
         );
         return;
     }
@@ -452,6 +452,9 @@ fn interleaved_matrices_keep_every_row_and_give_the_row_layouts_bits() {
         (GgmlDType::Q4_0, QuantKind::Q4_0),
         (GgmlDType::Q5_0, QuantKind::Q5_0),
         (GgmlDType::Q8_0, QuantKind::Q8_0),
+        (GgmlDType::Q4K, QuantKind::Q4K),
+        (GgmlDType::Q5K, QuantKind::Q5K),
+        (GgmlDType::Q6K, QuantKind::Q6K),
     ] {
         let tensor = quantized(dtype, n, k, 23);
         let ggml = tensor.data().unwrap().into_owned();
