@@ -128,10 +128,10 @@ fn pairs(lo: &[u8; GROUP], hi: &[u8; GROUP]) -> __m256i {
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub(super) struct Q4KOctet {
-    qs: [Word; 32],
-    scales: Scales6,
     d: [[u8; 2]; GROUP],
     dmin: [[u8; 2]; GROUP],
+    scales: Scales6,
+    qs: [Word; 32],
 }
 
 /// [`Q4KOctet`] and the fifth bits: element `64c + 32u + 4w + b`'s is bit `2c + u` of
@@ -139,22 +139,31 @@ pub(super) struct Q4KOctet {
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub(super) struct Q5KOctet {
-    qs: [Word; 32],
-    qh: [Word; 8],
-    scales: Scales6,
     d: [[u8; 2]; GROUP],
     dmin: [[u8; 2]; GROUP],
+    scales: Scales6,
+    qh: [Word; 8],
+    qs: [Word; 32],
 }
 
-/// Super-block `i` of eight Q6_K rows: `ql` and `qh` as [`interleave_words`] lays out
-/// rows' bytes, the signed scales as `[sub-block][row]`.
+/// Super-block `i` of eight Q6_K rows, the signed scales as `[sub-block][row]`, then
+/// per half `h` of the values the words of eight rows' `ql` chunk `2h`, of `qh`
+/// bytes `32h..32h + 32` and of `ql` chunk `2h + 1`, as [`interleave_words`] lays out
+/// rows' bytes: the order the kernel first reads them in.
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub(super) struct Q6KOctet {
-    ql: [Word; 32],
-    qh: [Word; 16],
-    scales: [[u8; GROUP]; 16],
     d: [[u8; 2]; GROUP],
+    scales: [[u8; GROUP]; 16],
+    halves: [Q6Half; 2],
+}
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Q6Half {
+    ql_even: [Word; 8],
+    qh: [Word; 8],
+    ql_odd: [Word; 8],
 }
 
 const _: () = assert!(std::mem::size_of::<Q4KOctet>() == GROUP * std::mem::size_of::<BlockQ4K>());
@@ -211,18 +220,26 @@ impl Resident for BlockQ6K {
     type Octet = Q6KOctet;
 
     fn interleave(rows: [&Self; GROUP]) -> Q6KOctet {
+        let ql: [Word; 32] = interleave_words(rows.map(|r| &r.ql[..]));
+        let qh: [Word; 16] = interleave_words(rows.map(|r| &r.qh[..]));
+        let eight = |words: &[Word], at: usize| std::array::from_fn(|w| words[at + w]);
         Q6KOctet {
-            ql: interleave_words(rows.map(|r| &r.ql[..])),
-            qh: interleave_words(rows.map(|r| &r.qh[..])),
-            scales: std::array::from_fn(|s| std::array::from_fn(|j| rows[j].scales[s] as u8)),
             d: rows.map(|r| r.d),
+            scales: std::array::from_fn(|s| std::array::from_fn(|j| rows[j].scales[s] as u8)),
+            halves: std::array::from_fn(|h| Q6Half {
+                ql_even: eight(&ql, 16 * h),
+                qh: eight(&qh, 8 * h),
+                ql_odd: eight(&ql, 16 * h + 8),
+            }),
         }
     }
 
     fn row_block(octet: &Q6KOctet, j: usize) -> Self {
+        let [a, b] = &octet.halves;
+        let ql = [a.ql_even, a.ql_odd, b.ql_even, b.ql_odd].concat();
         BlockQ6K {
-            ql: row_words(&octet.ql, j),
-            qh: row_words(&octet.qh, j),
+            ql: row_words(&ql, j),
+            qh: row_words(&[a.qh, b.qh].concat(), j),
             scales: std::array::from_fn(|s| octet.scales[s][j] as i8),
             d: octet.d[j],
         }
@@ -299,11 +316,15 @@ impl KGroup for Q6KOctet {
     unsafe fn values<const Q: usize>(&self, w: usize) -> __m256i {
         // Register 8Q + w = 32h + 8t + w: elements 128h + 32t + 4w.., whose low four bits
         // are nibbles of `ql` chunk 2h + t % 2 (high ones for t ≥ 2) and whose bits 4 and
-        // 5 are bits 2t, 2t + 1 of `qh` word 8h + w.
-        let (h, t) = (Q / 4, Q % 4);
-        let low = nibbles(&self.ql[GROUP * (2 * h + t % 2) + w], t >= 2);
+        // 5 are bits 2t, 2t + 1 of half h's `qh` word w.
+        let (half, t) = (&self.halves[Q / 4], Q % 4);
+        let ql = match t % 2 {
+            0 => &half.ql_even,
+            _ => &half.ql_odd,
+        };
+        let low = nibbles(&ql[w], t >= 2);
         // SAFETY: a word is 32 bytes.
-        let qh = unsafe { _mm256_loadu_si256(self.qh[GROUP * h + w].as_ptr().cast()) };
+        let qh = unsafe { _mm256_loadu_si256(half.qh[w].as_ptr().cast()) };
         let high = match t {
             0 => _mm256_slli_epi16::<4>(qh),
             1 => _mm256_slli_epi16::<2>(qh),
