@@ -62,12 +62,24 @@ pub(super) type Word = [[u8; 4]; GROUP];
 
 /// Words `w` of eight rows' bytes: row `j`'s bytes `4w..4w + 4` in lane `j` of word `w`.
 pub(super) fn interleave_words<const W: usize>(rows: [&[u8]; GROUP]) -> [Word; W] {
-    std::array::from_fn(|w| std::array::from_fn(|j| std::array::from_fn(|b| rows[j][4 * w + b])))
+    // Loops of 4-byte copies, not nested `array::from_fn`s: those stayed calls per byte
+    // and took a second of loading a 1 GB Q4_K_M file.
+    let mut words = [[[0; 4]; GROUP]; W];
+    for (j, row) in rows.into_iter().enumerate() {
+        for (word, quad) in words.iter_mut().zip(row.chunks_exact(4)) {
+            word[j].copy_from_slice(quad);
+        }
+    }
+    words
 }
 
 /// Row `j`'s bytes back from [`interleave_words`]' words.
 pub(super) fn row_words<const N: usize>(words: &[Word], j: usize) -> [u8; N] {
-    std::array::from_fn(|e| words[e / 4][j][e % 4])
+    let mut row = [0; N];
+    for (quad, word) in row.chunks_exact_mut(4).zip(words) {
+        quad.copy_from_slice(&word[j]);
+    }
+    row
 }
 
 /// The low (or high) nibbles of `word`'s bytes.
