@@ -1,5 +1,5 @@
 //! Q4_K, Q5_K and Q6_K matrices held with eight weight rows interleaved per register for
-//! the matrix's whole life on AVX2 machines, as `avx2_resident` holds Q4_0, Q5_0 and Q8_0.
+//! the matrix's whole life on AVX2 machines, as `avx2_resident` holds the 32-element types.
 //!
 //! The row kernels (`avx2_kquants`) end every super-block of every output with a
 //! horizontal reduction, and `avx2_k_octets` unpacks and interleaves each product's

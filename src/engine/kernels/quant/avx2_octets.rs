@@ -9,9 +9,9 @@
 //! need no reduction, and its scale is applied once per eight outputs.
 //!
 //! The weights are unpacked to bytes and interleaved per task (a few dozen rows) into
-//! a per-thread buffer that every activation tile reuses. Q4_0, Q5_0 and Q8_0 matrices held
-//! interleaved from load (`avx2_resident`) fill the same buffer from their own layout
-//! ([`rows_from`]); the other types keep ggml's layout, which decoding reads.
+//! a per-thread buffer that every activation tile reuses. On AVX2 machines the matrices
+//! are held interleaved from load (`avx2_resident`) and fill the same buffer from their
+//! own layout ([`rows_from`]); packing from ggml's layout serves matrices kept in it.
 
 use std::arch::x86_64::*;
 use std::cell::RefCell;

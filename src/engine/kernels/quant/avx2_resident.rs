@@ -1,5 +1,6 @@
-//! Q4_0, Q5_0 and Q8_0 matrices held with eight weight rows interleaved per register
-//! for the matrix's whole life on AVX2 machines, as llama.cpp repacks Q4_0 at load.
+//! The 32-element types' matrices (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL) held with eight
+//! weight rows interleaved per register for the matrix's whole life on AVX2 machines, as
+//! llama.cpp repacks Q4_0 at load.
 //!
 //! `avx2_lanes` reads ggml's rows where they lie and must reduce every block's eight
 //! rows with horizontal adds before scaling it; on Zen 1 that reduction cost as much
@@ -16,9 +17,11 @@ use std::arch::x86_64::*;
 use std::ops::Range;
 
 use super::activations::Q8Block;
+use super::avx2_iq4::value_table;
 use super::avx2_lanes;
 use super::avx2_octets::{self, each_tile, group_dots, widen, GroupBlock, Interleaved, Unpack};
-use super::blocks::{BlockQ4_0, BlockQ5_0, BlockQ8_0};
+use super::blocks::{BlockQ4_0, BlockQ4_1, BlockQ5_0, BlockQ5_1, BlockQ8_0};
+use super::blocks_iq4::BlockIQ4NL;
 use super::matmul::{OCTETS_MIN_ROWS, OCTET_ROWS as GROUP};
 
 /// A block type whose matrices can be held interleaved (the 32-element types here, the
@@ -54,8 +57,57 @@ pub(super) struct Q5Octet {
     d: [[u8; 2]; GROUP],
 }
 
+/// Block `i` of eight Q4_1 rows: [`Q4Octet`]'s nibbles, the scales and the mins.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(super) struct Q41Octet {
+    qs: [Word; 4],
+    d: [[u8; 2]; GROUP],
+    m: [[u8; 2]; GROUP],
+}
+
+/// Block `i` of eight Q5_1 rows: [`Q5Octet`]'s values, the scales and the mins.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(super) struct Q51Octet {
+    qs: [Word; 4],
+    qh: [u8; 4 * GROUP],
+    d: [[u8; 2]; GROUP],
+    m: [[u8; 2]; GROUP],
+}
+
+/// Block `i` of eight IQ4_NL rows: their table indices as [`Q4Octet`] holds nibbles.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(super) struct IQ4Octet {
+    qs: [Word; 4],
+    d: [[u8; 2]; GROUP],
+}
+
 const _: () = assert!(std::mem::size_of::<Q4Octet>() == GROUP * std::mem::size_of::<BlockQ4_0>());
 const _: () = assert!(std::mem::size_of::<Q5Octet>() == GROUP * std::mem::size_of::<BlockQ5_0>());
+const _: () = assert!(std::mem::size_of::<Q41Octet>() == GROUP * std::mem::size_of::<BlockQ4_1>());
+const _: () = assert!(std::mem::size_of::<Q51Octet>() == GROUP * std::mem::size_of::<BlockQ5_1>());
+const _: () = assert!(std::mem::size_of::<IQ4Octet>() == GROUP * std::mem::size_of::<BlockIQ4NL>());
+
+/// Eight rows' fifth bits (ggml's `qh`, bit `e` for element `e`) as [`Q5Octet`] holds
+/// them: that of element `4k + b` of row `j` as bit `k` of byte `4j + b`.
+fn interleave_fifth(rows: [&[u8; 4]; GROUP]) -> [u8; 4 * GROUP] {
+    let qh = rows.map(|r| u32::from_le_bytes(*r));
+    std::array::from_fn(|byte| {
+        let (j, b) = (byte / 4, byte % 4);
+        (0..GROUP).fold(0u8, |h, k| h | (((qh[j] >> (4 * k + b)) & 1) as u8) << k)
+    })
+}
+
+/// Row `j`'s `qh` back from [`interleave_fifth`]'s bytes.
+fn row_fifth(qh: &[u8; 4 * GROUP], j: usize) -> [u8; 4] {
+    let bits = (0..32).fold(0u32, |h, e| {
+        let (k, b) = (e / 4, e % 4);
+        h | u32::from((qh[4 * j + b] >> k) & 1) << e
+    });
+    bits.to_le_bytes()
+}
 
 /// Four bytes of each of eight rows: one register once loaded, row `j` in lane `j`.
 pub(super) type Word = [[u8; 4]; GROUP];
@@ -137,7 +189,7 @@ impl Resident for BlockQ4_0 {
 #[derive(Clone, Copy)]
 #[repr(C)]
 pub(super) struct Q8Octet {
-    qs: [[[i8; 4]; GROUP]; GROUP],
+    qs: [Word; GROUP],
     d: [[u8; 2]; GROUP],
 }
 
@@ -147,10 +199,9 @@ impl Resident for BlockQ8_0 {
     type Octet = Q8Octet;
 
     fn interleave(rows: [&Self; GROUP]) -> Q8Octet {
+        let bytes = rows.map(|r| r.qs.map(|v| v as u8));
         Q8Octet {
-            qs: std::array::from_fn(|k| {
-                std::array::from_fn(|j| std::array::from_fn(|b| rows[j].qs[4 * k + b]))
-            }),
+            qs: interleave_words(std::array::from_fn(|j| &bytes[j][..])),
             d: rows.map(|r| r.d),
         }
     }
@@ -158,7 +209,7 @@ impl Resident for BlockQ8_0 {
     fn row_block(octet: &Q8Octet, j: usize) -> Self {
         BlockQ8_0 {
             d: octet.d[j],
-            qs: std::array::from_fn(|e| octet.qs[e / 4][j][e % 4]),
+            qs: row_words::<32>(&octet.qs, j).map(|v| v as i8),
         }
     }
 }
@@ -167,25 +218,77 @@ impl Resident for BlockQ5_0 {
     type Octet = Q5Octet;
 
     fn interleave(rows: [&Self; GROUP]) -> Q5Octet {
-        let qh = rows.map(|r| u32::from_le_bytes(r.qh));
         Q5Octet {
             qs: interleave_words(rows.map(|r| &r.qs[..])),
-            qh: std::array::from_fn(|byte| {
-                let (j, b) = (byte / 4, byte % 4);
-                (0..GROUP).fold(0u8, |h, k| h | (((qh[j] >> (4 * k + b)) & 1) as u8) << k)
-            }),
+            qh: interleave_fifth(rows.map(|r| &r.qh)),
             d: rows.map(|r| r.d),
         }
     }
 
     fn row_block(octet: &Q5Octet, j: usize) -> Self {
-        let qh = (0..32).fold(0u32, |h, e| {
-            let (k, b) = (e / 4, e % 4);
-            h | u32::from((octet.qh[4 * j + b] >> k) & 1) << e
-        });
         BlockQ5_0 {
             d: octet.d[j],
-            qh: qh.to_le_bytes(),
+            qh: row_fifth(&octet.qh, j),
+            qs: row_words(&octet.qs, j),
+        }
+    }
+}
+
+impl Resident for BlockQ4_1 {
+    type Octet = Q41Octet;
+
+    fn interleave(rows: [&Self; GROUP]) -> Q41Octet {
+        Q41Octet {
+            qs: interleave_words(rows.map(|r| &r.qs[..])),
+            d: rows.map(|r| r.d),
+            m: rows.map(|r| r.m),
+        }
+    }
+
+    fn row_block(octet: &Q41Octet, j: usize) -> Self {
+        BlockQ4_1 {
+            d: octet.d[j],
+            m: octet.m[j],
+            qs: row_words(&octet.qs, j),
+        }
+    }
+}
+
+impl Resident for BlockQ5_1 {
+    type Octet = Q51Octet;
+
+    fn interleave(rows: [&Self; GROUP]) -> Q51Octet {
+        Q51Octet {
+            qs: interleave_words(rows.map(|r| &r.qs[..])),
+            qh: interleave_fifth(rows.map(|r| &r.qh)),
+            d: rows.map(|r| r.d),
+            m: rows.map(|r| r.m),
+        }
+    }
+
+    fn row_block(octet: &Q51Octet, j: usize) -> Self {
+        BlockQ5_1 {
+            d: octet.d[j],
+            m: octet.m[j],
+            qh: row_fifth(&octet.qh, j),
+            qs: row_words(&octet.qs, j),
+        }
+    }
+}
+
+impl Resident for BlockIQ4NL {
+    type Octet = IQ4Octet;
+
+    fn interleave(rows: [&Self; GROUP]) -> IQ4Octet {
+        IQ4Octet {
+            qs: interleave_words(rows.map(|r| &r.qs[..])),
+            d: rows.map(|r| r.d),
+        }
+    }
+
+    fn row_block(octet: &IQ4Octet, j: usize) -> Self {
+        BlockIQ4NL {
+            d: octet.d[j],
             qs: row_words(&octet.qs, j),
         }
     }
@@ -213,6 +316,44 @@ impl GroupBlock for Q8Octet {
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn scales(&self) -> (__m256, __m256) {
         scales(&self.d, 0.0)
+    }
+}
+
+impl GroupBlock for Q41Octet {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values(&self, k: usize) -> __m256i {
+        nibbles(&self.qs[k % 4], k >= 4)
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scales(&self) -> (__m256, __m256) {
+        (f16_lanes(&self.d), f16_lanes(&self.m))
+    }
+}
+
+impl GroupBlock for Q51Octet {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values(&self, k: usize) -> __m256i {
+        // SAFETY: `qh` is 32 bytes.
+        let qh = unsafe { _mm256_loadu_si256(self.qh.as_ptr().cast()) };
+        _mm256_or_si256(nibbles(&self.qs[k % 4], k >= 4), bit_at_4(qh, k))
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scales(&self) -> (__m256, __m256) {
+        (f16_lanes(&self.d), f16_lanes(&self.m))
+    }
+}
+
+impl GroupBlock for IQ4Octet {
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn values(&self, k: usize) -> __m256i {
+        _mm256_shuffle_epi8(value_table(), nibbles(&self.qs[k % 4], k >= 4))
+    }
+
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn scales(&self) -> (__m256, __m256) {
+        (f16_lanes(&self.d), _mm256_setzero_ps())
     }
 }
 

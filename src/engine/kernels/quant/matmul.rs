@@ -5,8 +5,8 @@
 //! Q4_0/Q5_0/Q8_0 tiles on AVX-512 (a block of each row per register). On AVX2 the
 //! 32-element types take eight weight rows at a time with their outputs in lanes, for
 //! every row count (long prefills interleave the rows first), so a row's value does not
-//! depend on how many rows share the product (Q4_0, Q5_0 and Q8_0 held interleaved from load,
-//! `avx2_resident`, take the interleaved kernel at every count). The K-quants are held
+//! depend on how many rows share the product (held interleaved from load, `avx2_resident`,
+//! they take the interleaved kernel at every count). Q4_K, Q5_K and Q6_K are held
 //! interleaved from load too (`avx2_k_resident`), with the same bits as their row
 //! kernels, which read ggml's layout elsewhere. The kernels for the block type ([`Isa`]:
 //! AVX-512, AVX2 or scalar) are picked once per product.
@@ -105,8 +105,8 @@ pub trait Kernel: WeightBlock {
         w.map(|row| unsafe { Self::rows_avx512::<R>(row, acts) })
     }
 
-    /// The whole product on AVX2 for a matrix held interleaved (`avx2_resident`: Q4_0,
-    /// Q5_0 and Q8_0; `avx2_k_resident`: Q4_K, Q5_K and Q6_K), with
+    /// The whole product on AVX2 for a matrix held interleaved (`avx2_resident`: the
+    /// 32-element types; `avx2_k_resident`: Q4_K, Q5_K and Q6_K), with
     /// [`groups_avx2`](Self::groups_avx2)'s arguments and bits; only those types'
     /// matrices are ever interleaved, so the default is never reached.
     ///
@@ -288,10 +288,10 @@ macro_rules! kernel {
 
 kernel!(BlockQ4_0, q4_0, avx2_small, avx512_pairs: q4_0, groups: avx2_lanes::rows from 0,
     resident: avx2_resident);
-kernel!(BlockQ4_1, q4_1, avx2_small, groups: avx2_lanes::rows from 0);
+kernel!(BlockQ4_1, q4_1, avx2_small, groups: avx2_lanes::rows from 0, resident: avx2_resident);
 kernel!(BlockQ5_0, q5_0, avx2_small, avx512_pairs: q5_0, groups: avx2_lanes::rows from 0,
     resident: avx2_resident);
-kernel!(BlockQ5_1, q5_1, avx2_small, groups: avx2_lanes::rows from 0);
+kernel!(BlockQ5_1, q5_1, avx2_small, groups: avx2_lanes::rows from 0, resident: avx2_resident);
 kernel!(BlockQ8_0, q8_0, avx2_small, pair: q8_0_pair, avx512_pairs: q8_0,
     groups: avx2_lanes::rows from 0, resident: avx2_resident);
 kernel!(BlockQ4K, q4k, avx2_kquants, avx512: q4k,
@@ -305,7 +305,8 @@ kernel!(BlockQ6K, q6k, avx2_kquants, avx512: q6k,
     resident: avx2_k_resident);
 kernel!(BlockQ2K, q2k, avx2_low_k);
 kernel!(BlockQ3K, q3k, avx2_low_k);
-kernel!(BlockIQ4NL, iq4_nl, avx2_iq4, groups: avx2_lanes::rows from 0);
+kernel!(BlockIQ4NL, iq4_nl, avx2_iq4, groups: avx2_lanes::rows from 0,
+    resident: avx2_resident);
 kernel!(BlockIQ4XS, iq4_xs, avx2_iq4);
 
 /// Reuses one activation buffer per thread and type, so a product allocates only its output.

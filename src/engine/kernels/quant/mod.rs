@@ -16,9 +16,9 @@
 //!   lanes, read in place (small row counts), or `avx2_octets`: interleaved per
 //!   register first (prefill); both give a row the same bits at any row count;
 //!   `avx2_k_octets`: the same interleaving for Q4_K, Q5_K and Q6_K prefill, with the
-//!   row kernels' bits; `avx2_resident`: Q4_0, Q5_0 and Q8_0 matrices held interleaved from
-//!   load on AVX2 machines, so every product takes the interleaved kernel (same bits);
-//!   `avx2_k_resident`: the same for Q4_K, Q5_K and Q6_K.
+//!   row kernels' bits; `avx2_resident`: the 32-element types' matrices held interleaved
+//!   from load on AVX2 machines, so every product takes the interleaved kernel (same
+//!   bits); `avx2_k_resident`: the same for Q4_K, Q5_K and Q6_K.
 //! - [`matmul`]: tiling and threading.
 //! - [`candle_op`]: the bridge to candle tensors (linear layers, embeddings).
 
@@ -189,9 +189,8 @@ impl Simd {
 }
 
 /// A quantized weight matrix `W` of `rows × cols` (`out × in`), as ggml blocks row by
-/// row, or for Q4_0, Q5_0, Q8_0 and the K-quants but Q2_K/Q3_K on AVX2 machines
-/// interleaved eight rows at a time (`avx2_resident`, `avx2_k_resident`), in the same
-/// bytes.
+/// row, or on AVX2 machines (every type but Q2_K, Q3_K and IQ4_XS) interleaved eight
+/// rows at a time (`avx2_resident`, `avx2_k_resident`), in the same bytes.
 pub struct QuantMatrix {
     kind: QuantKind,
     rows: usize,

@@ -449,16 +449,21 @@ fn interleaved_matrices_keep_every_row_and_give_the_row_layouts_bits() {
     let (n, k) = (37, 512);
     let x = values(129 * k, 7);
     for (dtype, kind) in [
-        (GgmlDType::Q4_0, QuantKind::Q4_0),
-        (GgmlDType::Q5_0, QuantKind::Q5_0),
-        (GgmlDType::Q8_0, QuantKind::Q8_0),
-        (GgmlDType::Q4K, QuantKind::Q4K),
-        (GgmlDType::Q5K, QuantKind::Q5K),
-        (GgmlDType::Q6K, QuantKind::Q6K),
+        (Some(GgmlDType::Q4_0), QuantKind::Q4_0),
+        (Some(GgmlDType::Q4_1), QuantKind::Q4_1),
+        (Some(GgmlDType::Q5_0), QuantKind::Q5_0),
+        (Some(GgmlDType::Q5_1), QuantKind::Q5_1),
+        (Some(GgmlDType::Q8_0), QuantKind::Q8_0),
+        (None, QuantKind::IQ4NL),
+        (Some(GgmlDType::Q4K), QuantKind::Q4K),
+        (Some(GgmlDType::Q5K), QuantKind::Q5K),
+        (Some(GgmlDType::Q6K), QuantKind::Q6K),
     ] {
-        let tensor = quantized(dtype, n, k, 23);
-        let ggml = tensor.data().unwrap().into_owned();
-        let matrix = QuantMatrix::from_qtensor(&tensor).unwrap().unwrap();
+        let ggml = match dtype {
+            Some(dtype) => quantized(dtype, n, k, 23).data().unwrap().into_owned(),
+            None => block_bytes(&quantize_iq4_nl(&weights(n, k, 23))),
+        };
+        let matrix = QuantMatrix::from_raw(kind, n, k, ggml.clone()).unwrap();
         assert!(matrix.interleaved, "{kind:?} kept ggml's layout");
         assert_ne!(matrix.data, ggml, "{kind:?}: interleaving moved no byte");
         assert_eq!(matrix.data.len(), ggml.len());
