@@ -159,13 +159,7 @@ fn pack<B: KPack>(w: &[B], per_row: usize, rows: Range<usize>, out: &mut Vec<Int
     out.clear();
     for first in rows.step_by(GROUP) {
         for i in 0..per_row {
-            let mut packed = Interleaved {
-                qs: [[0; GROUP]; WORDS],
-                scales: [[0; 2 * GROUP]; 16],
-                offsets: [[0; 2 * GROUP]; 8],
-                d: [0.0; GROUP],
-                dmin: [0.0; GROUP],
-            };
+            let mut packed = Interleaved::EMPTY;
             for j in 0..GROUP {
                 // SAFETY: the caller checked the CPU features.
                 let row = unsafe { w[(first + j) * per_row + i].unpack() };
@@ -263,6 +257,15 @@ impl KGroup for Interleaved {
 }
 
 impl Interleaved {
+    /// All zeros, for filling in.
+    const EMPTY: Self = Interleaved {
+        qs: [[0; GROUP]; WORDS],
+        scales: [[0; 2 * GROUP]; 16],
+        offsets: [[0; 2 * GROUP]; 8],
+        d: [0.0; GROUP],
+        dmin: [0.0; GROUP],
+    };
+
     /// Super-block `i` of eight rows read from another interleaved layout
     /// (`avx2_k_resident`).
     ///
@@ -270,13 +273,7 @@ impl Interleaved {
     /// The CPU must have AVX2, FMA and F16C.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn from_group<B: KPack, G: KGroup>(group: &G) -> Self {
-        let mut block = Interleaved {
-            qs: [[0; GROUP]; WORDS],
-            scales: [[0; 2 * GROUP]; 16],
-            offsets: [[0; 2 * GROUP]; 8],
-            d: [0.0; GROUP],
-            dmin: [0.0; GROUP],
-        };
+        let mut block = Interleaved::EMPTY;
         // SAFETY: the caller checked the CPU features; every destination is 32 bytes.
         unsafe {
             let scales = group.scales();
