@@ -402,13 +402,18 @@ pub(super) fn ggml_row<B: Resident>(data: &[u8], per_row: usize, row: usize) -> 
         return data[row * per_row * block..(row + 1) * per_row * block].to_vec();
     }
     let group = &data[row / GROUP * group_bytes..][..group_bytes];
-    let blocks: Vec<B> = as_slice::<B::Octet>(group)
-        .iter()
-        .map(|octet| B::row_block(octet, row % GROUP))
-        .collect();
-    // SAFETY: `B` is plain bytes (`as_slice` asserts alignment 1 for the octets; the
-    // blocks are `repr(C)` byte arrays): `per_row` blocks are exactly these bytes.
-    unsafe { std::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), per_row * block) }.to_vec()
+    let mut bytes = vec![0; per_row * block];
+    for (out, octet) in bytes
+        .chunks_exact_mut(block)
+        .zip(as_slice::<B::Octet>(group))
+    {
+        let block_of_row = B::row_block(octet, row % GROUP);
+        // SAFETY: a block is `repr(C)` of byte arrays: `block` initialised bytes.
+        let view =
+            unsafe { std::slice::from_raw_parts((&raw const block_of_row).cast::<u8>(), block) };
+        out.copy_from_slice(view);
+    }
+    bytes
 }
 
 /// Weight rows `rows` (starting at a multiple of eight) of a matrix interleaved by

@@ -220,8 +220,8 @@ fn as_blocks<W: WeightBlock>(data: &[u8]) -> &[W] {
 
 impl QuantMatrix {
     /// Takes raw ggml blocks: `rows` rows of `cols / block_size` blocks each (held
-    /// interleaved from here on where `avx2_resident` or `avx2_k_resident` has the type and the CPU's
-    /// kernels are AVX2's).
+    /// interleaved from here on where `avx2_resident` or `avx2_k_resident` has the type
+    /// and the CPU's kernels are AVX2's).
     pub fn from_raw(
         kind: QuantKind,
         rows: usize,

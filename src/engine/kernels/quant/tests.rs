@@ -27,16 +27,25 @@ fn quantized(dtype: GgmlDType, n: usize, k: usize, seed: u64) -> QTensor {
     QTensor::quantize(&w, dtype).unwrap()
 }
 
+/// [`weights`] as ggml blocks of `kind`, row by row: candle's quantizer where candle has
+/// the type, saar's otherwise.
+fn ggml_bytes(kind: QuantKind, n: usize, k: usize, seed: u64) -> Vec<u8> {
+    if let Some(dtype) = kind.candle() {
+        return quantized(dtype, n, k, seed).data().unwrap().into_owned();
+    }
+    let w = weights(n, k, seed);
+    match kind {
+        QuantKind::IQ4NL => block_bytes(&quantize_iq4_nl(&w)),
+        QuantKind::IQ4XS => block_bytes(&quantize_iq4_xs(&w)),
+        other => panic!("{other:?} has no quantizer here"),
+    }
+}
+
 /// A matrix of `kind` with the same weights as [`quantized`], from saar's quantizer
 /// (the types candle does not have).
 fn own_quantized(kind: QuantKind, n: usize, k: usize, seed: u64) -> QuantMatrix {
-    let w = weights(n, k, seed);
-    let bytes = match kind {
-        QuantKind::IQ4NL => block_bytes(&quantize_iq4_nl(&w)),
-        QuantKind::IQ4XS => block_bytes(&quantize_iq4_xs(&w)),
-        other => panic!("{other:?} is quantized by candle"),
-    };
-    QuantMatrix::from_raw(kind, n, k, bytes).unwrap()
+    assert!(kind.candle().is_none(), "{kind:?} is quantized by candle");
+    QuantMatrix::from_raw(kind, n, k, ggml_bytes(kind, n, k, seed)).unwrap()
 }
 
 /// A matrix of any kind: candle's quantizer where candle has the type, saar's otherwise.
@@ -448,21 +457,18 @@ fn interleaved_matrices_keep_every_row_and_give_the_row_layouts_bits() {
     // Four groups of eight interleaved and five rows left in ggml's layout.
     let (n, k) = (37, 512);
     let x = values(129 * k, 7);
-    for (dtype, kind) in [
-        (Some(GgmlDType::Q4_0), QuantKind::Q4_0),
-        (Some(GgmlDType::Q4_1), QuantKind::Q4_1),
-        (Some(GgmlDType::Q5_0), QuantKind::Q5_0),
-        (Some(GgmlDType::Q5_1), QuantKind::Q5_1),
-        (Some(GgmlDType::Q8_0), QuantKind::Q8_0),
-        (None, QuantKind::IQ4NL),
-        (Some(GgmlDType::Q4K), QuantKind::Q4K),
-        (Some(GgmlDType::Q5K), QuantKind::Q5K),
-        (Some(GgmlDType::Q6K), QuantKind::Q6K),
+    for kind in [
+        QuantKind::Q4_0,
+        QuantKind::Q4_1,
+        QuantKind::Q5_0,
+        QuantKind::Q5_1,
+        QuantKind::Q8_0,
+        QuantKind::IQ4NL,
+        QuantKind::Q4K,
+        QuantKind::Q5K,
+        QuantKind::Q6K,
     ] {
-        let ggml = match dtype {
-            Some(dtype) => quantized(dtype, n, k, 23).data().unwrap().into_owned(),
-            None => block_bytes(&quantize_iq4_nl(&weights(n, k, 23))),
-        };
+        let ggml = ggml_bytes(kind, n, k, 23);
         let matrix = QuantMatrix::from_raw(kind, n, k, ggml.clone()).unwrap();
         assert!(matrix.interleaved, "{kind:?} kept ggml's layout");
         assert_ne!(matrix.data, ggml, "{kind:?}: interleaving moved no byte");
